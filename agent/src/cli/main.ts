@@ -1,0 +1,57 @@
+// The gate64 command line: one table of commands, each in its own module loaded when used.
+import { CliError, EXIT, UsageError } from "./errors.js";
+import { makeOutput, type Output } from "./output.js";
+
+export interface CommandContext {
+  args: string[];
+  out: Output;
+}
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run: (ctx: CommandContext) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  config: { summary: "validate, render or describe a configuration", load: () => import("./commands/config.js") },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ["usage: gate64 <command> [args] [--json]", "", "commands:", ...rows].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const args = argv.filter((a) => a !== "--json");
+  const out = makeOutput(json);
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    out.print(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (command === undefined) throw new UsageError(`unknown command "${name}"\n\n${usage()}`);
+    const mod = await command.load();
+    return await mod.run({ args: rest, out });
+  } catch (err) {
+    if (err instanceof CliError) {
+      if (json) out.data({ ok: false, error: err.message, ...(err.detail === undefined ? {} : { detail: err.detail }) });
+      else out.error(`gate64: ${err.message}`);
+      return err.exitCode;
+    }
+    out.error(`gate64: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return EXIT.failure;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`gate64: ${String(err)}\n`);
+    process.exitCode = EXIT.failure;
+  },
+);

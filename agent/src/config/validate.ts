@@ -1,0 +1,49 @@
+// One entry point for checking a configuration: schema, then cross-field rules. Never throws for
+// bad input; every problem carries the path of the field and a reason.
+import type { z } from "zod";
+import { capacityWarnings, type Pool4Capacity, pool4Capacity } from "./capacity.js";
+import { checkRules, type Problem } from "./rules.js";
+import { type Config, ConfigSchema } from "./schema.js";
+
+export type { Problem };
+
+export type Validation =
+  | { ok: true; config: Config; warnings: Problem[]; capacity: Pool4Capacity[] }
+  | { ok: false; problems: Problem[] };
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out || "(root)";
+}
+
+function zodProblems(error: z.ZodError): Problem[] {
+  return error.issues.map((issue) => {
+    // Unknown keys are reported on the parent; name them so the message is actionable.
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
+      return { path: formatPath(issue.path), message: `unknown field ${keys}` };
+    }
+    if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      // The most specific branch's reason (the one that got furthest) beats "invalid input".
+      const best = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+      if (best) return { path: formatPath([...issue.path, ...best.path]), message: best.message };
+    }
+    return { path: formatPath(issue.path), message: issue.message };
+  });
+}
+
+export function validateConfig(input: unknown): Validation {
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error) };
+  const problems = checkRules(parsed.data);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: parsed.data, warnings: capacityWarnings(parsed.data), capacity: pool4Capacity(parsed.data) };
+}
+
+export function formatProblems(problems: readonly Problem[]): string {
+  return problems.map((p) => `${p.path}: ${p.message}`).join("\n");
+}

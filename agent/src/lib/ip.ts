@@ -1,0 +1,148 @@
+// IPv4/IPv6 address and prefix arithmetic on bigints. Pure; no dependencies, so the schema,
+// renderers and tests share one parser instead of several regexes that disagree.
+
+export type Family = 4 | 6;
+
+export interface Prefix {
+  family: Family;
+  /** Network address as an integer (host bits are whatever the input had). */
+  value: bigint;
+  length: number;
+}
+
+const V4_BITS = 32;
+const V6_BITS = 128;
+
+export function bitsOf(family: Family): number {
+  return family === 4 ? V4_BITS : V6_BITS;
+}
+
+export function parseIPv4(text: string): bigint | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
+    const n = Number(part);
+    if (n > 255) return null;
+    value = (value << 8n) | BigInt(n);
+  }
+  return value;
+}
+
+export function parseIPv6(text: string): bigint | null {
+  if (text.length > 45 || text.includes("%")) return null;
+  let head = text;
+  let tail4: bigint | null = null;
+  // Embedded IPv4 in the last 32 bits (e.g. ::ffff:192.0.2.1).
+  const lastColon = text.lastIndexOf(":");
+  if (lastColon >= 0 && text.slice(lastColon + 1).includes(".")) {
+    tail4 = parseIPv4(text.slice(lastColon + 1));
+    if (tail4 === null) return null;
+    head = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = head.split("::");
+  if (halves.length > 2) return null;
+  const toGroups = (s: string): string[] | null => (s === "" ? [] : s.split(":"));
+  const left = toGroups(halves[0] ?? "");
+  const right = halves.length === 2 ? toGroups(halves[1] ?? "") : [];
+  if (left === null || right === null) return null;
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const groups = [...left, ...Array<string>(Math.max(missing, 0)).fill("0"), ...right];
+  let value = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+    value = (value << 16n) | BigInt(Number.parseInt(g, 16));
+  }
+  if (tail4 !== null) value = (value & ~0xffffffffn) | tail4;
+  return value;
+}
+
+export function parseAddress(text: string): { family: Family; value: bigint } | null {
+  if (text.includes(":")) {
+    const v = parseIPv6(text);
+    return v === null ? null : { family: 6, value: v };
+  }
+  const v = parseIPv4(text);
+  return v === null ? null : { family: 4, value: v };
+}
+
+/** Parses "addr/len"; a bare address is a host prefix. */
+export function parsePrefix(text: string): Prefix | null {
+  const slash = text.indexOf("/");
+  const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  if (addr === null) return null;
+  const bits = bitsOf(addr.family);
+  let length = bits;
+  if (slash >= 0) {
+    const lenText = text.slice(slash + 1);
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return null;
+    length = Number(lenText);
+    if (length > bits) return null;
+  }
+  return { family: addr.family, value: addr.value, length };
+}
+
+export function hostMask(p: Prefix): bigint {
+  return (1n << BigInt(bitsOf(p.family) - p.length)) - 1n;
+}
+
+export function networkOf(p: Prefix): bigint {
+  return p.value & ~hostMask(p);
+}
+
+export function hasHostBits(p: Prefix): boolean {
+  return (p.value & hostMask(p)) !== 0n;
+}
+
+export function contains(outer: Prefix, inner: Prefix): boolean {
+  if (outer.family !== inner.family || inner.length < outer.length) return false;
+  return networkOf(outer) === (inner.value & ~hostMask(outer));
+}
+
+export function overlaps(a: Prefix, b: Prefix): boolean {
+  return contains(a, b) || contains(b, a);
+}
+
+export function formatIPv4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join(".");
+}
+
+/** RFC 5952 canonical text. */
+export function formatIPv6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  const left = hex.slice(0, bestStart).join(":");
+  const right = hex.slice(bestStart + bestLen).join(":");
+  return `${left}::${right}`;
+}
+
+export function formatAddress(family: Family, value: bigint): string {
+  return family === 4 ? formatIPv4(value) : formatIPv6(value);
+}
+
+export function formatPrefix(p: Prefix): string {
+  return `${formatAddress(p.family, networkOf(p))}/${p.length}`;
+}
+
+/** Number of addresses in a prefix (as a number; callers use it for IPv4 pools only). */
+export function sizeOf(p: Prefix): number {
+  return Number(hostMask(p) + 1n);
+}

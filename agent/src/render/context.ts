@@ -1,0 +1,50 @@
+// What a renderer needs beyond the config: facts about this box that the config does not hold
+// (its identity, the WAN address it leased). Resolving them here keeps every renderer pure.
+import { createHash } from "node:crypto";
+import { formatIPv6, networkOf, parsePrefix, type Prefix } from "../lib/ip.js";
+import type { Config } from "../config/schema.js";
+
+export interface Facts {
+  /** Provisioned device id (from /data/identity.json), unless the config overrides it. */
+  deviceId: string;
+  /** The WAN's current IPv4 address, for pool4 entries that say "wan". */
+  wanIPv4?: string;
+}
+
+export interface Resolved {
+  config: Config;
+  deviceId: string;
+  hostname: string;
+  /** The box's LAN address with /64. */
+  lanAddress: string;
+  lanPrefix: string;
+  /** The LAN address without its length. */
+  lanHost: string;
+  dns64Prefix: string;
+  wanIPv4?: string;
+}
+
+/** RFC 4193 ULA /64 whose global id is a hash of the device id: stable across reflashes. */
+export function ulaFor(deviceId: string): string {
+  const digest = createHash("sha256").update(`gate64-ula:${deviceId}`).digest();
+  let value = 0xfdn;
+  for (let i = 0; i < 5; i++) value = (value << 8n) | BigInt(digest[i] ?? 0);
+  value <<= 80n; // 8 bits fd + 40 bits global id + 16 bits subnet 0 + 64 bits interface id
+  return `${formatIPv6(value | 1n)}/64`;
+}
+
+export function resolve(config: Config, facts: Facts): Resolved {
+  const deviceId = config.identity.deviceId ?? facts.deviceId;
+  const lanAddress = config.interfaces.lan.ipv6.address ?? ulaFor(deviceId);
+  const p = parsePrefix(lanAddress) as Prefix;
+  return {
+    config,
+    deviceId,
+    hostname: config.identity.hostname ?? `gate64-${deviceId}`.slice(0, 63),
+    lanAddress,
+    lanPrefix: `${formatIPv6(networkOf(p))}/${p.length}`,
+    lanHost: lanAddress.split("/")[0] as string,
+    dns64Prefix: config.dns64.prefix ?? config.nat64.pool6,
+    ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4 }),
+  };
+}

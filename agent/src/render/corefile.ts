@@ -1,0 +1,41 @@
+// The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (image/coredns/plugin.cfg),
+// not by the order of lines here; the order here is for people reading the file.
+import type { Resolved } from "./context.js";
+
+/** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */
+export const UPLINK_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
+export const COREDNS_HEALTH = "127.0.0.1:8080";
+export const COREDNS_READY = "127.0.0.1:8181";
+export const COREDNS_METRICS = "127.0.0.1:9153";
+
+function block(name: string, lines: string[]): string[] {
+  return [`${name} {`, ...lines.map((l) => `    ${l}`), "}"];
+}
+
+export function renderCorefile(r: Resolved): string {
+  const d = r.config.dns64;
+  const listen = [...new Set([...d.listen.map((a) => (a === "lan" ? r.lanHost : a)), "::1"])];
+  const acl = [...new Set([...d.acl.map((a) => (a === "lan" ? r.lanPrefix : a)), "::1/128", "127.0.0.0/8"])];
+  const upstreams = d.upstreams === "dhcp" ? [UPLINK_RESOLV_CONF] : d.upstreams;
+  const dns64 = [
+    `prefix ${r.dns64Prefix}`,
+    ...d.exclude.map((p) => `exclude ${p}`),
+    ...d.allowNonGlobal.map((p) => `allow_nonglobal ${p}`),
+    ...(d.translateAll ? ["translate_all"] : []),
+    ...(d.allowIPv4 ? ["allow_ipv4"] : []),
+  ];
+  const body = [
+    `bind ${listen.join(" ")}`,
+    ...block("acl", [`allow net ${acl.join(" ")}`, "block"]),
+    ...(d.enabled ? block("dns64rfc", dns64) : []),
+    ...(d.cache.enabled ? block(`cache ${d.cache.maxTtlSec}`, [`success ${d.cache.size}`, `denial ${d.cache.size}`]) : []),
+    ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),
+    "errors",
+    ...(d.logQueries ? ["log"] : []),
+    `health ${COREDNS_HEALTH}`,
+    `ready ${COREDNS_READY}`,
+    `prometheus ${COREDNS_METRICS}`,
+  ];
+  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...block(".:53", body)];
+  return `${lines.join("\n")}\n`;
+}

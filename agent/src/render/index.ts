@@ -1,0 +1,27 @@
+// Everything the box runs on, rendered from one config. Keys are paths relative to the render
+// root; docs/image.md says where each lands on the device.
+import type { Config } from "../config/schema.js";
+import { type Facts, resolve } from "./context.js";
+import { renderCorefile } from "./corefile.js";
+import { renderJool } from "./jool.js";
+import { renderNetworkd } from "./networkd.js";
+import { renderNftables } from "./nftables.js";
+import { renderOffloads } from "./offloads.js";
+import { renderSysctl } from "./sysctl.js";
+
+export type { Facts };
+export type RenderedFiles = Record<string, string>;
+
+export function renderAll(config: Config, facts: Facts): RenderedFiles {
+  const r = resolve(config, facts);
+  const files: RenderedFiles = {
+    "jool/nat64.json": renderJool(r),
+    "coredns/Corefile": renderCorefile(r),
+    "nftables/gate64.nft": renderNftables(r),
+    "sysctl.d/90-gate64.conf": renderSysctl(r),
+    "offloads.json": `${JSON.stringify(renderOffloads(r), null, 2)}\n`,
+    hostname: `${r.hostname}\n`,
+  };
+  for (const [name, text] of Object.entries(renderNetworkd(r))) files[`network/${name}`] = text;
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,17 @@
+// Kernel settings: forwarding for both families, the box's own ephemeral ports kept clear of
+// pool4, and no RA acceptance on the LAN (the box is the router there).
+import { parsePortRange } from "../config/fields.js";
+import type { Resolved } from "./context.js";
+
+export function renderSysctl(r: Resolved): string {
+  const { first, last } = parsePortRange(r.config.system.ephemeralPorts);
+  const lan = r.config.interfaces.lan.name;
+  const lines = [
+    "# Rendered by gate64 from the device configuration; do not edit.",
+    "net.ipv4.ip_forward = 1",
+    "net.ipv6.conf.all.forwarding = 1",
+    `net.ipv4.ip_local_port_range = ${first} ${last}`,
+    `net.ipv6.conf.${lan}.accept_ra = 0`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
