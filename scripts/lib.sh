@@ -1,0 +1,16 @@
+# Shared shell helpers. Source it; do not run it.
+set -euo pipefail
+
+# Downloads (Debian packages, Go modules) live outside the work tree so rebuilds and CI runs on
+# the same machine reuse them. GATE64_CACHE overrides.
+GATE64_CACHE=${GATE64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate64}
+export GATE64_CACHE
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "$1 must run as root (it $2)"; }
+need_tools() {
+  local t missing=()
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (run: npm run setup)"
+}
