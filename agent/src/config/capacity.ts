@@ -1,6 +1,6 @@
 // pool4 capacity: how many simultaneous mappings each protocol has, and what rate of new
 // connections it sustains once closed ones hold their ports for the transitory timeout.
-import { parsePrefix, type Prefix, sizeOf } from "../lib/ip.js";
+import { type Prefix, parsePrefix, sizeOf } from "../lib/ip.js";
 import { parsePortRange } from "./fields.js";
 import type { Config, Protocol } from "./schema.js";
 

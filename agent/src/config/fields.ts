@@ -81,3 +81,16 @@ export const devicePath = z
   .max(4096)
   .regex(/^\/[^\0]*$/, { message: "must be an absolute path" })
   .refine((s) => !s.split("/").includes(".."), { message: "must not contain '..'" });
+
+/** A DNS server: an address, or address and port ("192.0.2.53:5353", "[2001:db8::53]:5353"). */
+export const dnsServer = z
+  .string()
+  .max(64)
+  .refine(
+    (s) => {
+      const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([0-9.]+):(\d{1,5})$/.exec(s);
+      if (m) return parseAddress(m[1] as string) !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+      return parseAddress(s) !== null;
+    },
+    { message: 'must be an IP address, "IPv4:port" or "[IPv6]:port"' },
+  );

@@ -1,6 +1,6 @@
 // Cross-field rules a router engineer expects. Each returns problems with the path of the field to
 // fix and a reason; none throws. They run only on a config that already passed the schema.
-import { contains, networkOf, overlaps, parseAddress, parsePrefix, type Prefix } from "../lib/ip.js";
+import { contains, networkOf, overlaps, type Prefix, parseAddress, parsePrefix } from "../lib/ip.js";
 import { parsePortRange } from "./fields.js";
 import type { Config, Pool4Entry } from "./schema.js";
 
@@ -51,7 +51,11 @@ const dns64PrefixMatchesPool6: Rule = (c) => {
 const lanWanDiffer: Rule = (c) => {
   const { lan, wan } = c.interfaces;
   const out: Problem[] = [];
-  if (lan.name === wan.name) out.push({ path: "interfaces.wan.name", message: `is the same as interfaces.lan.name (${lan.name}): LAN and WAN must be different interfaces` });
+  if (lan.name === wan.name)
+    out.push({
+      path: "interfaces.wan.name",
+      message: `is the same as interfaces.lan.name (${lan.name}): LAN and WAN must be different interfaces`,
+    });
   if (lan.mac && wan.mac && lan.mac.toLowerCase() === wan.mac.toLowerCase())
     out.push({ path: "interfaces.wan.mac", message: "is the same as interfaces.lan.mac: LAN and WAN must be different NICs" });
   return out;
@@ -77,10 +81,19 @@ const wanStatic: Rule = (c) => {
   if (v4.mode === "static") {
     const net = parsePrefix(v4.address) as Prefix;
     const gw = parsePrefix(v4.gateway) as Prefix;
-    if (!contains({ ...net, value: networkOf(net) }, gw)) out.push({ path: "interfaces.wan.ipv4.gateway", message: `is not inside ${v4.address}` });
+    if (!contains({ ...net, value: networkOf(net) }, gw))
+      out.push({ path: "interfaces.wan.ipv4.gateway", message: `is not inside ${v4.address}` });
   }
-  if (c.dns64.upstreams === "dhcp" && v4.mode === "static" && c.interfaces.wan.ipv6.mode !== "dhcpv6" && c.interfaces.wan.ipv6.mode !== "slaac")
-    out.push({ path: "dns64.upstreams", message: '"dhcp" needs a WAN that learns resolvers (DHCP, SLAAC or DHCPv6); list upstream servers for a static WAN' });
+  if (
+    c.dns64.upstreams === "dhcp" &&
+    v4.mode === "static" &&
+    c.interfaces.wan.ipv6.mode !== "dhcpv6" &&
+    c.interfaces.wan.ipv6.mode !== "slaac"
+  )
+    out.push({
+      path: "dns64.upstreams",
+      message: '"dhcp" needs a WAN that learns resolvers (DHCP, SLAAC or DHCPv6); list upstream servers for a static WAN',
+    });
   return out;
 };
 
@@ -105,20 +118,29 @@ const pool4NoDuplicates: Rule = (c) => {
       const ha = pool4Hosts(a);
       const hb = pool4Hosts(b);
       const same = ha === "wan" || hb === "wan" ? ha === hb : overlaps(ha, hb);
-      if (same) out.push({ path: `nat64.pool4[${j}]`, message: `overlaps nat64.pool4[${i}] (same protocol ${a.protocol}, addresses and ports)` });
+      if (same)
+        out.push({ path: `nat64.pool4[${j}]`, message: `overlaps nat64.pool4[${i}] (same protocol ${a.protocol}, addresses and ports)` });
     }
   }
   return out;
 };
 
+/** Whether a pool4 entry uses the box's own WAN address (where its own connections live too). */
+function usesWanAddress(e: Pool4Entry, c: Config): boolean {
+  if (e.prefix === "wan") return true;
+  const v4 = c.interfaces.wan.ipv4;
+  if (v4.mode !== "static") return false; // other prefixes are taken to be routed to the box
+  return contains(parsePrefix(e.prefix) as Prefix, parsePrefix(v4.address.split("/")[0] as string) as Prefix);
+}
+
 const pool4AwayFromEphemeral: Rule = (c) => {
   const out: Problem[] = [];
   c.nat64.pool4.forEach((e, i) => {
-    if (e.protocol === "icmp") return;
+    if (e.protocol === "icmp" || !usesWanAddress(e, c)) return;
     if (rangesOverlap(e.ports, c.system.ephemeralPorts))
       out.push({
         path: `nat64.pool4[${i}].ports`,
-        message: `${e.ports} overlaps the box's own ephemeral ports (system.ephemeralPorts ${c.system.ephemeralPorts}): the box's own connections would break`,
+        message: `${e.ports} overlaps the box's own ephemeral ports (system.ephemeralPorts ${c.system.ephemeralPorts}) on the WAN address: the box's own connections would break`,
       });
   });
   return out;
@@ -135,7 +157,10 @@ const noOpenResolver: Rule = (c) => {
   c.dns64.acl.forEach((entry, i) => {
     if (entry === "lan") return;
     if (isInternetWide(parsePrefix(entry) as Prefix))
-      out.push({ path: `dns64.acl[${i}]`, message: `${entry} admits the whole internet (an open resolver); set dns64.openResolver to true to do this on purpose` });
+      out.push({
+        path: `dns64.acl[${i}]`,
+        message: `${entry} admits the whole internet (an open resolver); set dns64.openResolver to true to do this on purpose`,
+      });
   });
   return out;
 };
@@ -165,7 +190,10 @@ const mqttSecurity: Rule = (c) => {
   const out: Problem[] = [];
   if (m.enabled && m.url === undefined) out.push({ path: "mqtt.url", message: "is required when mqtt.enabled is true" });
   if (m.url?.startsWith("mqtt://") && !m.allowPlaintext && !isLoopbackHost(mqttHost(m.url)))
-    out.push({ path: "mqtt.url", message: "plain mqtt:// to a remote broker sends credentials in clear; use mqtts:// or set mqtt.allowPlaintext" });
+    out.push({
+      path: "mqtt.url",
+      message: "plain mqtt:// to a remote broker sends credentials in clear; use mqtts:// or set mqtt.allowPlaintext",
+    });
   if ((m.tls.cert === undefined) !== (m.tls.key === undefined))
     out.push({ path: m.tls.cert === undefined ? "mqtt.tls.cert" : "mqtt.tls.key", message: "client certificate and key go together" });
   return out;

@@ -6,6 +6,7 @@ import {
   address,
   anyPrefix,
   devicePath,
+  dnsServer,
   hostname,
   ifname,
   interfaceAddress,
@@ -144,13 +145,8 @@ const dns64 = z.strictObject({
   prefix: prefix(6).optional(),
   /** Set to true to use a prefix other than nat64.pool6 on purpose. */
   allowPrefixMismatch: z.boolean().default(false),
-  /** "dhcp" forwards to the resolvers the WAN learned; otherwise IP addresses (optionally :port). */
-  upstreams: z
-    .union([
-      z.literal("dhcp"),
-      z.array(z.union([address(4), address(6)])).min(1).max(8),
-    ])
-    .default("dhcp"),
+  /** "dhcp" forwards to the resolvers the WAN learned; otherwise "IP", "IPv4:port" or "[IPv6]:port". */
+  upstreams: z.union([z.literal("dhcp"), z.array(dnsServer).min(1).max(8)]).default("dhcp"),
   cache: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -159,7 +155,10 @@ const dns64 = z.strictObject({
     })
     .prefault({}),
   /** Client networks allowed to query. "lan" is the LAN prefix. */
-  acl: z.array(z.union([z.literal("lan"), anyPrefix])).max(64).default(["lan"]),
+  acl: z
+    .array(z.union([z.literal("lan"), anyPrefix]))
+    .max(64)
+    .default(["lan"]),
   /** An ACL wider than the LAN (e.g. ::/0) is refused unless this is set on purpose. */
   openResolver: z.boolean().default(false),
   /** Synthesize AAAA even when a real AAAA exists. */
@@ -174,13 +173,20 @@ const dns64 = z.strictObject({
    */
   allowNonGlobal: z.array(prefix(4)).max(64).default([]),
   /** Where CoreDNS listens. "lan" is the box's LAN address. */
-  listen: z.array(z.union([z.literal("lan"), address(6), address(4)])).min(1).max(8).default(["lan"]),
+  listen: z
+    .array(z.union([z.literal("lan"), address(6), address(4)]))
+    .min(1)
+    .max(8)
+    .default(["lan"]),
   logQueries: z.boolean().default(false),
 });
 
 const firewall = z.strictObject({
   /** Networks allowed to reach management (metrics, SSH if installed). "lan" is the LAN prefix. */
-  management: z.array(z.union([z.literal("lan"), anyPrefix])).max(64).default(["lan"]),
+  management: z
+    .array(z.union([z.literal("lan"), anyPrefix]))
+    .max(64)
+    .default(["lan"]),
   /** Services opened on WAN on purpose, e.g. { "protocol": "tcp", "port": 22 }. Nothing by default. */
   wanInbound: z
     .array(
@@ -212,7 +218,10 @@ const mqtt = z.strictObject({
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, { message: "must be topic levels of letters, digits, _ or - (no wildcards)" })
     .default("gate64"),
   /** Extra groups this box follows for group-wide desired configuration. */
-  groups: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" })).max(16).default([]),
+  groups: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" }))
+    .max(16)
+    .default([]),
   tls: z
     .strictObject({
       ca: devicePath.optional(),
@@ -250,7 +259,10 @@ const health = z.strictObject({
 const system = z.strictObject({
   /** The box's own ephemeral ports (net.ipv4.ip_local_port_range); must not overlap pool4. */
   ephemeralPorts: portRange.default("16384-32767"),
-  timezone: z.string().regex(/^[A-Za-z0-9_+/-]{1,64}$/, { message: "must be a tz name like Etc/UTC" }).default("Etc/UTC"),
+  timezone: z
+    .string()
+    .regex(/^[A-Za-z0-9_+/-]{1,64}$/, { message: "must be a tz name like Etc/UTC" })
+    .default("Etc/UTC"),
 });
 
 const logging = z.strictObject({

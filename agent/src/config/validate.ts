@@ -7,9 +7,7 @@ import { type Config, ConfigSchema } from "./schema.js";
 
 export type { Problem };
 
-export type Validation =
-  | { ok: true; config: Config; warnings: Problem[]; capacity: Pool4Capacity[] }
-  | { ok: false; problems: Problem[] };
+export type Validation = { ok: true; config: Config; warnings: Problem[]; capacity: Pool4Capacity[] } | { ok: false; problems: Problem[] };
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
@@ -20,6 +18,18 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || "(root)";
 }
 
+interface Leaf {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** The innermost issues of a union, with absolute paths (unions nest: "dhcp" | [address4 | address6]). */
+function leaves(issue: z.core.$ZodIssue, base: PropertyKey[]): Leaf[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === "invalid_union" && issue.errors.length > 0) return issue.errors.flat().flatMap((i) => leaves(i, path));
+  return [{ path, message: issue.message }];
+}
+
 function zodProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue) => {
     // Unknown keys are reported on the parent; name them so the message is actionable.
@@ -27,10 +37,13 @@ function zodProblems(error: z.ZodError): Problem[] {
       const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
       return { path: formatPath(issue.path), message: `unknown field ${keys}` };
     }
-    if (issue.code === "invalid_union" && issue.errors.length > 0) {
-      // The most specific branch's reason (the one that got furthest) beats "invalid input".
-      const best = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
-      if (best) return { path: formatPath([...issue.path, ...best.path]), message: best.message };
+    if (issue.code === "invalid_union") {
+      // The branches that got furthest into the value explain the failure best.
+      const all = leaves(issue, []);
+      const depth = Math.max(...all.map((l) => l.path.length));
+      const best = all.filter((l) => l.path.length === depth);
+      const messages = [...new Set(best.map((l) => l.message))];
+      return { path: formatPath(best[0]?.path ?? issue.path), message: messages.join(", or ") };
     }
     return { path: formatPath(issue.path), message: issue.message };
   });

@@ -1,8 +1,8 @@
 // What a renderer needs beyond the config: facts about this box that the config does not hold
 // (its identity, the WAN address it leased). Resolving them here keeps every renderer pure.
 import { createHash } from "node:crypto";
-import { formatIPv6, networkOf, parsePrefix, type Prefix } from "../lib/ip.js";
 import type { Config } from "../config/schema.js";
+import { formatIPv6, networkOf, type Prefix, parsePrefix } from "../lib/ip.js";
 
 export interface Facts {
   /** Provisioned device id (from /data/identity.json), unless the config overrides it. */

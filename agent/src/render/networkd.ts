@@ -100,7 +100,18 @@ function wanNetwork(r: Resolved): string {
     ["Match", [["Name", wan.name]]],
     ["Network", network],
     // The DHCP hostname would leak the device id to the uplink; send nothing identifying.
-    ...(dhcp4 ? ([["DHCPv4", [["SendHostname", false], ["UseDNS", true], ["UseNTP", true]]]] as Section[]) : []),
+    ...(dhcp4
+      ? ([
+          [
+            "DHCPv4",
+            [
+              ["SendHostname", false],
+              ["UseDNS", true],
+              ["UseNTP", true],
+            ],
+          ],
+        ] as Section[])
+      : []),
   ]);
 }
 

@@ -31,7 +31,9 @@ export function renderNftables(r: Resolved): string {
     if (from === null) return [`        iifname "${wan}" ${rule.protocol} dport ${rule.port} accept`];
     return [
       ...(from.v4.length ? [`        iifname "${wan}" ip saddr { ${from.v4.join(", ")} } ${rule.protocol} dport ${rule.port} accept`] : []),
-      ...(from.v6.length ? [`        iifname "${wan}" ip6 saddr { ${from.v6.join(", ")} } ${rule.protocol} dport ${rule.port} accept`] : []),
+      ...(from.v6.length
+        ? [`        iifname "${wan}" ip6 saddr { ${from.v6.join(", ")} } ${rule.protocol} dport ${rule.port} accept`]
+        : []),
     ];
   });
   const lines = [
