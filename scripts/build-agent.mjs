@@ -16,4 +16,5 @@ const common = {
 };
 
 await build({ ...common, entryPoints: ["agent/src/cli/main.ts"], outfile: "out/agent/gate64.cjs" });
-console.log("built out/agent/gate64.cjs");
+await build({ ...common, entryPoints: ["agent/src/daemon/main.ts"], outfile: "out/agent/gate64-agent.cjs" });
+console.log("built out/agent/gate64.cjs and out/agent/gate64-agent.cjs");

@@ -14,6 +14,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   config: { summary: "validate, render or describe a configuration", load: () => import("./commands/config.js") },
+  provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
 };
 
 function usage(): string {

@@ -1,0 +1,15 @@
+// gate64 provision: run at boot by gate64-provision.service (see docs/image.md).
+import { provision } from "../../provision/provision.js";
+import { realSystem } from "../../system/real.js";
+import { EXIT } from "../errors.js";
+import type { CommandContext } from "../main.js";
+
+export async function run({ out }: CommandContext): Promise<number> {
+  const report = await provision(realSystem);
+  if (out.json) out.data(report);
+  else {
+    out.print(`gate64: device ${report.deviceId}, console login ${report.consoleLogin}${report.provisioned ? ", provisioned from the EFI partition" : ""}`);
+    for (const p of report.problems) out.error(`gate64: provisioning: ${p}`);
+  }
+  return report.problems.length > 0 ? EXIT.invalid : EXIT.ok;
+}

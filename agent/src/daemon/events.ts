@@ -1,0 +1,30 @@
+// A typed event bus between the agent's modules. A failing listener is logged with its origin
+// and never breaks the emitter.
+import type { HealthReport } from "./health.js";
+
+export interface AgentEvents {
+  applied: { revision: number; services: string[] };
+  health: HealthReport;
+}
+
+type Listener<K extends keyof AgentEvents> = (payload: AgentEvents[K]) => void | Promise<void>;
+
+export class EventBus {
+  private readonly listeners = new Map<keyof AgentEvents, { origin: string; fn: Listener<never> }[]>();
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  on<K extends keyof AgentEvents>(event: K, origin: string, fn: Listener<K>): void {
+    const list = this.listeners.get(event) ?? [];
+    list.push({ origin, fn: fn as Listener<never> });
+    this.listeners.set(event, list);
+  }
+
+  emit<K extends keyof AgentEvents>(event: K, payload: AgentEvents[K]): void {
+    for (const { origin, fn } of this.listeners.get(event) ?? []) {
+      Promise.resolve()
+        .then(() => (fn as Listener<K>)(payload))
+        .catch((err: unknown) => this.log(`${origin}: ${String(event)} listener failed: ${String(err)}`));
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// Health probes. Each result is computed now from the live system (no sticky state) and says
+// which condition failed.
+import { Resolver } from "node:dns/promises";
+import { request } from "node:http";
+import type { Config } from "../config/schema.js";
+import { parsePrefix, contains, type Prefix } from "../lib/ip.js";
+import { COREDNS_READY } from "../render/corefile.js";
+import { JOOL_INSTANCE } from "../render/jool.js";
+import type { Resolved } from "../render/context.js";
+import type { System } from "../system/system.js";
+
+export type ProbeStatus = "ok" | "degraded" | "failed";
+
+export interface ProbeResult {
+  name: string;
+  status: ProbeStatus;
+  detail: string;
+  durationMs: number;
+}
+
+export interface HealthReport {
+  status: ProbeStatus;
+  checkedAt: string;
+  probes: ProbeResult[];
+}
+
+type Probe = { name: string; critical: boolean; run: () => Promise<string> };
+
+function httpStatus(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export function probes(sys: System, r: Resolved): Probe[] {
+  const c: Config = r.config;
+  const list: Probe[] = [];
+  if (c.nat64.enabled)
+    list.push({
+      name: "jool",
+      critical: true,
+      run: async () => {
+        const inst = await sys.run("jool", ["instance", "display", "--csv", "--no-headers"]);
+        if (!inst.stdout.includes(JOOL_INSTANCE)) throw new Error(`instance "${JOOL_INSTANCE}" is not loaded`);
+        const g = await sys.run("jool", ["-i", JOOL_INSTANCE, "global", "display", "--csv"]);
+        const pool6 = /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim();
+        if (pool6 !== c.nat64.pool6) throw new Error(`pool6 is ${pool6 ?? "unset"}, config says ${c.nat64.pool6}`);
+        return `instance ${JOOL_INSTANCE} up, pool6 ${pool6}`;
+      },
+    });
+  list.push({
+    name: "lan-address",
+    critical: true,
+    run: async () => {
+      const out = (await sys.run("ip", ["-6", "addr", "show", "dev", c.interfaces.lan.name])).stdout;
+      if (!out.includes(`${r.lanHost}/`)) throw new Error(`${r.lanHost} is not on ${c.interfaces.lan.name}`);
+      return `${r.lanAddress} on ${c.interfaces.lan.name}`;
+    },
+  });
+  if (c.dns64.enabled) {
+    list.push({
+      name: "coredns",
+      critical: true,
+      run: async () => {
+        const code = await httpStatus(`http://${COREDNS_READY}/ready`, 2000);
+        if (code !== 200) throw new Error(`/ready answered ${code}`);
+        return "ready";
+      },
+    });
+    list.push({
+      name: "dns64",
+      critical: true,
+      run: async () => {
+        const resolver = new Resolver({ timeout: 2000, tries: 2 });
+        resolver.setServers([r.lanHost]);
+        const addrs = await resolver.resolve6(c.health.dnsProbeName);
+        const prefix = parsePrefix(r.dns64Prefix) as Prefix;
+        const inPrefix = addrs.filter((a) => contains(prefix, parsePrefix(a) as Prefix));
+        if (inPrefix.length === 0) throw new Error(`${c.health.dnsProbeName} gave ${addrs.join(", ") || "nothing"}, none in ${r.dns64Prefix}`);
+        return `${c.health.dnsProbeName} -> ${inPrefix[0]}`;
+      },
+    });
+  }
+  list.push({
+    name: "wan-ipv4",
+    critical: false,
+    run: async () => {
+      const out = (await sys.run("ip", ["-4", "-o", "addr", "show", "dev", c.interfaces.wan.name, "scope", "global"])).stdout;
+      const addr = /inet (\S+)/.exec(out)?.[1];
+      if (addr === undefined) throw new Error(`no IPv4 address on ${c.interfaces.wan.name}`);
+      return addr;
+    },
+  });
+  return list;
+}
+
+export async function checkHealth(sys: System, r: Resolved): Promise<HealthReport> {
+  const results = await Promise.all(
+    probes(sys, r).map(async (p): Promise<ProbeResult & { critical: boolean }> => {
+      const t0 = sys.now();
+      try {
+        const detail = await p.run();
+        return { name: p.name, status: "ok", detail, durationMs: sys.now() - t0, critical: p.critical };
+      } catch (err) {
+        return { name: p.name, status: p.critical ? "failed" : "degraded", detail: (err as Error).message, durationMs: sys.now() - t0, critical: p.critical };
+      }
+    }),
+  );
+  const status: ProbeStatus = results.some((x) => x.status === "failed") ? "failed" : results.some((x) => x.status !== "ok") ? "degraded" : "ok";
+  return { status, checkedAt: new Date(sys.now()).toISOString(), probes: results.map(({ critical: _c, ...rest }) => rest) };
+}

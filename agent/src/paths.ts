@@ -1,0 +1,23 @@
+// Where things live on the device. GATE64_ROOT prefixes every path so the same code runs against
+// a scratch directory in tests.
+import { join } from "node:path";
+
+const root = process.env.GATE64_ROOT ?? "/";
+const p = (...parts: string[]) => join(root, ...parts);
+
+export const PATHS = {
+  data: p("data/gate64"),
+  identity: p("data/gate64/identity.json"),
+  config: p("data/gate64/config.json"),
+  consoleHash: p("data/gate64/console.hash"),
+  mqttDir: p("data/gate64/mqtt"),
+  provision: p("efi/gate64/provision.json"),
+  run: p("run/gate64"),
+  current: p("run/gate64/current"),
+  shadow: p("run/gate64/shadow"),
+  factoryShadow: p("usr/share/factory/etc/shadow"),
+  defaultConfig: p("usr/share/gate64/default-config.json"),
+  networkdDir: p("run/systemd/network"),
+  version: p("usr/lib/gate64/VERSION"),
+  procSys: p("proc/sys"),
+} as const;

@@ -1,0 +1,82 @@
+// First-boot and every-boot provisioning: take the ESP's provision.json into /data (once), keep
+// the device identity stable, and render /etc/shadow (a symlink to /run/gate64/shadow) from the
+// factory copy with the provisioned console hash. Without a hash root stays locked.
+import { createHash } from "node:crypto";
+import { validateConfig } from "../config/validate.js";
+import { formatPath } from "../config/validate.js";
+import { PATHS } from "../paths.js";
+import type { System } from "../system/system.js";
+import { type Identity, IdentitySchema, ProvisionSchema } from "./schema.js";
+
+export interface ProvisionReport {
+  provisioned: boolean;
+  deviceId: string;
+  consoleLogin: "enabled" | "locked";
+  problems: string[];
+}
+
+/** A stable id for an unprovisioned box: from the board's DMI UUID, else the first NIC's MAC. */
+async function fallbackDeviceId(sys: System): Promise<string> {
+  const source =
+    (await sys.readFile("/sys/class/dmi/id/product_uuid"))?.trim() ||
+    (await sys.readFile("/sys/class/net/lan/address"))?.trim() ||
+    (await sys.readFile("/proc/sys/kernel/random/boot_id"))?.trim() ||
+    "unknown";
+  return `gate64-${createHash("sha256").update(source).digest("hex").slice(0, 10)}`;
+}
+
+export function renderShadow(factory: string, hash: string | null): string {
+  return factory
+    .split("\n")
+    .map((line) => (line.startsWith("root:") ? line.replace(/^root:[^:]*:/, `root:${hash ?? "!"}:`) : line))
+    .join("\n");
+}
+
+export async function provision(sys: System): Promise<ProvisionReport> {
+  const problems: string[] = [];
+  let identity: Identity | null = null;
+  const idText = await sys.readFile(PATHS.identity);
+  if (idText !== null) {
+    const parsed = IdentitySchema.safeParse(JSON.parse(idText));
+    if (parsed.success) identity = parsed.data;
+    else problems.push(`${PATHS.identity} is damaged; keeping a new identity`);
+  }
+
+  const text = await sys.readFile(PATHS.provision);
+  let provisioned = false;
+  if (text !== null) {
+    let raw: unknown = null;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      problems.push(`provision.json: is not valid JSON: ${(err as Error).message}`);
+    }
+    const p = ProvisionSchema.safeParse(raw);
+    if (raw !== null && !p.success) for (const i of p.error.issues) problems.push(`provision.json ${formatPath(i.path)}: ${i.message}`);
+    if (p.success) {
+      const v = p.data.config === undefined ? null : validateConfig(p.data.config);
+      if (v && !v.ok) for (const x of v.problems) problems.push(`provision.json config.${x.path}: ${x.message}`);
+      else {
+        if (p.data.deviceId) identity = { deviceId: p.data.deviceId, provisionedAt: new Date(sys.now()).toISOString() };
+        if (p.data.consolePasswordHash) await sys.writeFileAtomic(PATHS.consoleHash, `${p.data.consolePasswordHash}\n`, 0o600);
+        if (p.data.config !== undefined) await sys.writeFileAtomic(PATHS.config, `${JSON.stringify(p.data.config, null, 2)}\n`, 0o600);
+        if (p.data.mqttCredentials)
+          await sys.writeFileAtomic(`${PATHS.mqttDir}/credentials.json`, `${JSON.stringify(p.data.mqttCredentials)}\n`, 0o600);
+        if (p.data.mqttCa) await sys.writeFileAtomic(`${PATHS.mqttDir}/ca.pem`, p.data.mqttCa, 0o644);
+        provisioned = true;
+      }
+    }
+    // The file may hold secrets: it leaves the FAT partition whether it was taken or refused
+    // (a refused one is kept on /data for the technician to read).
+    if (!provisioned) await sys.writeFileAtomic(`${PATHS.data}/provision.refused.json`, text, 0o600);
+    await sys.remove(PATHS.provision);
+  }
+
+  if (identity === null) identity = { deviceId: await fallbackDeviceId(sys), provisionedAt: new Date(sys.now()).toISOString() };
+  if (idText === null || provisioned) await sys.writeFileAtomic(PATHS.identity, `${JSON.stringify(identity, null, 2)}\n`, 0o644);
+
+  const hash = (await sys.readFile(PATHS.consoleHash))?.trim() || null;
+  const factory = await sys.readFile(PATHS.factoryShadow);
+  if (factory !== null) await sys.writeFileAtomic(PATHS.shadow, renderShadow(factory, hash), 0o640);
+  return { provisioned, deviceId: identity.deviceId, consoleLogin: hash ? "enabled" : "locked", problems };
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# mmdebstrap customize hook: put gate64 into the root (Jool modules, overlays, Node, CoreDNS,
+# the agent) and set up units. Runs on the host with the root directory as $1.
+set -eu
+root=$1
+top=$GATE64_TOP
+work=$top/$GATE64_WORK
+
+cp "$work/gate64-jool-modules.deb" "$root/tmp/"
+chroot "$root" dpkg -i /tmp/gate64-jool-modules.deb >/dev/null
+rm "$root/tmp/gate64-jool-modules.deb"
+
+install -d "$root/data" "$root/efi"
+cp -a "$top/overlays/common/." "$root/"
+board=$(basename "$GATE64_BOARD_DIR")
+[ ! -d "$top/overlays/$board" ] || cp -a "$top/overlays/$board/." "$root/"
+
+# Node: stripped of its symbol table (126 MB -> ~108 MB); no compiler comes with it.
+install -D -m 755 "$work/node/package/bin/node" "$root/usr/bin/node"
+strip --strip-all "$root/usr/bin/node" 2>/dev/null || true
+install -D -m 755 "$top/out/coredns/$GATE64_CORE_ARCH/coredns" "$root/usr/sbin/coredns"
+install -d "$root/usr/lib/gate64/node_modules/@lydell"
+cp "$top/out/agent/"*.cjs "$root/usr/lib/gate64/"
+cp -a "$top/node_modules/@lydell/node-pty" "$top/node_modules/$GATE64_PTY" "$root/usr/lib/gate64/node_modules/@lydell/"
+printf '%s\n' "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo dev)" >"$root/usr/lib/gate64/VERSION"
+
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/image/units.txt" | while read -r verb unit; do
+  chroot "$root" systemctl "$verb" "$unit" >/dev/null 2>&1 || { echo "systemctl $verb $unit failed" >&2; exit 1; }
+done
+
+# Identity comes from provisioning and /data, never from the build host.
+: >"$root/etc/machine-id"
+rm -f "$root/etc/hostname" "$root/var/lib/dbus/machine-id"
+# The console credential is provisioned: /etc/shadow is rendered at boot from the factory copy
+# with the provisioned hash (root stays locked without one). No password exists in the image.
+install -D -m 640 "$root/etc/shadow" "$root/usr/share/factory/etc/shadow"
+sed -i 's/^root:[^:]*:/root:!:/' "$root/usr/share/factory/etc/shadow"
+ln -sf /run/gate64/shadow "$root/etc/shadow"

@@ -1,0 +1,43 @@
+# Functions for scripts/build-image, one per pipeline step. Source it; do not run it.
+
+# The Debian mirror: --mirror, else the first URI in the host's own apt sources.
+host_mirror() {
+  local uri
+  uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1)
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list 2>/dev/null)
+  [ -n "$uri" ] || die "cannot read a Debian mirror from /etc/apt; pass --mirror URI"
+  echo "$uri"
+}
+
+# Package list file -> comma-separated list for mmdebstrap.
+package_list() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$@" | paste -sd, -; }
+
+# A UUID derived from a name, so that two builds of one commit lay out identical disks.
+derive_uuid() {
+  local h
+  h=$(printf 'gate64:%s' "$1" | sha256sum | cut -c1-32)
+  printf '%s-%s-5%s-8%s-%s\n' "${h:0:8}" "${h:8:4}" "${h:13:3}" "${h:17:3}" "${h:20:12}"
+}
+
+# mmdebstrap with the apt archive cache synced in and out of $GATE64_CACHE.
+debstrap() {
+  local cache="$GATE64_CACHE/apt/$suite-$arch"
+  mkdir -p "$cache"
+  mmdebstrap --mode=root --variant=apt --arch="$arch" --components=main \
+    --skip=essential/unlink --skip=download/empty \
+    --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
+    --setup-hook="sync-in '$cache' /var/cache/apt/archives/" \
+    --customize-hook="sync-out /var/cache/apt/archives '$cache'" \
+    --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
+    "$@"
+}
+
+# Fetch an npm tarball into the cache and check it against image/hashes.txt.
+fetch_npm() {
+  local spec=$1 dir="$GATE64_CACHE/npm" file
+  file="$(echo "$spec" | sed 's/@/-/').tgz"
+  mkdir -p "$dir"
+  [ -f "$dir/$file" ] || (cd "$dir" && npm pack --silent "$spec" >/dev/null)
+  (cd "$dir" && grep " $file\$" "$OLDPWD/image/hashes.txt" | sha256sum --quiet -c -) || die "$file does not match image/hashes.txt"
+  echo "$dir/$file"
+}

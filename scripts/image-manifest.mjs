@@ -1,0 +1,49 @@
+// Prints manifest.json for a built image: every package with its version, and the versions and
+// sizes a fleet operator asks about. Usage: node scripts/image-manifest.mjs BOARD WORKDIR KVER JOOLVER
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const [board, work, kernel, jool] = process.argv.slice(2);
+const boardJson = JSON.parse(readFileSync(`image/boards/${board}/board.json`, "utf8"));
+const layout = JSON.parse(readFileSync(`image/boards/${board}/layout.json`, "utf8"));
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
+
+const packages = Object.fromEntries(
+  run("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", "-f=${Package}\t${Version}\n"])
+    .split("\n")
+    .map((l) => l.split("\t")),
+);
+const corednsVersion = run(`out/coredns/${boardJson.corednsArch}/coredns`, ["-version"]).split("\n")[0];
+const commit = (() => {
+  try {
+    return run("git", ["rev-parse", "HEAD"]);
+  } catch {
+    return "unknown";
+  }
+})();
+
+const manifest = {
+  board,
+  arch: boardJson.arch,
+  suite: boardJson.suite,
+  commit,
+  sourceDateEpoch: Number(process.env.SOURCE_DATE_EPOCH),
+  versions: {
+    agent: pkg.version,
+    kernel,
+    jool,
+    coredns: corednsVersion,
+    node: boardJson.nodeRuntime.split("@")[1],
+    systemd: packages.systemd,
+  },
+  sizes: {
+    rootSquashfsBytes: statSync(join(work, "root.squashfs")).size,
+    rootInstalledBytes: Number(run("du", ["-sb", "--exclude=./boot", join(work, "root")]).split("\t")[0]),
+    diskBytes: statSync(`out/${board}/disk.img`).size,
+    partitionsMiB: Object.fromEntries(layout.partitions.map((p) => [p.label, p.sizeMiB])),
+  },
+  packages,
+};
+process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
