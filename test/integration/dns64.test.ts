@@ -10,8 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { renderCorefile } from "../../agent/src/render/corefile.js";
-import { answersOfType, dig } from "../helpers/dig.js";
-import { type Daemon, link, Namespace, waitFor } from "../helpers/netns.js";
+import { answersOfType, dig } from "../../scripts/lab/dig.js";
+import { type Daemon, link, Namespace, waitFor } from "../../scripts/lab/netns.js";
 
 const COREDNS = resolvePath("out/coredns/amd64/coredns");
 const BOX6 = "2001:db8:64::1";

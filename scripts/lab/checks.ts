@@ -1,0 +1,179 @@
+// What "the box works" means, checked from the outside with real clients: the IPv6-only client
+// uses only what it learned from the RA; the WAN side sees nothing it was not given.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { formatIPv6, parseIPv6 } from "../../agent/src/lib/ip.js";
+import { answersOfType, dig } from "./dig.js";
+import type { Lab } from "./lab.js";
+import { sh } from "./netns.js";
+import { bytesFromTcpdump, parseRouterAdvert, type RouterAdvert } from "./ra.js";
+
+export interface Check {
+  name: string;
+  run: (lab: Lab, learned: Learned) => Promise<string>;
+}
+
+/** What the client learned from the box's RA. */
+export interface Learned {
+  ra?: RouterAdvert;
+  resolver?: string;
+  pref64?: string;
+}
+
+/** Embeds an IPv4 address in a /96 NAT64 prefix ("64:ff9b::/96" + "198.51.100.80" -> "64:ff9b::198.51.100.80"). */
+export function synthesize(pref64: string, v4: string): string {
+  return `${pref64.split("/")[0]}${v4}`;
+}
+
+export function captureRouterAdvert(lab: Lab): RouterAdvert {
+  // Solicit while capturing: tcpdump prints the RA as hex; rdisc6 just asks for it.
+  const dump = sh("sh", [
+    "-c",
+    `ip netns exec ${lab.client.name} timeout 20 tcpdump -l -n -i eth0 -c 1 -x 'icmp6 and ip6[40] == 134' 2>/dev/null & sleep 1; ip netns exec ${lab.client.name} rdisc6 -1 -q eth0 >/dev/null 2>&1; wait`,
+  ]);
+  return parseRouterAdvert(bytesFromTcpdump(dump));
+}
+
+/** Points the client namespace's resolv.conf (bind-mounted by `ip netns exec`) at the RDNSS. */
+export function useResolver(lab: Lab, server: string): void {
+  mkdirSync(`/etc/netns/${lab.client.name}`, { recursive: true });
+  writeFileSync(`/etc/netns/${lab.client.name}/resolv.conf`, `nameserver ${server}\n`);
+}
+
+export function forgetResolver(lab: Lab): void {
+  rmSync(`/etc/netns/${lab.client.name}`, { recursive: true, force: true });
+}
+
+function wanUnreachable(lab: Lab, proto: "tcp" | "udp", port: number): boolean {
+  const box = lab.spec.wan.box;
+  if (proto === "udp") {
+    const out = lab.internet.exec("sh", ["-c", `dig @${box} -p ${port} +tries=1 +time=2 lab.test A || true`]);
+    return !out.includes("status:");
+  }
+  const r = lab.internet.exec("sh", ["-c", `timeout 3 bash -c '</dev/tcp/${box}/${port}' 2>/dev/null && echo open || echo closed`]);
+  return r.trim() === "closed";
+}
+
+export const CHECKS: Check[] = [
+  {
+    name: "agent reports healthy to the lab broker",
+    run: async (lab) => {
+      const seconds = await lab.waitForHealth("ok", 300);
+      const avail = lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 5);
+      if (avail !== "online") throw new Error(`availability is ${avail}`);
+      return `health ok ${seconds.toFixed(1)} s after QEMU started; availability online`;
+    },
+  },
+  {
+    name: "RA carries prefix, RDNSS and PREF64",
+    run: async (lab, learned) => {
+      const ra = captureRouterAdvert(lab);
+      const rdnss = ra.rdnss[0]?.servers[0];
+      const pref64 = ra.pref64[0]?.prefix;
+      if (!rdnss) throw new Error("no RDNSS option");
+      if (!pref64) throw new Error("no PREF64 option");
+      if (ra.prefixes.length === 0) throw new Error("no prefix information");
+      Object.assign(learned, { ra, resolver: rdnss, pref64 });
+      useResolver(lab, rdnss);
+      return `prefix ${ra.prefixes[0]?.prefix}, RDNSS ${rdnss}, PREF64 ${pref64}`;
+    },
+  },
+  {
+    name: "client configured an address by SLAAC",
+    run: async (lab, learned) => {
+      const prefix = learned.ra?.prefixes[0]?.prefix.replace(/::\/64$/, ":") ?? "";
+      let addr = "";
+      for (let i = 0; i < 40 && !addr; i++) {
+        addr = /inet6 (\S+)\/64 scope global/.exec(lab.client.ip("-6", "addr", "show", "dev", "eth0"))?.[1] ?? "";
+        if (!addr) await new Promise((r) => setTimeout(r, 250));
+      }
+      if (!addr.startsWith(prefix)) throw new Error(`no global address in ${prefix}:/64 (got "${addr}")`);
+      return addr;
+    },
+  },
+  {
+    name: "DNS64 synthesizes AAAA in the advertised prefix",
+    run: async (lab, l) => {
+      const r = dig(lab.client, l.resolver as string, `www.${lab.spec.zone.name}`, "AAAA");
+      const want = synthesize(l.pref64 as string, lab.spec.internet.web);
+      const got = answersOfType(r, "AAAA");
+      if (!got.includes(formatIPv6(parseIPv6(want) ?? 0n))) throw new Error(`got ${got.join(", ") || r.status}, want ${want}`);
+      return `www.${lab.spec.zone.name} AAAA ${got.join(", ")}`;
+    },
+  },
+  {
+    name: "documentation addresses outside the lab allow-list stay excluded",
+    run: async (lab, l) => {
+      const r = dig(lab.client, l.resolver as string, `excluded.${lab.spec.zone.name}`, "AAAA");
+      if (r.status !== "NOERROR" || answersOfType(r, "AAAA").length > 0) throw new Error(`${r.status} ${answersOfType(r, "AAAA").join(", ")}`);
+      return "192.0.2.80 not synthesized under 64:ff9b::/96 (RFC 6052 3.1)";
+    },
+  },
+  {
+    name: "ipv4only.arpa answers with the prefix",
+    run: async (lab, l) => {
+      const got = answersOfType(dig(lab.client, l.resolver as string, "ipv4only.arpa", "AAAA"), "AAAA");
+      if (got.length !== 2) throw new Error(`got ${got.join(", ")}`);
+      return got.join(", ");
+    },
+  },
+  {
+    name: "HTTP to the IPv4 web server by name through NAT64",
+    run: async (lab) => {
+      const body = lab.client.exec("curl", ["-6", "-sS", "--max-time", "10", `http://www.${lab.spec.zone.name}/`]);
+      if (!body.includes("gate64 lab web server")) throw new Error(body.slice(0, 200));
+      return body.trim();
+    },
+  },
+  {
+    name: "UDP exchange through NAT64",
+    run: async (lab, l) => {
+      const server = synthesize(l.pref64 as string, lab.spec.internet.dns);
+      const r = dig(lab.client, server, `dns.${lab.spec.zone.name}`, "A");
+      if (!answersOfType(r, "A").includes(lab.spec.internet.dns)) throw new Error(`${r.status} ${r.answer.map((a) => a.data).join(", ")}`);
+      return `dig @${server} over UDP answered`;
+    },
+  },
+  {
+    name: "ping through NAT64",
+    run: async (lab, l) => {
+      const out = lab.client.exec("ping", ["-6", "-c", "3", "-i", "0.3", "-W", "3", synthesize(l.pref64 as string, lab.spec.internet.web)]);
+      const m = /(\d+) received/.exec(out);
+      if (!m || m[1] === "0") throw new Error(out.slice(-200));
+      return `${m[1]}/3 replies`;
+    },
+  },
+  {
+    name: "WAN side: nothing answers that the config did not open",
+    run: async (lab) => {
+      const probes: ["tcp" | "udp", number][] = [
+        ["udp", 53],
+        ["tcp", 53],
+        ["tcp", 22],
+        ["tcp", 9164],
+        ["tcp", 8080],
+        ["tcp", 8181],
+        ["tcp", 9153],
+      ];
+      const open = probes.filter(([p, port]) => !wanUnreachable(lab, p, port));
+      if (open.length > 0) throw new Error(`open on WAN: ${open.map(([p, n]) => `${p}/${n}`).join(", ")}`);
+      const ping = lab.internet.exec("sh", ["-c", `ping -c 2 -W 1 ${lab.spec.wan.box} >/dev/null 2>&1 && echo reply || echo silent`]).trim();
+      if (ping !== "silent") throw new Error("the box answers ping on WAN (firewall.wanPing is false)");
+      return `${probes.map(([p, n]) => `${p}/${n}`).join(" ")} and ping: no answer`;
+    },
+  },
+];
+
+export async function runChecks(lab: Lab, report: (ok: boolean, name: string, detail: string) => void): Promise<boolean> {
+  const learned: Learned = {};
+  let allOk = true;
+  for (const c of CHECKS) {
+    try {
+      report(true, c.name, await c.run(lab, learned));
+    } catch (err) {
+      allOk = false;
+      report(false, c.name, (err as Error).message);
+      if (c === CHECKS[0] || c === CHECKS[1]) break; // nothing else can pass without these
+    }
+  }
+  return allOk;
+}

@@ -1,0 +1,264 @@
+// The QEMU lab: the built image booted under TCG with its LAN on an IPv6-only client namespace,
+// its WAN on an IPv4-only "internet" namespace (web, DNS, iperf3) and a broker namespace with
+// mosquitto over TLS. Used by `npm run lab`, the end-to-end tests and the benchmarks.
+// Every namespace and process is created here and removed by stop().
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Daemon, link, Namespace, sh, waitFor } from "./netns.js";
+
+export interface LabSpec {
+  boxConfig: string;
+  deviceId: string;
+  vm: { memoryMiB: number; cpus: number; lanMac: string; wanMac: string };
+  wan: { prefixLength: number; gateway: string; box: string };
+  internet: { addresses: string[]; dns: string; web: string; iperf: string };
+  broker: { address: string; port: number };
+  zone: { name: string; records: string[] };
+}
+
+export const LAB_SPEC: LabSpec = JSON.parse(readFileSync(resolve(import.meta.dirname, "lab.json"), "utf8")) as LabSpec;
+
+const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+export interface LabOptions {
+  image: string;
+  /** "stdio": the serial console on this terminal (npm run lab); "file": logged to serial.log. */
+  serial: "stdio" | "file";
+  log?: (line: string) => void;
+  /** Extra provisioning fields (tests set a console password hash). */
+  provision?: Record<string, unknown>;
+}
+
+export class Lab {
+  readonly dir = mkdtempSync(join(tmpdir(), "gate64-lab-"));
+  readonly spec = LAB_SPEC;
+  readonly mqttPassword = randomBytes(12).toString("hex");
+  readonly operatorPassword = randomBytes(12).toString("hex");
+  /** A fresh console password per lab run; only its hash goes into the image's provisioning. */
+  readonly consolePassword = randomBytes(9).toString("base64url");
+  vm!: Namespace;
+  client!: Namespace;
+  internet!: Namespace;
+  brokerNs!: Namespace;
+  qemu: ChildProcess | null = null;
+  qemuStartedAt = 0;
+  private daemons: Daemon[] = [];
+
+  constructor(readonly opts: LabOptions) {}
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  get serialSocket(): string {
+    return join(this.dir, "serial.sock");
+  }
+
+  get serialLog(): string {
+    return join(this.dir, "serial.log");
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(this.opts.image)) throw new Error(`${this.opts.image} does not exist: run npm run image first`);
+    this.log(`lab: namespaces, bridges and taps (work dir ${this.dir})`);
+    this.createNetwork();
+    this.log("lab: internet (web, DNS, iperf3) and broker (mosquitto over TLS)");
+    await this.startInternet();
+    await this.startBroker();
+    this.log("lab: disk copy with provisioning on its EFI partition");
+    const disk = this.prepareDisk();
+    this.log("lab: booting the image under QEMU (TCG, OVMF)");
+    this.startQemu(disk);
+  }
+
+  private createNetwork(): void {
+    const s = this.spec;
+    this.vm = Namespace.create("labvm");
+    this.client = Namespace.create("lablan");
+    this.internet = Namespace.create("labinet");
+    this.brokerNs = Namespace.create("labbrk");
+    for (const br of ["br-lan", "br-wan"]) {
+      this.vm.ip("link", "add", br, "type", "bridge");
+      this.vm.ip("link", "set", br, "up");
+    }
+    for (const [tap, br] of [
+      ["tap-lan", "br-lan"],
+      ["tap-wan", "br-wan"],
+    ] as const) {
+      this.vm.ip("tuntap", "add", tap, "mode", "tap");
+      this.vm.ip("link", "set", tap, "master", br, "up");
+    }
+    link(this.vm, "v-lan", this.client, "eth0");
+    link(this.vm, "v-inet", this.internet, "eth0");
+    link(this.vm, "v-brk", this.brokerNs, "eth0");
+    this.vm.ip("link", "set", "v-lan", "master", "br-lan");
+    this.vm.ip("link", "set", "v-inet", "master", "br-wan");
+    this.vm.ip("link", "set", "v-brk", "master", "br-wan");
+    // The client is IPv6-only: no IPv4 address at all; it configures itself from the box's RAs.
+    this.client.exec("sysctl", ["-q", "-w", "net.ipv6.conf.eth0.accept_ra=1", "net.ipv6.conf.eth0.autoconf=1"]);
+    for (const a of s.internet.addresses) this.internet.ip("addr", "add", `${a}/${s.wan.prefixLength}`, "dev", "eth0");
+    // The internet is IPv4-only.
+    this.internet.exec("sysctl", ["-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"]);
+    this.brokerNs.ip("addr", "add", `${s.broker.address}/${s.wan.prefixLength}`, "dev", "eth0");
+  }
+
+  private spawnIn(ns: Namespace, cmd: string, args: string[]): Daemon {
+    const d = ns.spawn(cmd, args);
+    this.daemons.push(d);
+    return d;
+  }
+
+  private async startInternet(): Promise<void> {
+    const s = this.spec;
+    const zone = [`$ORIGIN ${s.zone.name}.`, "$TTL 300", "@ SOA ns hostmaster 1 3600 600 86400 300", "@ NS ns", `ns A ${s.internet.dns}`, ...s.zone.records].join("\n");
+    writeFileSync(join(this.dir, "lab.zone"), `${zone}\n`);
+    writeFileSync(
+      join(this.dir, "nsd.conf"),
+      [
+        "server:",
+        `  ip-address: ${s.internet.dns}`,
+        '  username: ""',
+        '  chroot: ""',
+        `  zonesdir: "${this.dir}"`,
+        `  zonelistfile: "${this.dir}/zone.list"`,
+        `  xfrdfile: "${this.dir}/xfrd.state"`,
+        `  pidfile: "${this.dir}/nsd.pid"`,
+        '  database: ""',
+        "  rrl-ratelimit: 0",
+        "remote-control:",
+        "  control-enable: no",
+        "zone:",
+        `  name: ${s.zone.name}`,
+        "  zonefile: lab.zone",
+        "",
+      ].join("\n"),
+    );
+    this.spawnIn(this.internet, "nsd", ["-d", "-c", join(this.dir, "nsd.conf")]);
+    this.spawnIn(this.internet, process.execPath, [resolve(import.meta.dirname, "webserver.mjs"), s.internet.web, "80"]);
+    this.spawnIn(this.internet, "iperf3", ["-s", "-B", s.internet.iperf]);
+    await waitFor("lab DNS", () => this.internet.exec("dig", [`@${s.internet.dns}`, `www.${s.zone.name}`, "+short"]).trim() === s.internet.web);
+    await waitFor("lab web", () => this.internet.exec("curl", ["-sf", `http://${s.internet.web}/`]).includes("gate64 lab"));
+  }
+
+  private async startBroker(): Promise<void> {
+    const s = this.spec;
+    const d = this.dir;
+    const ossl = (...args: string[]) => sh("openssl", args);
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=gate64 lab CA", "-keyout", `${d}/ca.key`, "-out", `${d}/ca.pem`);
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=lab broker", "-keyout", `${d}/server.key`, "-out", `${d}/server.csr`);
+    writeFileSync(`${d}/san.ext`, `subjectAltName=IP:${s.broker.address}\n`);
+    ossl("x509", "-req", "-in", `${d}/server.csr`, "-CA", `${d}/ca.pem`, "-CAkey", `${d}/ca.key`, "-CAcreateserial", "-days", "2", "-extfile", `${d}/san.ext`, "-out", `${d}/server.pem`);
+    sh("mosquitto_passwd", ["-b", "-c", `${d}/passwd`, this.spec.deviceId, this.mqttPassword]);
+    sh("mosquitto_passwd", ["-b", `${d}/passwd`, "operator", this.operatorPassword]);
+    writeFileSync(`${d}/acl`, "user operator\ntopic readwrite gate64/#\ntopic read $SYS/#\n\npattern readwrite gate64/%u/#\n");
+    writeFileSync(
+      `${d}/mosquitto.conf`,
+      [
+        "per_listener_settings false",
+        "user root",
+        `listener ${s.broker.port} ${s.broker.address}`,
+        `cafile ${d}/ca.pem`,
+        `certfile ${d}/server.pem`,
+        `keyfile ${d}/server.key`,
+        "allow_anonymous false",
+        `password_file ${d}/passwd`,
+        `acl_file ${d}/acl`,
+        "persistence false",
+        "log_dest stdout",
+        "",
+      ].join("\n"),
+    );
+    this.spawnIn(this.brokerNs, "mosquitto", ["-c", `${d}/mosquitto.conf`]);
+    await waitFor("lab broker", () => this.subscribeOnce("$SYS/broker/version", 2) !== null);
+  }
+
+  /** The operator's view: one message from a topic on the lab broker, or null. */
+  subscribeOnce(topic: string, timeoutSec: number): string | null {
+    try {
+      const out = this.brokerNs.exec("mosquitto_sub", [...this.operatorArgs(), "-t", topic, "-C", "1", "-W", String(timeoutSec)]);
+      return out.trim();
+    } catch {
+      return null;
+    }
+  }
+
+  operatorArgs(): string[] {
+    const s = this.spec;
+    return ["-h", s.broker.address, "-p", String(s.broker.port), "--cafile", `${this.dir}/ca.pem`, "-u", "operator", "-P", this.operatorPassword];
+  }
+
+  private prepareDisk(): string {
+    const disk = join(this.dir, "disk.img");
+    execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
+    const config = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
+    const provision = {
+      deviceId: this.spec.deviceId,
+      config,
+      mqttCredentials: { username: this.spec.deviceId, password: this.mqttPassword },
+      mqttCa: readFileSync(`${this.dir}/ca.pem`, "utf8"),
+      consolePasswordHash: sh("openssl", ["passwd", "-6", "-stdin"], this.consolePassword).trim(),
+      ...this.opts.provision,
+    };
+    writeFileSync(join(this.dir, "provision.json"), JSON.stringify(provision, null, 2));
+    // The ESP starts 1 MiB into the disk (image/boards/*/layout.json).
+    sh("mcopy", ["-o", "-i", `${disk}@@1048576`, join(this.dir, "provision.json"), "::gate64/provision.json"]);
+    copyFileSync(OVMF_VARS, join(this.dir, "OVMF_VARS.fd"));
+    return disk;
+  }
+
+  private startQemu(disk: string): void {
+    const v = this.spec.vm;
+    // "file": the console is a unix socket (for tests and `socat - UNIX-CONNECT:…`) logged to serial.log.
+    const serial =
+      this.opts.serial === "stdio"
+        ? ["-serial", "mon:stdio"]
+        : ["-chardev", `socket,id=s0,path=${this.serialSocket},server=on,wait=off,logfile=${this.serialLog}`, "-serial", "chardev:s0"];
+    const args = [
+      "netns", "exec", this.vm.name, "qemu-system-x86_64",
+      "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", String(v.cpus), "-m", String(v.memoryMiB),
+      "-display", "none", "-vga", "none", "-nodefaults", "-no-user-config",
+      "-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+      "-drive", `if=pflash,format=raw,file=${join(this.dir, "OVMF_VARS.fd")}`,
+      "-device", "virtio-blk-pci,drive=disk,addr=0x5", "-drive", `id=disk,if=none,format=raw,file=${disk}`,
+      "-netdev", "tap,id=lan,ifname=tap-lan,script=no,downscript=no", "-device", `virtio-net-pci,netdev=lan,addr=0x3,mac=${v.lanMac}`,
+      "-netdev", "tap,id=wan,ifname=tap-wan,script=no,downscript=no", "-device", `virtio-net-pci,netdev=wan,addr=0x4,mac=${v.wanMac}`,
+      "-device", "i6300esb", "-device", "virtio-rng-pci",
+      ...serial,
+    ];
+    this.qemuStartedAt = Date.now();
+    this.qemu = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : "ignore" });
+  }
+
+  /** Waits until the box reports the given health status to the broker; returns seconds since QEMU started. */
+  async waitForHealth(status: string, timeoutSec: number): Promise<number> {
+    const topic = `gate64/${this.spec.deviceId}/health`;
+    await waitFor(`agent health "${status}" on ${topic}`, () => {
+      const msg = this.subscribeOnce(topic, 5);
+      return msg !== null && (JSON.parse(msg) as { status: string }).status === status;
+    }, timeoutSec * 1000);
+    return (Date.now() - this.qemuStartedAt) / 1000;
+  }
+
+  /** The last lines of the serial console log. */
+  tail(lines: number): string {
+    if (!existsSync(this.serialLog)) return "(no serial log)";
+    return readFileSync(this.serialLog, "utf8").split("\n").slice(-lines).join("\n");
+  }
+
+  async stop(): Promise<void> {
+    if (this.qemu && this.qemu.exitCode === null) {
+      const q = this.qemu;
+      const exited = new Promise((r) => q.once("exit", r));
+      q.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (q.exitCode === null) q.kill("SIGKILL");
+    }
+    await Promise.all(this.daemons.map((d) => d.stop()));
+    for (const ns of [this.client, this.internet, this.brokerNs, this.vm]) await ns?.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
