@@ -259,6 +259,8 @@ export class Lab {
     }
     await Promise.all(this.daemons.map((d) => d.stop()));
     for (const ns of [this.client, this.internet, this.brokerNs, this.vm]) await ns?.destroy();
-    rmSync(this.dir, { recursive: true, force: true });
+    // GATE64_LAB_KEEP=1 keeps the disk copy and logs for a post-mortem.
+    if (process.env.GATE64_LAB_KEEP === "1") this.opts.log?.(`lab: kept ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -25,11 +25,10 @@ async function fallbackDeviceId(sys: System): Promise<string> {
   return `gate64-${createHash("sha256").update(source).digest("hex").slice(0, 10)}`;
 }
 
+/** The factory shadow with root's password field set to the hash, or locked ("!") without one. */
 export function renderShadow(factory: string, hash: string | null): string {
-  return factory
-    .split("\n")
-    .map((line) => (line.startsWith("root:") ? line.replace(/^root:[^:]*:/, `root:${hash ?? "!"}:`) : line))
-    .join("\n");
+  const others = factory.split("\n").filter((line) => !line.startsWith("root:") && line !== "");
+  return `${[`root:${hash ?? "!"}:0:0:99999:7:::`, ...others].join("\n")}\n`;
 }
 
 export async function provision(sys: System): Promise<ProvisionReport> {

@@ -1,0 +1,54 @@
+// An in-memory System for unit tests and the fleet simulator: files in a Map, commands answered
+// by handlers the test installs, every command recorded.
+import { dirname } from "node:path";
+import type { RunResult, System } from "./system.js";
+
+export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
+
+export class FakeSystem implements System {
+  readonly files = new Map<string, string>();
+  readonly links = new Map<string, string>();
+  readonly commands: string[] = [];
+  readonly handlers = new Map<string, CommandHandler>();
+  clock = 1_700_000_000_000;
+  /** Throw from writeFileAtomic after this many writes (simulates a power cut mid-apply). */
+  failWritesAfter: number | null = null;
+  private writes = 0;
+
+  async run(cmd: string, args: readonly string[], opts: { input?: string } = {}): Promise<RunResult> {
+    this.commands.push([cmd, ...args].join(" "));
+    const h = this.handlers.get(cmd);
+    return h ? h(args, opts.input) : { code: 0, stdout: "", stderr: "" };
+  }
+
+  async readFile(path: string): Promise<string | null> {
+    const target = this.links.get(dirname(path));
+    if (target !== undefined) return this.files.get(`${dirname(dirname(path))}/${target}/${path.slice(dirname(path).length + 1)}`) ?? null;
+    return this.files.get(path) ?? null;
+  }
+
+  async writeFileAtomic(path: string, data: string): Promise<void> {
+    if (this.failWritesAfter !== null && this.writes >= this.failWritesAfter) throw new Error("power cut");
+    this.writes++;
+    this.files.set(path, data);
+  }
+
+  async remove(path: string): Promise<void> {
+    for (const k of [...this.files.keys()]) if (k === path || k.startsWith(`${path}/`)) this.files.delete(k);
+    this.links.delete(path);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    const names = new Set<string>();
+    for (const k of this.files.keys()) if (k.startsWith(`${dir}/`)) names.add(k.slice(dir.length + 1).split("/")[0] as string);
+    return [...names];
+  }
+
+  async swapSymlink(target: string, link: string): Promise<void> {
+    this.links.set(link, target);
+  }
+
+  now(): number {
+    return this.clock;
+  }
+}

@@ -1,0 +1,12 @@
+// npm run bench -- <name>: benchmarks print one JSON object per line (docs/benchmarks.md).
+const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  dns64: () => import("./bench/dns64.js"),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name === undefined ? undefined : BENCHES[name];
+if (load === undefined) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join("|")}>\n`);
+  process.exit(2);
+}
+await (await load()).run(args);

@@ -1,0 +1,54 @@
+// Provisioning on the fake system: the ESP file is taken once, secrets leave the FAT partition,
+// and root stays locked unless a hash was provisioned.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PATHS } from "../../agent/src/paths.js";
+import { provision, renderShadow } from "../../agent/src/provision/provision.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
+
+const FACTORY = "root:!:0:0:99999:7:::\nmessagebus:!*:20783::::::\n";
+const HASH = "$6$saltsalt$mXmsbOzRhx9FdAbQCUHYMV8i33aUx8FUsjR813r/Te3OUwcAdbwkebLKfLOfUCihpvpN7Ji1TH3bltSG02PNE1";
+
+function box(): FakeSystem {
+  const sys = new FakeSystem();
+  sys.files.set(PATHS.factoryShadow, FACTORY);
+  return sys;
+}
+
+describe("provisioning", () => {
+  it("renders shadow with root first, locked without a hash", () => {
+    assert.equal(renderShadow("messagebus:!*:1::::::\n", null), "root:!:0:0:99999:7:::\nmessagebus:!*:1::::::\n");
+    assert.match(renderShadow(FACTORY, HASH), /^root:\$6\$saltsalt\$/);
+  });
+
+  it("takes provision.json once: identity, hash, config, MQTT secrets; deletes it from the ESP", async () => {
+    const sys = box();
+    const config = { interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } };
+    sys.files.set(
+      PATHS.provision,
+      JSON.stringify({ deviceId: "site-1", consolePasswordHash: HASH, config, mqttCredentials: { username: "site-1", password: "pw" } }),
+    );
+    const r = await provision(sys);
+    assert.deepEqual([r.provisioned, r.deviceId, r.consoleLogin, r.problems], [true, "site-1", "enabled", []]);
+    assert.equal(sys.files.has(PATHS.provision), false);
+    assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? ""), config);
+    assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:\$6\$saltsalt/);
+    assert.equal(JSON.parse(sys.files.get(`${PATHS.mqttDir}/credentials.json`) ?? "").password, "pw");
+    // Next boot: nothing to take, identity kept.
+    const again = await provision(sys);
+    assert.deepEqual([again.provisioned, again.deviceId, again.consoleLogin], [false, "site-1", "enabled"]);
+  });
+
+  it("refuses a bad file with the field named, keeps it off the ESP, and boots locked", async () => {
+    const sys = box();
+    sys.files.set(PATHS.provision, JSON.stringify({ consolePasswordHash: "hunter2", config: { interfaces: {} } }));
+    const r = await provision(sys);
+    assert.equal(r.provisioned, false);
+    assert.equal(r.consoleLogin, "locked");
+    assert.ok(r.problems.some((p) => p.startsWith("provision.json consolePasswordHash:")), r.problems.join("\n"));
+    assert.equal(sys.files.has(PATHS.provision), false);
+    assert.ok(sys.files.has(`${PATHS.data}/provision.refused.json`));
+    assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:!:/);
+    assert.match(r.deviceId, /^gate64-[0-9a-f]{10}$/);
+  });
+});
