@@ -42,7 +42,10 @@ function dnsperf(ns: Namespace, server: string, file: string, seconds: number, d
   const cpu0 = cpuSeconds(pid);
   // -v prints one line per answer with its latency; the load generator pays for that, not the server.
   const outFile = `${file}.out`;
-  ns.exec("sh", ["-c", `taskset -c 0 dnsperf -f inet6 -s ${server} -a ${CLIENT_ADDR} -d ${file} -l ${seconds} -c 8 -q 200 -t 2 -v > ${outFile}`]);
+  ns.exec("sh", [
+    "-c",
+    `taskset -c 0 dnsperf -f inet6 -s ${server} -a ${CLIENT_ADDR} -d ${file} -l ${seconds} -c 8 -q 200 -t 2 -v > ${outFile}`,
+  ]);
   const out = readFileSync(outFile, "utf8");
   const cpu = cpuSeconds(pid) - cpu0;
   const latencies = out
@@ -74,7 +77,10 @@ export async function run(args: string[]): Promise<void> {
     // The host kernel has no dummy module: the servers' and the client's addresses sit on lo.
     for (const a of [COREDNS_ADDR, UNBOUND_ADDR, CLIENT_ADDR]) ns.ip("addr", "add", `${a}/128`, "dev", "lo", "nodad");
 
-    writeFileSync(join(dir, "bench.zone"), "$ORIGIN bench.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 3600\n@ NS ns\nns A 11.22.33.1\n* A 11.22.33.44\n");
+    writeFileSync(
+      join(dir, "bench.zone"),
+      "$ORIGIN bench.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 3600\n@ NS ns\nns A 11.22.33.1\n* A 11.22.33.44\n",
+    );
     writeFileSync(
       join(dir, "nsd.conf"),
       `server:\n  ip-address: 127.0.0.1\n  port: 5300\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n  zonelistfile: "${dir}/zone.list"\n  xfrdfile: "${dir}/xfrd.state"\n  pidfile: "${dir}/nsd.pid"\n  database: ""\n  server-count: 1\n  # NSD rate-limits a single source by default; both resolvers are one source.\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\nzone:\n  name: bench.test\n  zonefile: bench.zone\n`,
@@ -84,7 +90,10 @@ export async function run(args: string[]): Promise<void> {
       `server:\n  interface: ${UNBOUND_ADDR}\n  port: 53\n  do-daemonize: no\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n  pidfile: ""\n  use-syslog: no\n  verbosity: 0\n  num-threads: 1\n  access-control: 2001:db8:64::/64 allow\n  module-config: "dns64 iterator"\n  dns64-prefix: 64:ff9b::/96\n  do-not-query-localhost: no\n  qname-minimisation: no\n  cache-max-ttl: 3600\n  msg-cache-size: 64m\n  rrset-cache-size: 128m\n  local-zone: "test." nodefault\n  domain-insecure: "bench.test"\nforward-zone:\n  name: "bench.test"\n  forward-addr: 127.0.0.1@5300\n`,
     );
     const v = validateConfig({
-      interfaces: { lan: { name: "lan", ipv6: { address: `${COREDNS_ADDR}/64` } }, wan: { name: "wan", ipv4: { mode: "static", address: "198.51.100.2/24", gateway: "198.51.100.1" } } },
+      interfaces: {
+        lan: { name: "lan", ipv6: { address: `${COREDNS_ADDR}/64` } },
+        wan: { name: "wan", ipv4: { mode: "static", address: "198.51.100.2/24", gateway: "198.51.100.1" } },
+      },
       dns64: { upstreams: ["127.0.0.1:5300"] },
     });
     assert.ok(v.ok);
@@ -96,7 +105,11 @@ export async function run(args: string[]): Promise<void> {
       "unbound-dns64": { addr: UNBOUND_ADDR, daemon: ns.spawn("taskset", ["-c", "1", "unbound", "-d", "-c", join(dir, "unbound.conf")]) },
     };
     for (const [name, s] of Object.entries(servers))
-      await waitFor(`${name} answering`, () => answersOfType(dig(ns, s.addr, "probe.bench.test", "AAAA"), "AAAA").includes("64:ff9b::b16:212c"), 20_000);
+      await waitFor(
+        `${name} answering`,
+        () => answersOfType(dig(ns, s.addr, "probe.bench.test", "AAAA"), "AAAA").includes("64:ff9b::b16:212c"),
+        20_000,
+      );
 
     const cachedFile = join(dir, "cached.txt");
     writeFileSync(cachedFile, Array.from({ length: 1000 }, (_, i) => `c${i}.bench.test AAAA`).join("\n"));

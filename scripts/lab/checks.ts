@@ -43,8 +43,7 @@ export function forgetResolver(lab: Lab): void {
   rmSync(`/etc/netns/${lab.client.name}`, { recursive: true, force: true });
 }
 
-function wanUnreachable(lab: Lab, proto: "tcp" | "udp", port: number): boolean {
-  const box = lab.spec.wan.box;
+function wanUnreachable(lab: Lab, proto: "tcp" | "udp", port: number, box = lab.spec.wan.box): boolean {
   if (proto === "udp") {
     const out = lab.internet.exec("sh", ["-c", `dig @${box} -p ${port} +tries=1 +time=2 lab.test A || true`]);
     return !out.includes("status:");
@@ -104,7 +103,8 @@ export const CHECKS: Check[] = [
     name: "documentation addresses outside the lab allow-list stay excluded",
     run: async (lab, l) => {
       const r = dig(lab.client, l.resolver as string, `excluded.${lab.spec.zone.name}`, "AAAA");
-      if (r.status !== "NOERROR" || answersOfType(r, "AAAA").length > 0) throw new Error(`${r.status} ${answersOfType(r, "AAAA").join(", ")}`);
+      if (r.status !== "NOERROR" || answersOfType(r, "AAAA").length > 0)
+        throw new Error(`${r.status} ${answersOfType(r, "AAAA").join(", ")}`);
       return "192.0.2.80 not synthesized under 64:ff9b::/96 (RFC 6052 3.1)";
     },
   },
@@ -154,10 +154,15 @@ export const CHECKS: Check[] = [
         ["tcp", 8181],
         ["tcp", 9153],
       ];
+      // Positive controls first: the same probes do see the lab's own open services.
+      if (wanUnreachable(lab, "tcp", 80, lab.spec.internet.web) || wanUnreachable(lab, "udp", 53, lab.spec.internet.dns))
+        throw new Error("the probes cannot see open services: the check itself is broken");
       const open = probes.filter(([p, port]) => !wanUnreachable(lab, p, port));
       if (open.length > 0) throw new Error(`open on WAN: ${open.map(([p, n]) => `${p}/${n}`).join(", ")}`);
-      const ping = lab.internet.exec("sh", ["-c", `ping -c 2 -W 1 ${lab.spec.wan.box} >/dev/null 2>&1 && echo reply || echo silent`]).trim();
-      if (ping !== "silent") throw new Error("the box answers ping on WAN (firewall.wanPing is false)");
+      // ping exits 1 when no reply came and 2 on an error, which must not count as silence.
+      const ping = lab.internet.exec("sh", ["-c", `ping -c 2 -W 1 ${lab.spec.wan.box} >/dev/null 2>&1; echo $?`]).trim();
+      if (ping === "0") throw new Error("the box answers ping on WAN (firewall.wanPing is false)");
+      if (ping !== "1") throw new Error(`ping could not run (exit ${ping})`);
       return `${probes.map(([p, n]) => `${p}/${n}`).join(" ")} and ping: no answer`;
     },
   },

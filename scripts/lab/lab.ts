@@ -114,7 +114,14 @@ export class Lab {
 
   private async startInternet(): Promise<void> {
     const s = this.spec;
-    const zone = [`$ORIGIN ${s.zone.name}.`, "$TTL 300", "@ SOA ns hostmaster 1 3600 600 86400 300", "@ NS ns", `ns A ${s.internet.dns}`, ...s.zone.records].join("\n");
+    const zone = [
+      `$ORIGIN ${s.zone.name}.`,
+      "$TTL 300",
+      "@ SOA ns hostmaster 1 3600 600 86400 300",
+      "@ NS ns",
+      `ns A ${s.internet.dns}`,
+      ...s.zone.records,
+    ].join("\n");
     writeFileSync(join(this.dir, "lab.zone"), `${zone}\n`);
     writeFileSync(
       join(this.dir, "nsd.conf"),
@@ -140,7 +147,10 @@ export class Lab {
     this.spawnIn(this.internet, "nsd", ["-d", "-c", join(this.dir, "nsd.conf")]);
     this.spawnIn(this.internet, process.execPath, [resolve(import.meta.dirname, "webserver.mjs"), s.internet.web, "80"]);
     this.spawnIn(this.internet, "iperf3", ["-s", "-B", s.internet.iperf]);
-    await waitFor("lab DNS", () => this.internet.exec("dig", [`@${s.internet.dns}`, `www.${s.zone.name}`, "+short"]).trim() === s.internet.web);
+    await waitFor(
+      "lab DNS",
+      () => this.internet.exec("dig", [`@${s.internet.dns}`, `www.${s.zone.name}`, "+short"]).trim() === s.internet.web,
+    );
     await waitFor("lab web", () => this.internet.exec("curl", ["-sf", `http://${s.internet.web}/`]).includes("gate64 lab"));
   }
 
@@ -148,10 +158,55 @@ export class Lab {
     const s = this.spec;
     const d = this.dir;
     const ossl = (...args: string[]) => sh("openssl", args);
-    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=gate64 lab CA", "-keyout", `${d}/ca.key`, "-out", `${d}/ca.pem`);
-    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=lab broker", "-keyout", `${d}/server.key`, "-out", `${d}/server.csr`);
+    ossl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=gate64 lab CA",
+      "-keyout",
+      `${d}/ca.key`,
+      "-out",
+      `${d}/ca.pem`,
+    );
+    ossl(
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      "/CN=lab broker",
+      "-keyout",
+      `${d}/server.key`,
+      "-out",
+      `${d}/server.csr`,
+    );
     writeFileSync(`${d}/san.ext`, `subjectAltName=IP:${s.broker.address}\n`);
-    ossl("x509", "-req", "-in", `${d}/server.csr`, "-CA", `${d}/ca.pem`, "-CAkey", `${d}/ca.key`, "-CAcreateserial", "-days", "2", "-extfile", `${d}/san.ext`, "-out", `${d}/server.pem`);
+    ossl(
+      "x509",
+      "-req",
+      "-in",
+      `${d}/server.csr`,
+      "-CA",
+      `${d}/ca.pem`,
+      "-CAkey",
+      `${d}/ca.key`,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      `${d}/san.ext`,
+      "-out",
+      `${d}/server.pem`,
+    );
     sh("mosquitto_passwd", ["-b", "-c", `${d}/passwd`, this.spec.deviceId, this.mqttPassword]);
     sh("mosquitto_passwd", ["-b", `${d}/passwd`, "operator", this.operatorPassword]);
     writeFileSync(`${d}/acl`, "user operator\ntopic readwrite gate64/#\ntopic read $SYS/#\n\npattern readwrite gate64/%u/#\n");
@@ -188,7 +243,18 @@ export class Lab {
 
   operatorArgs(): string[] {
     const s = this.spec;
-    return ["-h", s.broker.address, "-p", String(s.broker.port), "--cafile", `${this.dir}/ca.pem`, "-u", "operator", "-P", this.operatorPassword];
+    return [
+      "-h",
+      s.broker.address,
+      "-p",
+      String(s.broker.port),
+      "--cafile",
+      `${this.dir}/ca.pem`,
+      "-u",
+      "operator",
+      "-P",
+      this.operatorPassword,
+    ];
   }
 
   private prepareDisk(): string {
@@ -218,15 +284,46 @@ export class Lab {
         ? ["-serial", "mon:stdio"]
         : ["-chardev", `socket,id=s0,path=${this.serialSocket},server=on,wait=off,logfile=${this.serialLog}`, "-serial", "chardev:s0"];
     const args = [
-      "netns", "exec", this.vm.name, "qemu-system-x86_64",
-      "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", String(v.cpus), "-m", String(v.memoryMiB),
-      "-display", "none", "-vga", "none", "-nodefaults", "-no-user-config",
-      "-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
-      "-drive", `if=pflash,format=raw,file=${join(this.dir, "OVMF_VARS.fd")}`,
-      "-device", "virtio-blk-pci,drive=disk,addr=0x5", "-drive", `id=disk,if=none,format=raw,file=${disk}`,
-      "-netdev", "tap,id=lan,ifname=tap-lan,script=no,downscript=no", "-device", `virtio-net-pci,netdev=lan,addr=0x3,mac=${v.lanMac}`,
-      "-netdev", "tap,id=wan,ifname=tap-wan,script=no,downscript=no", "-device", `virtio-net-pci,netdev=wan,addr=0x4,mac=${v.wanMac}`,
-      "-device", "i6300esb", "-device", "virtio-rng-pci",
+      "netns",
+      "exec",
+      this.vm.name,
+      "qemu-system-x86_64",
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-cpu",
+      "max",
+      "-smp",
+      String(v.cpus),
+      "-m",
+      String(v.memoryMiB),
+      "-display",
+      "none",
+      "-vga",
+      "none",
+      "-nodefaults",
+      "-no-user-config",
+      "-drive",
+      `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+      "-drive",
+      `if=pflash,format=raw,file=${join(this.dir, "OVMF_VARS.fd")}`,
+      "-device",
+      "virtio-blk-pci,drive=disk,addr=0x5",
+      "-drive",
+      `id=disk,if=none,format=raw,file=${disk}`,
+      "-netdev",
+      "tap,id=lan,ifname=tap-lan,script=no,downscript=no",
+      "-device",
+      `virtio-net-pci,netdev=lan,addr=0x3,mac=${v.lanMac}`,
+      "-netdev",
+      "tap,id=wan,ifname=tap-wan,script=no,downscript=no",
+      "-device",
+      `virtio-net-pci,netdev=wan,addr=0x4,mac=${v.wanMac}`,
+      "-device",
+      "i6300esb",
+      "-device",
+      "virtio-rng-pci",
       ...serial,
     ];
     this.qemuStartedAt = Date.now();
@@ -236,10 +333,14 @@ export class Lab {
   /** Waits until the box reports the given health status to the broker; returns seconds since QEMU started. */
   async waitForHealth(status: string, timeoutSec: number): Promise<number> {
     const topic = `gate64/${this.spec.deviceId}/health`;
-    await waitFor(`agent health "${status}" on ${topic}`, () => {
-      const msg = this.subscribeOnce(topic, 5);
-      return msg !== null && (JSON.parse(msg) as { status: string }).status === status;
-    }, timeoutSec * 1000);
+    await waitFor(
+      `agent health "${status}" on ${topic}`,
+      () => {
+        const msg = this.subscribeOnce(topic, 5);
+        return msg !== null && (JSON.parse(msg) as { status: string }).status === status;
+      },
+      timeoutSec * 1000,
+    );
     return (Date.now() - this.qemuStartedAt) / 1000;
   }
 

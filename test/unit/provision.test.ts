@@ -45,7 +45,10 @@ describe("provisioning", () => {
     const r = await provision(sys);
     assert.equal(r.provisioned, false);
     assert.equal(r.consoleLogin, "locked");
-    assert.ok(r.problems.some((p) => p.startsWith("provision.json consolePasswordHash:")), r.problems.join("\n"));
+    assert.ok(
+      r.problems.some((p) => p.startsWith("provision.json consolePasswordHash:")),
+      r.problems.join("\n"),
+    );
     assert.equal(sys.files.has(PATHS.provision), false);
     assert.ok(sys.files.has(`${PATHS.data}/provision.refused.json`));
     assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:!:/);

@@ -11,7 +11,10 @@ export async function interfaceAddresses(sys: System, ifname: string, family: 4 
   if (r.code !== 0) return [];
   try {
     const links = JSON.parse(r.stdout) as IpAddrJson[];
-    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === "global").map((a) => a.local);
+    return links
+      .flatMap((l) => l.addr_info ?? [])
+      .filter((a) => a.scope === "global")
+      .map((a) => a.local);
   } catch {
     return [];
   }

@@ -20,7 +20,9 @@ export function topicRoot(config: Config, deviceId: string): string {
 
 async function clientOptions(c: Config, deviceId: string): Promise<IClientOptions> {
   const root = topicRoot(c, deviceId);
-  const creds = c.mqtt.credentialsFile ? (JSON.parse(await readFile(c.mqtt.credentialsFile, "utf8")) as { username: string; password: string }) : null;
+  const creds = c.mqtt.credentialsFile
+    ? (JSON.parse(await readFile(c.mqtt.credentialsFile, "utf8")) as { username: string; password: string })
+    : null;
   return {
     protocolVersion: c.mqtt.protocolVersion,
     clientId: deviceId,
@@ -62,7 +64,9 @@ export class Fleet {
   async stop(): Promise<void> {
     const c = this.client;
     if (c === null) return;
-    await new Promise<void>((resolve) => c.publish(`${topicRoot(this.ctx.config, this.ctx.deviceId)}/availability`, "offline", { qos: 1, retain: true }, () => resolve()));
+    await new Promise<void>((resolve) =>
+      c.publish(`${topicRoot(this.ctx.config, this.ctx.deviceId)}/availability`, "offline", { qos: 1, retain: true }, () => resolve()),
+    );
     await c.endAsync();
   }
 }

@@ -3,10 +3,10 @@
 import { Resolver } from "node:dns/promises";
 import { request } from "node:http";
 import type { Config } from "../config/schema.js";
-import { parsePrefix, contains, type Prefix } from "../lib/ip.js";
+import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
+import type { Resolved } from "../render/context.js";
 import { COREDNS_READY } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
-import type { Resolved } from "../render/context.js";
 import type { System } from "../system/system.js";
 
 export type ProbeStatus = "ok" | "degraded" | "failed";
@@ -82,7 +82,8 @@ export function probes(sys: System, r: Resolved): Probe[] {
         const addrs = await resolver.resolve6(c.health.dnsProbeName);
         const prefix = parsePrefix(r.dns64Prefix) as Prefix;
         const inPrefix = addrs.filter((a) => contains(prefix, parsePrefix(a) as Prefix));
-        if (inPrefix.length === 0) throw new Error(`${c.health.dnsProbeName} gave ${addrs.join(", ") || "nothing"}, none in ${r.dns64Prefix}`);
+        if (inPrefix.length === 0)
+          throw new Error(`${c.health.dnsProbeName} gave ${addrs.join(", ") || "nothing"}, none in ${r.dns64Prefix}`);
         return `${c.health.dnsProbeName} -> ${inPrefix[0]}`;
       },
     });
@@ -108,10 +109,20 @@ export async function checkHealth(sys: System, r: Resolved): Promise<HealthRepor
         const detail = await p.run();
         return { name: p.name, status: "ok", detail, durationMs: sys.now() - t0, critical: p.critical };
       } catch (err) {
-        return { name: p.name, status: p.critical ? "failed" : "degraded", detail: (err as Error).message, durationMs: sys.now() - t0, critical: p.critical };
+        return {
+          name: p.name,
+          status: p.critical ? "failed" : "degraded",
+          detail: (err as Error).message,
+          durationMs: sys.now() - t0,
+          critical: p.critical,
+        };
       }
     }),
   );
-  const status: ProbeStatus = results.some((x) => x.status === "failed") ? "failed" : results.some((x) => x.status !== "ok") ? "degraded" : "ok";
+  const status: ProbeStatus = results.some((x) => x.status === "failed")
+    ? "failed"
+    : results.some((x) => x.status !== "ok")
+      ? "degraded"
+      : "ok";
   return { status, checkedAt: new Date(sys.now()).toISOString(), probes: results.map(({ critical: _c, ...rest }) => rest) };
 }

@@ -2,10 +2,10 @@
 // so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
+import { PATHS } from "../paths.js";
+import type { RenderedFiles } from "../render/index.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { OffloadPlan } from "../render/offloads.js";
-import type { RenderedFiles } from "../render/index.js";
-import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 
 export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | "offloads" | "coredns";
@@ -74,13 +74,20 @@ async function waitForAddress(sys: System, ifname: string, address: string, time
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
 
-export async function install(sys: System, config: Config, dir: string, prev: RenderedFiles | null, next: RenderedFiles): Promise<Service[]> {
+export async function install(
+  sys: System,
+  config: Config,
+  dir: string,
+  prev: RenderedFiles | null,
+  next: RenderedFiles,
+): Promise<Service[]> {
   const changed = changedServices(prev, next);
   const done: Service[] = [];
   const path = (rel: string) => join(dir, rel);
 
   if (changed.has("sysctl")) {
-    for (const [k, v] of sysctlEntries(next["sysctl.d/90-gate64.conf"] ?? "")) await must(sys, "sysctl", "sysctl", ["-q", "-w", `${k}=${v}`]);
+    for (const [k, v] of sysctlEntries(next["sysctl.d/90-gate64.conf"] ?? ""))
+      await must(sys, "sysctl", "sysctl", ["-q", "-w", `${k}=${v}`]);
     done.push("sysctl");
   }
   if (changed.has("hostname")) {
@@ -92,12 +99,18 @@ export async function install(sys: System, config: Config, dir: string, prev: Re
     done.push("firewall");
   }
   if (changed.has("network")) {
-    const ours = new Set(Object.keys(next).filter((k) => k.startsWith("network/")).map((k) => k.slice("network/".length)));
+    const ours = new Set(
+      Object.keys(next)
+        .filter((k) => k.startsWith("network/"))
+        .map((k) => k.slice("network/".length)),
+    );
     for (const name of await sys.list(PATHS.networkdDir))
       if (name.startsWith("gate64-") && !ours.has(name.slice("gate64-".length))) await sys.remove(join(PATHS.networkdDir, name));
     for (const name of ours) await sys.writeFileAtomic(join(PATHS.networkdDir, `gate64-${name}`), next[`network/${name}`] ?? "");
     await must(sys, "network", "networkctl", ["reload"]);
-    await must(sys, "network", "networkctl", ["reconfigure", config.interfaces.lan.name, config.interfaces.wan.name]).catch(() => undefined);
+    await must(sys, "network", "networkctl", ["reconfigure", config.interfaces.lan.name, config.interfaces.wan.name]).catch(
+      () => undefined,
+    );
     done.push("network");
   }
   if (changed.has("jool")) {

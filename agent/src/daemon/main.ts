@@ -2,12 +2,12 @@
 // that translation works (repairing Jool and CoreDNS when they fail), and reports to the fleet.
 import { join } from "node:path";
 import { validateConfigText } from "../config/parse-text.js";
-import { formatProblems } from "../config/validate.js";
 import type { Config } from "../config/schema.js";
+import { formatProblems } from "../config/validate.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { resolve } from "../render/context.js";
-import { renderAll, type RenderedFiles } from "../render/index.js";
+import { type RenderedFiles, renderAll } from "../render/index.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
 import { EventBus } from "./events.js";
@@ -69,7 +69,14 @@ async function main(): Promise<void> {
     version,
     bus,
     log,
-    state: () => ({ deviceId: id, firmware: version, revision: 1, health: lastHealth?.status ?? "unknown", lan: resolved.lanAddress, wanIPv4: wan ?? null }),
+    state: () => ({
+      deviceId: id,
+      firmware: version,
+      revision: 1,
+      health: lastHealth?.status ?? "unknown",
+      lan: resolved.lanAddress,
+      wanIPv4: wan ?? null,
+    }),
   });
   await fleet.start();
   await notify.ready(`applied revision 1`);

@@ -2,8 +2,7 @@
 // the device identity stable, and render /etc/shadow (a symlink to /run/gate64/shadow) from the
 // factory copy with the provisioned console hash. Without a hash root stays locked.
 import { createHash } from "node:crypto";
-import { validateConfig } from "../config/validate.js";
-import { formatPath } from "../config/validate.js";
+import { formatPath, validateConfig } from "../config/validate.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type Identity, IdentitySchema, ProvisionSchema } from "./schema.js";

@@ -10,7 +10,9 @@ export class FakeSystem implements System {
   readonly links = new Map<string, string>();
   readonly commands: string[] = [];
   readonly handlers = new Map<string, CommandHandler>();
-  clock = 1_700_000_000_000;
+  /** A fixed epoch that advances with real time, so waits and timeouts in the code under test end. */
+  readonly epoch = 1_700_000_000_000;
+  private readonly started = Date.now();
   /** Throw from writeFileAtomic after this many writes (simulates a power cut mid-apply). */
   failWritesAfter: number | null = null;
   private writes = 0;
@@ -49,6 +51,6 @@ export class FakeSystem implements System {
   }
 
   now(): number {
-    return this.clock;
+    return this.epoch + (Date.now() - this.started);
   }
 }

@@ -16,10 +16,19 @@ async function fsyncDir(dir: string): Promise<void> {
 export const realSystem: System = {
   run(cmd, args, opts = {}) {
     return new Promise<RunResult>((resolve) => {
-      const child = execFile(cmd, [...args], { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as NodeJS.ErrnoException).code === "number" ? Number((err as NodeJS.ErrnoException).code) : 127) : 0;
-        resolve({ code: err && code === 0 ? 1 : code, stdout, stderr: stderr || (err && !stderr ? err.message : "") });
-      });
+      const child = execFile(
+        cmd,
+        [...args],
+        { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
+        (err, stdout, stderr) => {
+          const code = err
+            ? typeof (err as NodeJS.ErrnoException).code === "number"
+              ? Number((err as NodeJS.ErrnoException).code)
+              : 127
+            : 0;
+          resolve({ code: err && code === 0 ? 1 : code, stdout, stderr: stderr || (err && !stderr ? err.message : "") });
+        },
+      );
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     });
   },

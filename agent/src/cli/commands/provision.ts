@@ -8,7 +8,9 @@ export async function run({ out }: CommandContext): Promise<number> {
   const report = await provision(realSystem);
   if (out.json) out.data(report);
   else {
-    out.print(`gate64: device ${report.deviceId}, console login ${report.consoleLogin}${report.provisioned ? ", provisioned from the EFI partition" : ""}`);
+    out.print(
+      `gate64: device ${report.deviceId}, console login ${report.consoleLogin}${report.provisioned ? ", provisioned from the EFI partition" : ""}`,
+    );
     for (const p of report.problems) out.error(`gate64: provisioning: ${p}`);
   }
   return report.problems.length > 0 ? EXIT.invalid : EXIT.ok;
