@@ -1,6 +1,9 @@
 // npm run bench -- <name>: benchmarks print one JSON object per line (docs/benchmarks.md).
 const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   dns64: () => import("./bench/dns64.js"),
+  image: () => import("./bench/image.js"),
+  boot: () => import("./bench/boot.js"),
+  nat64: () => import("./bench/nat64.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

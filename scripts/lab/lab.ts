@@ -29,8 +29,10 @@ export interface LabOptions {
   /** "stdio": the serial console on this terminal (npm run lab); "file": logged to serial.log. */
   serial: "stdio" | "file";
   log?: (line: string) => void;
-  /** Extra provisioning fields (tests set a console password hash). */
+  /** Extra provisioning fields. */
   provision?: Record<string, unknown>;
+  /** Top-level sections merged over the lab's box config (tests shorten health windows). */
+  configOverrides?: Record<string, unknown>;
 }
 
 export class Lab {
@@ -260,7 +262,8 @@ export class Lab {
   private prepareDisk(): string {
     const disk = join(this.dir, "disk.img");
     execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
-    const config = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
+    const base = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
+    const config = { ...base, ...this.opts.configOverrides };
     const provision = {
       deviceId: this.spec.deviceId,
       config,
@@ -274,6 +277,17 @@ export class Lab {
     sh("mcopy", ["-o", "-i", `${disk}@@1048576`, join(this.dir, "provision.json"), "::gate64/provision.json"]);
     copyFileSync(OVMF_VARS, join(this.dir, "OVMF_VARS.fd"));
     return disk;
+  }
+
+  /** Pulls the power: QEMU is killed outright and started again on the same disk. */
+  async powerCycle(): Promise<void> {
+    const q = this.qemu;
+    if (q && q.exitCode === null) {
+      const exited = new Promise((r) => q.once("exit", r));
+      q.kill("SIGKILL");
+      await exited;
+    }
+    this.startQemu(join(this.dir, "disk.img"));
   }
 
   private startQemu(disk: string): void {

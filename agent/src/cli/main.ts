@@ -14,6 +14,10 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   config: { summary: "validate, render or describe a configuration", load: () => import("./commands/config.js") },
+  status: { summary: "what this box runs and how it is", load: () => import("./commands/status.js") },
+  health: { summary: "run the health probes now [--watch]", load: () => import("./commands/health.js") },
+  logs: { summary: "journal of the box's services [agent|coredns|network|provision|jool] [-f]", load: () => import("./commands/logs.js") },
+  reboot: { summary: "reboot the box", load: () => import("./commands/reboot.js") },
   provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
 };
 

@@ -1,5 +1,6 @@
 // Health probes. Each result is computed now from the live system (no sticky state) and says
 // which condition failed.
+import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import { request } from "node:http";
 import type { Config } from "../config/schema.js";
@@ -88,6 +89,26 @@ export function probes(sys: System, r: Resolved): Probe[] {
       },
     });
   }
+  if (c.dns64.enabled)
+    list.push({
+      name: "upstream-dns",
+      critical: true,
+      run: async () => {
+        // A fresh name each time so no cache answers: any reply (NXDOMAIN, REFUSED) proves an
+        // upstream answered; SERVFAIL or a timeout means none did.
+        const name = `probe-${randomBytes(4).toString("hex")}.ipv4only.arpa`;
+        const resolver = new Resolver({ timeout: 3000, tries: 1 });
+        resolver.setServers([r.lanHost]);
+        try {
+          await resolver.resolve4(name);
+          return "upstream answered";
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? "";
+          if (["ENOTFOUND", "EREFUSED", "ENODATA"].includes(code)) return `upstream answered (${code})`;
+          throw new Error(`no upstream answered through CoreDNS (${code})`);
+        }
+      },
+    });
   list.push({
     name: "wan-ipv4",
     critical: false,

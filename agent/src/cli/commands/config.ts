@@ -2,10 +2,13 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import type { ApplyResult } from "../../apply/applier.js";
+import type { Revision } from "../../apply/revisions.js";
 import { configJsonSchema } from "../../config/json-schema.js";
 import { validateConfigText } from "../../config/parse-text.js";
 import { formatProblems, type Validation } from "../../config/validate.js";
 import { renderAll } from "../../render/index.js";
+import { ask, reportApply, statusColour, who } from "../device.js";
 import { CliError, EXIT, UsageError } from "../errors.js";
 import type { CommandContext } from "../main.js";
 import { colour } from "../output.js";
@@ -13,7 +16,15 @@ import { colour } from "../output.js";
 const USAGE = `usage:
   gate64 config validate FILE [--json]
   gate64 config render FILE --out DIR [--device-id ID] [--wan-ipv4 ADDR]
-  gate64 config schema`;
+  gate64 config schema
+on the box (through the agent):
+  gate64 config show [REVISION]
+  gate64 config history
+  gate64 config diff FROM [TO]
+  gate64 config set KEY VALUE [--confirm SECONDS]     e.g. config set dns64.upstreams '["192.0.2.53"]'
+  gate64 config apply FILE [--confirm SECONDS]
+  gate64 config confirm
+  gate64 config rollback REVISION`;
 
 async function readConfig(file: string | undefined): Promise<Validation> {
   if (file === undefined) throw new UsageError(`missing FILE\n${USAGE}`);
@@ -75,7 +86,122 @@ async function schema({ out }: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
-const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = { validate, render, schema };
+function confirmSec(args: string[]): number | undefined {
+  const i = args.indexOf("--confirm");
+  if (i < 0) return undefined;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 5 || n > 3600) throw new UsageError("--confirm takes whole seconds, 5-3600");
+  args.splice(i, 2);
+  return n;
+}
+
+function revisionArg(text: string | undefined, name: string): number {
+  const n = Number(text);
+  if (text === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a revision number\n${USAGE}`);
+  return n;
+}
+
+async function show({ args, out }: CommandContext): Promise<number> {
+  const data = await ask({ cmd: "config.show", ...(args[0] === undefined ? {} : { revision: revisionArg(args[0], "REVISION") }) });
+  out.data(data);
+  return EXIT.ok;
+}
+
+async function history({ out }: CommandContext): Promise<number> {
+  const list = (await ask({ cmd: "config.history" })) as Revision[];
+  if (out.json) out.data(list);
+  else
+    for (const r of list)
+      out.print(
+        `${String(r.revision).padStart(4)}  ${r.at}  ${statusColour(r.outcome).padEnd(10)} ${r.by}${r.message ? `: ${r.message}` : ""}${r.reason ? colour.dim(` (${r.reason.split("\n")[0]})`) : ""}`,
+      );
+  return EXIT.ok;
+}
+
+async function diff({ args, out }: CommandContext): Promise<number> {
+  const lines = (await ask({
+    cmd: "config.diff",
+    from: revisionArg(args[0], "FROM"),
+    ...(args[1] === undefined ? {} : { to: revisionArg(args[1], "TO") }),
+  })) as string[];
+  if (out.json) out.data(lines);
+  else for (const l of lines) out.print(l.startsWith("+") ? colour.ok(l) : colour.bad(l));
+  return EXIT.ok;
+}
+
+/** Sets a dotted path ("dns64.upstreams", "nat64.pool4[0].ports") in a JSON value. */
+export function setPath(doc: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const parts = key.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== "");
+  if (parts.length === 0 || parts.some((p) => p === "__proto__" || p === "constructor" || p === "prototype"))
+    throw new UsageError(`bad KEY "${key}"`);
+  const copy = structuredClone(doc);
+  let node: Record<string, unknown> = copy;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== "object" || node[part] === null) node[part] = /^\d+$/.test(parts[parts.indexOf(part) + 1] ?? "") ? [] : {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1) as string] = value;
+  return copy;
+}
+
+async function set({ args, out }: CommandContext): Promise<number> {
+  const confirm = confirmSec(args);
+  const [key, text] = args;
+  if (key === undefined || text === undefined) throw new UsageError(`config set needs KEY and VALUE\n${USAGE}`);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // a bare word is a string
+  }
+  const current = (await ask({ cmd: "config.show" })) as Record<string, unknown>;
+  const next = setPath(current, key, value);
+  const r = (await ask({
+    cmd: "config.apply",
+    config: next,
+    by: who(),
+    message: `set ${key}`,
+    ...(confirm ? { confirmSec: confirm } : {}),
+  })) as ApplyResult;
+  return reportApply(out, r);
+}
+
+async function apply({ args, out }: CommandContext): Promise<number> {
+  const confirm = confirmSec(args);
+  const file = args[0];
+  if (file === undefined) throw new UsageError(`config apply needs FILE\n${USAGE}`);
+  const v = await readConfig(file);
+  if (!v.ok) refuse(v, file);
+  const r = (await ask({
+    cmd: "config.apply",
+    config: JSON.parse(await readFile(file, "utf8")),
+    by: who(),
+    message: `apply ${file}`,
+    ...(confirm ? { confirmSec: confirm } : {}),
+  })) as ApplyResult;
+  return reportApply(out, r);
+}
+
+async function confirmCmd({ out }: CommandContext): Promise<number> {
+  return reportApply(out, (await ask({ cmd: "config.confirm", by: who() })) as ApplyResult);
+}
+
+async function rollback({ args, out }: CommandContext): Promise<number> {
+  return reportApply(out, (await ask({ cmd: "config.rollback", revision: revisionArg(args[0], "REVISION"), by: who() })) as ApplyResult);
+}
+
+const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
+  validate,
+  render,
+  schema,
+  show,
+  history,
+  diff,
+  set,
+  apply,
+  confirm: confirmCmd,
+  rollback,
+};
 
 export async function run(ctx: CommandContext): Promise<number> {
   const [sub, ...args] = ctx.args;

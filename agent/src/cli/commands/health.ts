@@ -1,0 +1,19 @@
+// gate64 health [--watch]: run the probes now (and again every few seconds with --watch).
+import type { HealthReport } from "../../daemon/health.js";
+import { ask, statusColour } from "../device.js";
+import { EXIT } from "../errors.js";
+import type { CommandContext } from "../main.js";
+
+export async function run({ args, out }: CommandContext): Promise<number> {
+  const watch = args.includes("--watch");
+  for (;;) {
+    const h = (await ask({ cmd: "health" })) as HealthReport;
+    if (out.json) out.data(h);
+    else {
+      out.print(`${h.checkedAt}  ${statusColour(h.status)}`);
+      for (const p of h.probes) out.print(`  ${statusColour(p.status).padEnd(8)} ${p.name.padEnd(12)} ${p.detail} (${p.durationMs} ms)`);
+    }
+    if (!watch) return h.status === "failed" ? EXIT.failure : EXIT.ok;
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}

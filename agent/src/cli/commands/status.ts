@@ -1,0 +1,32 @@
+// gate64 status: what this box runs and how it is.
+import type { HealthReport } from "../../daemon/health.js";
+import { ask, statusColour } from "../device.js";
+import { EXIT } from "../errors.js";
+import type { CommandContext } from "../main.js";
+
+interface Status {
+  deviceId: string;
+  firmware: string;
+  revision: number | null;
+  awaitingConfirmation: number | null;
+  health: string;
+  lan: string | null;
+  wanIPv4: string | null;
+  uptimeSec: number;
+  healthReport: HealthReport | null;
+}
+
+export async function run({ out }: CommandContext): Promise<number> {
+  const s = (await ask({ cmd: "status" })) as Status;
+  if (out.json) {
+    out.data(s);
+    return EXIT.ok;
+  }
+  out.print(`device    ${s.deviceId}   firmware ${s.firmware}   up ${s.uptimeSec} s`);
+  out.print(`config    revision ${s.revision}${s.awaitingConfirmation ? `, revision ${s.awaitingConfirmation} awaits confirmation` : ""}`);
+  out.print(`health    ${statusColour(s.health)}`);
+  out.print(`LAN       ${s.lan ?? "-"}`);
+  out.print(`WAN IPv4  ${s.wanIPv4 ?? "-"}`);
+  for (const p of s.healthReport?.probes ?? []) out.print(`  ${statusColour(p.status).padEnd(8)} ${p.name.padEnd(12)} ${p.detail}`);
+  return s.health === "failed" ? EXIT.failure : EXIT.ok;
+}

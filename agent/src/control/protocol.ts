@@ -1,0 +1,26 @@
+// The control socket's messages: one JSON object per line each way. The CLI on the console
+// and tests speak it; the schema is the contract.
+import { z } from "zod";
+
+export const CONTROL_SOCKET = "control.sock";
+
+export const ControlRequestSchema = z.discriminatedUnion("cmd", [
+  z.strictObject({ cmd: z.literal("status") }),
+  z.strictObject({ cmd: z.literal("health") }),
+  z.strictObject({ cmd: z.literal("config.show"), revision: z.number().int().min(1).optional() }),
+  z.strictObject({ cmd: z.literal("config.history") }),
+  z.strictObject({ cmd: z.literal("config.diff"), from: z.number().int().min(0), to: z.number().int().min(0).optional() }),
+  z.strictObject({
+    cmd: z.literal("config.apply"),
+    config: z.unknown(),
+    by: z.string().max(128),
+    message: z.string().max(1024).optional(),
+    confirmSec: z.number().int().min(5).max(3600).optional(),
+  }),
+  z.strictObject({ cmd: z.literal("config.confirm"), by: z.string().max(128) }),
+  z.strictObject({ cmd: z.literal("config.rollback"), revision: z.number().int().min(1), by: z.string().max(128) }),
+  z.strictObject({ cmd: z.literal("reboot"), by: z.string().max(128) }),
+]);
+export type ControlRequest = z.infer<typeof ControlRequestSchema>;
+
+export type ControlResponse = { ok: true; data: unknown } | { ok: false; error: string; detail?: unknown };

@@ -1,0 +1,53 @@
+// The control socket: a unix socket only root can open (mode 0600 in /run/gate64). Requests are
+// validated with the protocol schema; a handler error becomes an error response, never a crash.
+import { chmod, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { formatPath } from "../config/validate.js";
+import { type ControlRequest, ControlRequestSchema, type ControlResponse } from "./protocol.js";
+
+export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
+
+const MAX_LINE = 1024 * 1024;
+
+export async function serveControl(path: string, handle: ControlHandler, log: (l: string) => void): Promise<Server> {
+  await rm(path, { force: true });
+  const server = createServer((sock) => {
+    let buf = "";
+    sock.setEncoding("utf8");
+    sock.on("error", () => undefined);
+    sock.on("data", (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_LINE) {
+        sock.end(`${JSON.stringify({ ok: false, error: "request too large" })}\n`);
+        return;
+      }
+      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        void respond(line).then((res) => sock.write(`${JSON.stringify(res)}\n`));
+      }
+    });
+  });
+  const respond = async (line: string): Promise<ControlResponse> => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      return { ok: false, error: "request is not JSON" };
+    }
+    const parsed = ControlRequestSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ") };
+    try {
+      return { ok: true, data: await handle(parsed.data) };
+    } catch (err) {
+      log(`control: ${parsed.data.cmd} failed: ${(err as Error).message}`);
+      return { ok: false, error: (err as Error).message };
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  await chmod(path, 0o600);
+  return server;
+}

@@ -1,0 +1,160 @@
+// Metrics from /proc, /sys, Jool and CoreDNS, read directly (systeminformation spawns dozens of
+// processes for interface data and blocks the event loop; these files cost a read each).
+// Exposed as Prometheus text on the management address and kept for fleet telemetry.
+import { createServer, request, type Server } from "node:http";
+import { COREDNS_METRICS } from "../render/corefile.js";
+import { JOOL_INSTANCE } from "../render/jool.js";
+import type { System } from "../system/system.js";
+
+export type Sample = { name: string; help: string; type: "gauge" | "counter"; labels?: Record<string, string>; value: number };
+
+export function parseMeminfo(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(\w+):\s+(\d+)(?: kB)?$/.exec(line);
+    if (m) out[m[1] as string] = Number(m[2]) * 1024;
+  }
+  return out;
+}
+
+/** `jool stats display --csv` lines "JSTAT_X,123" -> { JSTAT_X: 123 }. */
+export function parseJoolStats(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const [k, v] = line.split(",");
+    if (k?.startsWith("JSTAT") && v !== undefined && /^\d+$/.test(v.trim())) out[k] = Number(v);
+  }
+  return out;
+}
+
+export function formatPrometheus(samples: Sample[]): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const s of samples) {
+    if (!seen.has(s.name)) {
+      lines.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`);
+      seen.add(s.name);
+    }
+    const labels = s.labels
+      ? `{${Object.entries(s.labels)
+          .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
+          .join(",")}}`
+      : "";
+    lines.push(`${s.name}${labels} ${s.value}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 2000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve(body));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export async function collect(sys: System, interfaces: string[]): Promise<Sample[]> {
+  const out: Sample[] = [];
+  const [load1] = ((await sys.readFile("/proc/loadavg")) ?? "0").split(" ");
+  out.push({ name: "gate64_load1", help: "1-minute load average", type: "gauge", value: Number(load1) });
+  const mem = parseMeminfo((await sys.readFile("/proc/meminfo")) ?? "");
+  out.push({ name: "gate64_memory_total_bytes", help: "Memory", type: "gauge", value: mem.MemTotal ?? 0 });
+  out.push({ name: "gate64_memory_available_bytes", help: "Memory available", type: "gauge", value: mem.MemAvailable ?? 0 });
+  out.push({
+    name: "gate64_uptime_seconds",
+    help: "Uptime",
+    type: "gauge",
+    value: Number(((await sys.readFile("/proc/uptime")) ?? "0").split(" ")[0]),
+  });
+  for (const zone of await sys.list("/sys/class/thermal")) {
+    const t = await sys.readFile(`/sys/class/thermal/${zone}/temp`);
+    if (t !== null && zone.startsWith("thermal_zone"))
+      out.push({
+        name: "gate64_temperature_celsius",
+        help: "Thermal zone temperature",
+        type: "gauge",
+        labels: { zone },
+        value: Number(t) / 1000,
+      });
+  }
+  for (const dev of interfaces)
+    for (const stat of ["rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped", "rx_errors", "tx_errors"]) {
+      const v = await sys.readFile(`/sys/class/net/${dev}/statistics/${stat}`);
+      if (v !== null)
+        out.push({
+          name: `gate64_interface_${stat}_total`,
+          help: `Interface ${stat.replace("_", " ")}`,
+          type: "counter",
+          labels: { interface: dev },
+          value: Number(v),
+        });
+    }
+  const jool = await sys.run("jool", ["-i", JOOL_INSTANCE, "stats", "display", "--csv", "--all"]);
+  for (const [k, v] of Object.entries(parseJoolStats(jool.stdout)))
+    out.push({
+      name: "gate64_jool_stat_total",
+      help: "Jool statistics counters (jool stats display)",
+      type: "counter",
+      labels: { stat: k },
+      value: v,
+    });
+  for (const proto of ["tcp", "udp", "icmp"]) {
+    const s = await sys.run("jool", ["-i", JOOL_INSTANCE, "session", "display", `--${proto}`, "--numeric", "--csv", "--no-headers"]);
+    if (s.code === 0)
+      out.push({
+        name: "gate64_jool_sessions",
+        help: "Jool sessions",
+        type: "gauge",
+        labels: { protocol: proto },
+        value: s.stdout.split("\n").filter((l) => l.trim() !== "").length,
+      });
+  }
+  try {
+    const text = await get(`http://${COREDNS_METRICS}/metrics`);
+    for (const line of text.split("\n")) {
+      const m =
+        /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/.exec(
+          line,
+        );
+      if (m)
+        out.push({
+          name: m[1] as string,
+          help: "from CoreDNS",
+          type: "counter",
+          labels: Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string])),
+          value: Number(m[3]),
+        });
+    }
+  } catch {
+    // CoreDNS down: the health probes say so; metrics carry what they have.
+  }
+  return out;
+}
+
+export async function serveMetrics(
+  sys: System,
+  address: string,
+  port: number,
+  interfaces: string[],
+  log: (l: string) => void,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    collect(sys, interfaces).then(
+      (s) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(formatPrometheus(s)),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  server.on("error", (err) => log(`metrics: ${err.message}`));
+  await new Promise<void>((resolve) => server.listen(port, address, () => resolve()));
+  return server;
+}

@@ -1,0 +1,103 @@
+// npm run bench -- boot [--stock]
+// Boot time under QEMU TCG (2 vCPU) from QEMU start to the console login prompt (multi-user) and
+// to the agent's first healthy report at the broker, plus systemd-analyze from inside. With the
+// stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
+// same kernel, initramfs and UKI command line is booted the same way from slot B.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { SerialConsole } from "../lab/console.js";
+import { Lab } from "../lab/lab.js";
+import { waitFor } from "../lab/netns.js";
+
+const WORK = "out/x86-64/work";
+
+async function timeToLogin(lab: Lab): Promise<number> {
+  await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 300_000);
+  return (Date.now() - lab.qemuStartedAt) / 1000;
+}
+
+/** A disk like ours whose slot B holds a stock trixie root with our kernel; the ESP boots slot B. */
+function stockDisk(image: string, dir: string): string {
+  const kver = readdirSync(join(WORK, "root/usr/lib/modules"))[0] as string;
+  const root = join(dir, "stock-root");
+  const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+  const mirror = execFileSync("bash", ["-c", "source scripts/lib.sh; source scripts/image-lib.sh; host_mirror"], {
+    encoding: "utf8",
+  }).trim();
+  sh("mmdebstrap", [
+    "--mode=root",
+    "--variant=apt",
+    "--include=systemd,systemd-sysv,udev,kmod,login",
+    `--customize-hook=cp -a ${WORK}/root/usr/lib/modules/${kver} "$1"/usr/lib/modules/`,
+    '--customize-hook=chroot "$1" systemctl mask systemd-firstboot.service',
+    '--customize-hook=rm -f "$1"/etc/hostname; : > "$1"/etc/machine-id',
+    "trixie",
+    root,
+    mirror,
+  ]);
+  sh("mksquashfs", [
+    root,
+    join(dir, "stock.squashfs"),
+    "-noappend",
+    "-quiet",
+    "-comp",
+    "zstd",
+    "-Xcompression-level",
+    "19",
+    "-e",
+    "boot",
+    "-no-progress",
+  ]);
+  const disk = join(dir, "stock.img");
+  execFileSync("cp", ["--sparse=always", image, disk]);
+  // Slot B starts after the 1 MiB GPT area, the 128 MiB ESP and the 384 MiB slot A.
+  sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${1 + 128 + 384}`, "conv=notrunc", "status=none"]);
+  const esp = `${disk}@@1048576`;
+  sh("mdel", ["-i", esp, "::EFI/Linux/gate64-a+3.efi"]);
+  sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-b.efi"]);
+  return disk;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { image: { type: "string", default: "out/x86-64/disk.img" }, "no-stock": { type: "boolean", default: false } },
+  });
+  const lab = new Lab({ image: values.image, serial: "file" });
+  let gate64Login = 0;
+  try {
+    await lab.start();
+    gate64Login = await timeToLogin(lab);
+    const healthy = await lab.waitForHealth("ok", 300);
+    const con = new SerialConsole(lab.serialSocket);
+    await con.login("root", lab.consolePassword);
+    const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
+    con.close();
+    console.log(
+      JSON.stringify({
+        bench: "boot",
+        image: "gate64",
+        toLoginPromptSec: +gate64Login.toFixed(1),
+        toAgentHealthySec: +healthy.toFixed(1),
+        systemdAnalyze: analyze,
+      }),
+    );
+  } finally {
+    await lab.stop();
+  }
+  if (values["no-stock"]) return;
+  const stockLab = new Lab({ image: values.image, serial: "file" });
+  const disk = stockDisk(values.image, stockLab.dir);
+  const stock = new Lab({ image: disk, serial: "file" });
+  try {
+    await stock.start();
+    const login = await timeToLogin(stock);
+    console.log(JSON.stringify({ bench: "boot", image: "stock-trixie", toLoginPromptSec: +login.toFixed(1) }));
+    console.log(JSON.stringify({ bench: "boot", ratio: "gate64/stock", toLoginPrompt: +(gate64Login / login).toFixed(2) }));
+  } finally {
+    await stock.stop();
+    execFileSync("rm", ["-rf", stockLab.dir]);
+  }
+}

@@ -1,0 +1,77 @@
+// The box's serial console driven through a real pty (node-pty running socat on QEMU's serial
+// socket), as a technician's terminal would: log in, type commands, read the screen.
+import pty from "@lydell/node-pty";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>][0-9]*[A-Za-z]?|\r/g;
+
+export class SerialConsole {
+  private buf = "";
+  private seq = 0;
+  private readonly term: pty.IPty;
+
+  constructor(socketPath: string) {
+    this.term = pty.spawn("socat", ["STDIO,raw,echo=0", `UNIX-CONNECT:${socketPath}`], { name: "xterm", cols: 200, rows: 50 });
+    this.term.onData((d) => {
+      this.buf += d;
+    });
+  }
+
+  /** Everything seen so far, without terminal escapes. */
+  get screen(): string {
+    return this.buf.replace(ANSI, "");
+  }
+
+  async expect(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.screen.slice(from));
+      if (m) return m;
+      if (Date.now() > until) throw new Error(`console: no ${re} within ${timeoutMs / 1000} s; screen ends:\n${this.screen.slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  write(text: string): void {
+    this.term.write(text);
+  }
+
+  async login(user: string, password: string, timeoutMs = 240_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const mark = this.screen.length;
+      this.write("\r");
+      try {
+        await this.expect(/login: $/m, 5000, mark);
+        break;
+      } catch (err) {
+        if (Date.now() > until) throw err;
+      }
+    }
+    this.write(`${user}\r`);
+    await this.expect(/Password: ?$/m, 15_000, this.screen.length - 200);
+    const mark = this.screen.length;
+    this.write(`${password}\r`);
+    await this.expect(/# $/m, 30_000, mark);
+    // A quiet, wide shell for scripted use.
+    await this.run("export TERM=dumb PS1='# '; stty cols 200 -echo");
+  }
+
+  /** Runs a shell command; returns its output and exit status. */
+  async run(cmd: string, timeoutMs = 60_000): Promise<{ code: number; output: string }> {
+    const n = ++this.seq;
+    const mark = this.screen.length;
+    this.write(`${cmd}; printf '\\n@@%s@@%s\\n' end${n} $?\r`);
+    const m = await this.expect(new RegExp(`@@end${n}@@(\\d+)`), timeoutMs, mark);
+    const text = this.screen.slice(mark);
+    const output = text
+      .slice(0, text.indexOf(`@@end${n}@@`))
+      .replace(/^.*printf.*$/m, "")
+      .trim();
+    return { code: Number(m[1]), output };
+  }
+
+  close(): void {
+    this.term.kill();
+  }
+}

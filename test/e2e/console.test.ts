@@ -1,0 +1,106 @@
+// The serial console of the booted image, through node-pty as a technician's terminal: log in,
+// read the status, change a setting with commit-confirm, watch a bad config revert by itself,
+// see Jool and CoreDNS repaired, and cut the power during an apply.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { captureRouterAdvert, forgetResolver, useResolver } from "../../scripts/lab/checks.js";
+import { SerialConsole } from "../../scripts/lab/console.js";
+import { Lab } from "../../scripts/lab/lab.js";
+
+const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
+
+describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }, () => {
+  let lab: Lab;
+  let con: SerialConsole;
+  const web = () => lab.client.exec("curl", ["-6", "-sS", "--max-time", "10", `http://www.${lab.spec.zone.name}/`]);
+
+  before(async () => {
+    assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
+    // Shorter windows than the defaults so the suite waits less; the mechanism is the same.
+    lab = new Lab({
+      image: IMAGE,
+      serial: "file",
+      configOverrides: { health: { intervalSec: 10, applyVerifySec: 20, nat64Targets: ["198.51.100.80:80"] } },
+    });
+    await lab.start();
+    await lab.waitForHealth("ok", 300);
+    const ra = captureRouterAdvert(lab);
+    useResolver(lab, ra.rdnss[0]?.servers[0] as string);
+    con = new SerialConsole(lab.serialSocket);
+    await con.login("root", lab.consolePassword);
+  });
+
+  after(async () => {
+    con?.close();
+    if (lab) {
+      forgetResolver(lab);
+      await lab.stop();
+    }
+  });
+
+  it("gate64 status shows the device, revision and healthy probes", async () => {
+    const r = await con.run("gate64 status");
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /device\s+lab-1/);
+    assert.match(r.output, /health\s+ok/);
+    assert.match(r.output, /ok\s+jool\s+instance default up, pool6 64:ff9b::\/96/);
+  });
+
+  it("changes the upstream with apply --confirm, then confirms", async () => {
+    const set = await con.run(`gate64 config set dns64.upstreams '["198.51.100.53:53"]' --confirm 120`, 120_000);
+    assert.equal(set.code, 0, set.output);
+    assert.match(set.output, /pending revision (\d+)/);
+    const ok = await con.run("gate64 config confirm");
+    assert.match(ok.output, /committed revision \d+/);
+    const show = await con.run("gate64 config show --json");
+    assert.match(show.output, /198\.51\.100\.53:53/);
+    assert.match(web(), /gate64 lab web server/);
+  });
+
+  it("reverts by itself a valid config that breaks translation, and traffic comes back", async () => {
+    const bad = await con.run(`gate64 config set dns64.upstreams '["198.51.100.99"]'`, 180_000);
+    assert.equal(bad.code, 3, bad.output);
+    assert.match(bad.output, /reverted revision \d+: probes failed for 20 s: .*upstream-dns/);
+    const hist = await con.run("gate64 config history");
+    assert.match(hist.output, /reverted/);
+    assert.match(web(), /gate64 lab web server/);
+  });
+
+  it("repairs a removed Jool instance and a killed CoreDNS", async () => {
+    await con.run("jool instance remove default");
+    await con.run("systemctl kill -s KILL coredns.service");
+    const until = Date.now() + 90_000;
+    let last = "";
+    while (Date.now() < until) {
+      try {
+        last = web();
+        if (last.includes("gate64 lab web server")) break;
+      } catch (err) {
+        last = String(err);
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    assert.match(last, /gate64 lab web server/);
+    const jool = await con.run("jool instance display --csv --no-headers");
+    assert.match(jool.output, /default/);
+  });
+
+  it("boots to a complete config after the power is cut during an apply", async () => {
+    const mark = con.screen.length;
+    con.write(`gate64 config set dns64.cache.maxTtlSec 600\r`);
+    // Cut while the agent is between staging and verification.
+    await con.expect(/\S/, 10_000, mark);
+    await new Promise((r) => setTimeout(r, 1500));
+    con.close();
+    await lab.powerCycle();
+    await lab.waitForHealth("ok", 300);
+    con = new SerialConsole(lab.serialSocket);
+    await con.login("root", lab.consolePassword);
+    const show = await con.run("gate64 config show --json");
+    const config = JSON.parse(show.output.slice(show.output.indexOf("{")));
+    assert.deepEqual(config.dns64.upstreams, ["198.51.100.53:53"], "the last committed upstream survives");
+    assert.ok(config.dns64.cache === undefined || config.dns64.cache.maxTtlSec === 600, "old or new, never a mix");
+    assert.match(web(), /gate64 lab web server/);
+  });
+});

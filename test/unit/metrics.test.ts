@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { collect, formatPrometheus, parseJoolStats, parseMeminfo } from "../../agent/src/daemon/metrics.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
+
+it("parses /proc/meminfo and Jool's stats CSV", () => {
+  assert.deepEqual(parseMeminfo("MemTotal:        1000 kB\nMemAvailable:     500 kB\nHugePages_Total:       0\n"), {
+    MemTotal: 1024000,
+    MemAvailable: 512000,
+    HugePages_Total: 0,
+  });
+  assert.deepEqual(parseJoolStats("JSTAT_RECEIVED6,12\nJSTAT_BIB_ENTRIES,3\nnoise\n"), { JSTAT_RECEIVED6: 12, JSTAT_BIB_ENTRIES: 3 });
+});
+
+it("formats Prometheus text with HELP/TYPE once per metric and escaped labels", () => {
+  const text = formatPrometheus([
+    { name: "a_total", help: "A", type: "counter", labels: { x: 'q"1' }, value: 1 },
+    { name: "a_total", help: "A", type: "counter", labels: { x: "2" }, value: 2 },
+  ]);
+  assert.equal(text, '# HELP a_total A\n# TYPE a_total counter\na_total{x="q_1"} 1\na_total{x="2"} 2\n');
+});
+
+it("collects from /proc, /sys and jool through the system interface", async () => {
+  const sys = new FakeSystem();
+  sys.files.set("/proc/loadavg", "0.50 0.20 0.10 1/100 42");
+  sys.files.set("/proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
+  sys.files.set("/proc/uptime", "123.4 100.0");
+  sys.files.set("/sys/class/net/lan/statistics/rx_bytes", "999");
+  sys.handlers.set("jool", (args) => ({ code: 0, stdout: args.includes("stats") ? "JSTAT_RECEIVED6,7\n" : "a\nb\n", stderr: "" }));
+  const samples = await collect(sys, ["lan"]);
+  const find = (n: string, l?: Record<string, string>) =>
+    samples.find((s) => s.name === n && (!l || JSON.stringify(s.labels) === JSON.stringify(l)))?.value;
+  assert.equal(find("gate64_load1"), 0.5);
+  assert.equal(find("gate64_memory_available_bytes"), 1048576);
+  assert.equal(find("gate64_interface_rx_bytes_total", { interface: "lan" }), 999);
+  assert.equal(find("gate64_jool_stat_total", { stat: "JSTAT_RECEIVED6" }), 7);
+  assert.equal(find("gate64_jool_sessions", { protocol: "tcp" }), 2);
+});
