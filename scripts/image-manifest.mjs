@@ -10,6 +10,7 @@ const layout = JSON.parse(readFileSync(`image/boards/${board}/layout.json`, "utf
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
 const packages = Object.fromEntries(
   run("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", "-f=${Package}\t${Version}\n"])
     .split("\n")

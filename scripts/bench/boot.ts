@@ -4,7 +4,7 @@
 // stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
 // same kernel, initramfs and UKI command line is booted the same way from slot B.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SerialConsole } from "../lab/console.js";

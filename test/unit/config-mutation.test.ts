@@ -109,7 +109,7 @@ function mutate(base: unknown, r: () => number): unknown {
         (parent as Record<string | number, unknown>)[key] =
           cur.slice(0, Math.floor(r() * cur.length)) + pick(r, ["/", ":", ".", "9", "-", "x"]);
       else if (typeof cur === "number") (parent as Record<string | number, unknown>)[key] = cur * pick(r, [-1, 1000, 0.5, 1e9]);
-      else (parent as Record<string | number, unknown>)[key] = String(cur);
+      else (parent as Record<string | number, unknown>)[key] = typeof cur === "object" ? JSON.stringify(cur) : String(cur);
     }
   }
   return doc;
