@@ -4,6 +4,7 @@ const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   image: () => import("./bench/image.js"),
   boot: () => import("./bench/boot.js"),
   nat64: () => import("./bench/nat64.js"),
+  agent: () => import("./bench/agent.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { PATHS } from "../../agent/src/paths.js";
 import { provision, renderShadow } from "../../agent/src/provision/provision.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
-const FACTORY = "root:!:0:0:99999:7:::\nmessagebus:!*:20783::::::\n";
+const FACTORY = "root:!::0:99999:7:::\nmessagebus:!*:20783::::::\n";
 const HASH = "$6$saltsalt$mXmsbOzRhx9FdAbQCUHYMV8i33aUx8FUsjR813r/Te3OUwcAdbwkebLKfLOfUCihpvpN7Ji1TH3bltSG02PNE1";
 
 function box(): FakeSystem {
@@ -17,7 +17,7 @@ function box(): FakeSystem {
 
 describe("provisioning", () => {
   it("renders shadow with root first, locked without a hash", () => {
-    assert.equal(renderShadow("messagebus:!*:1::::::\n", null), "root:!:0:0:99999:7:::\nmessagebus:!*:1::::::\n");
+    assert.equal(renderShadow("messagebus:!*:1::::::\n", null), "root:!::0:99999:7:::\nmessagebus:!*:1::::::\n");
     assert.match(renderShadow(FACTORY, HASH), /^root:\$6\$saltsalt\$/);
   });
 

@@ -24,10 +24,13 @@ async function fallbackDeviceId(sys: System): Promise<string> {
   return `gate64-${createHash("sha256").update(source).digest("hex").slice(0, 10)}`;
 }
 
-/** The factory shadow with root's password field set to the hash, or locked ("!") without one. */
+/**
+ * The factory shadow with root's password field set to the hash, or locked ("!") without one.
+ * The last-change field stays empty: 0 would force a password change at the first login.
+ */
 export function renderShadow(factory: string, hash: string | null): string {
   const others = factory.split("\n").filter((line) => !line.startsWith("root:") && line !== "");
-  return `${[`root:${hash ?? "!"}:0:0:99999:7:::`, ...others].join("\n")}\n`;
+  return `${[`root:${hash ?? "!"}::0:99999:7:::`, ...others].join("\n")}\n`;
 }
 
 export async function provision(sys: System): Promise<ProvisionReport> {
