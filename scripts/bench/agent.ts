@@ -7,7 +7,10 @@ import { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { image: { type: "string", default: "out/x86-64/disk.img" }, cycles: { type: "string", default: "20" } } });
+  const { values } = parseArgs({
+    args,
+    options: { image: { type: "string", default: "out/x86-64/disk.img" }, cycles: { type: "string", default: "20" } },
+  });
   const lab = new Lab({ image: values.image, serial: "file", configOverrides: { health: { intervalSec: 30, applyVerifySec: 20 } } });
   try {
     await lab.start();
@@ -19,7 +22,14 @@ export async function run(args: string[]): Promise<void> {
     const pid = await num("systemctl show -p MainPID --value gate64-agent");
     const agentKiB = await num(`ps -o rss= -p ${pid}`);
     const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
-    console.log(JSON.stringify({ bench: "agent", agentIdleRssMiB: +(agentKiB / 1024).toFixed(1), bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1), ratio: +(agentKiB / bareKiB).toFixed(2) }));
+    console.log(
+      JSON.stringify({
+        bench: "agent",
+        agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
+        bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
+        ratio: +(agentKiB / bareKiB).toFixed(2),
+      }),
+    );
 
     const cycles = Number(values.cycles);
     const ticks = async () => num(`awk '{print $14+$15}' /proc/${pid}/stat`);
@@ -28,7 +38,14 @@ export async function run(args: string[]): Promise<void> {
     await con.run(`for i in $(seq ${cycles}); do gate64 health --json >/dev/null; done`, 600_000);
     const wall = (Date.now() - t0) / 1000;
     const cpu = ((await ticks()) - before) / 100;
-    console.log(JSON.stringify({ bench: "agent", healthCycles: cycles, agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000), wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000) }));
+    console.log(
+      JSON.stringify({
+        bench: "agent",
+        healthCycles: cycles,
+        agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000),
+        wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000),
+      }),
+    );
 
     const timed = async (cmd: string) => {
       const r = await con.run(`s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`, 300_000);

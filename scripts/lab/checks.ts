@@ -143,6 +143,16 @@ export const CHECKS: Check[] = [
     },
   },
   {
+    name: "metrics on the management address, for the LAN only",
+    run: async (lab, l) => {
+      const url = `http://[${l.resolver}]:9164/metrics`;
+      const text = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", url]);
+      for (const m of ["gate64_jool_stat_total", "gate64_interface_rx_bytes_total", "coredns_dns_requests_total"])
+        if (!text.includes(m)) throw new Error(`${m} missing from ${url}`);
+      return `${text.split("\n").filter((x) => x && !x.startsWith("#")).length} samples`;
+    },
+  },
+  {
     name: "WAN side: nothing answers that the config did not open",
     run: async (lab) => {
       const probes: ["tcp" | "udp", number][] = [

@@ -66,7 +66,10 @@ describe("flash", () => {
   it("refuses the disk that holds the running system", () => {
     const root = execFileSync("findmnt", ["-n", "-o", "SOURCE", "/"], { encoding: "utf8" }).trim();
     // Dry run: the safety checks run, nothing could be written even if they were wrong.
-    const r = spawnSync("bash", ["scripts/flash", image, root, "--yes"], { encoding: "utf8", env: { ...process.env, GATE64_FLASH_DRY_RUN: "1" } });
+    const r = spawnSync("bash", ["scripts/flash", image, root, "--yes"], {
+      encoding: "utf8",
+      env: { ...process.env, GATE64_FLASH_DRY_RUN: "1" },
+    });
     assert.notEqual(r.status, 0, `${r.stdout}${r.stderr}`);
     assert.match(`${r.stdout}${r.stderr}`, /holds the running system/);
   });

@@ -9,6 +9,7 @@ import type { Resolved } from "../render/context.js";
 import { COREDNS_READY } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
+import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 
 export type ProbeStatus = "ok" | "degraded" | "failed";
 
@@ -39,6 +40,12 @@ function httpStatus(url: string, timeoutMs: number): Promise<number> {
   });
 }
 
+/** Without configured targets, the IPv4 upstream resolvers on TCP port 53 are probed. */
+function upstreamTargets(c: Config): string[] {
+  if (c.dns64.upstreams === "dhcp") return [];
+  return c.dns64.upstreams.filter((u) => /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(u)).map((u) => (u.includes(":") ? u : `${u}:53`));
+}
+
 export function probes(sys: System, r: Resolved): Probe[] {
   const c: Config = r.config;
   const list: Probe[] = [];
@@ -55,6 +62,27 @@ export function probes(sys: System, r: Resolved): Probe[] {
         return `instance ${JOOL_INSTANCE} up, pool6 ${pool6}`;
       },
     });
+  if (c.nat64.enabled) {
+    const targets = c.health.nat64Targets.length > 0 ? c.health.nat64Targets : upstreamTargets(c);
+    if (targets.length > 0)
+      list.push({
+        name: "nat64",
+        critical: true,
+        run: async () => {
+          await ensureProbeNamespace(sys);
+          const tried: string[] = [];
+          for (const t of targets) {
+            const [addr, port] = translatedTarget(c.nat64.pool6, t);
+            const r = await sys.run("ip", ["netns", "exec", PROBE_NS, "timeout", "5", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`], {
+              timeoutMs: 8000,
+            });
+            if (r.code === 0) return `TCP to ${t} through [${addr}]:${port} connected`;
+            tried.push(t);
+          }
+          throw new Error(`no TCP connection through NAT64 to ${tried.join(", ")}`);
+        },
+      });
+  }
   list.push({
     name: "lan-address",
     critical: true,
