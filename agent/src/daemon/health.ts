@@ -3,11 +3,13 @@
 import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import { request } from "node:http";
+import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "../render/context.js";
 import { COREDNS_READY } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
+import { renderOffloads } from "../render/offloads.js";
 import type { System } from "../system/system.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 
@@ -27,6 +29,14 @@ export interface HealthReport {
 }
 
 type Probe = { name: string; critical: boolean; run: () => Promise<string> };
+
+/** ethtool -K short names -> the names ethtool -k prints. */
+const ETHTOOL_NAMES: Record<string, string> = {
+  "rx-gro-list": "rx-gro-list",
+  gro: "generic-receive-offload",
+  gso: "generic-segmentation-offload",
+  tso: "tcp-segmentation-offload",
+};
 
 function httpStatus(url: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -135,6 +145,54 @@ export function probes(sys: System, r: Resolved): Probe[] {
           if (["ENOTFOUND", "EREFUSED", "ENODATA"].includes(code)) return `upstream answered (${code})`;
           throw new Error(`no upstream answered through CoreDNS (${code})`);
         }
+      },
+    });
+  if (c.nat64.enabled)
+    list.push({
+      name: "pool4",
+      critical: false,
+      run: async () => {
+        const parts: string[] = [];
+        let worst = 0;
+        for (const cap of pool4Capacity(c)) {
+          const bib = await sys.run("jool", [
+            "-i",
+            JOOL_INSTANCE,
+            "bib",
+            "display",
+            `--${cap.protocol}`,
+            "--numeric",
+            "--csv",
+            "--no-headers",
+          ]);
+          const used = bib.stdout.split("\n").filter((l) => l.trim() !== "").length;
+          const share = cap.mappings === 0 ? 0 : used / cap.mappings;
+          worst = Math.max(worst, share);
+          parts.push(`${cap.protocol} ${used}/${cap.mappings}`);
+        }
+        // Past 80 % new flows are close to being dropped silently: say so before it happens.
+        if (worst >= 0.8) throw new Error(`BIB at ${(worst * 100).toFixed(0)} % of pool4: ${parts.join(", ")}`);
+        return parts.join(", ");
+      },
+    });
+  const offloads = Object.entries(renderOffloads(r));
+  if (offloads.length > 0)
+    list.push({
+      name: "offloads",
+      critical: false,
+      run: async () => {
+        const wrong: string[] = [];
+        for (const [dev, features] of offloads) {
+          const k = (await sys.run("ethtool", ["-k", dev])).stdout;
+          for (const [feature, want] of Object.entries(features)) {
+            const name = ETHTOOL_NAMES[feature] ?? feature;
+            const state = new RegExp(`^${name}: (on|off)`, "m").exec(k)?.[1];
+            // A driver without the feature cannot have it on.
+            if (state !== undefined && state !== want) wrong.push(`${dev} ${feature} ${state}`);
+          }
+        }
+        if (wrong.length > 0) throw new Error(`should be off: ${wrong.join(", ")}`);
+        return offloads.map(([dev, f]) => `${dev}: ${Object.keys(f).join(" ")} off`).join("; ");
       },
     });
   list.push({

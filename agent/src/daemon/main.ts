@@ -144,6 +144,13 @@ async function main(): Promise<void> {
       await sys.run("jool", ["file", "handle", join(PATHS.current, "jool/nat64.json")]);
       log("repair: Jool instance re-applied");
     }
+    if (failed.some((p) => p.name === "offloads")) {
+      for (const [dev, features] of Object.entries(
+        JSON.parse((await sys.readFile(join(PATHS.current, "offloads.json"))) ?? "{}") as Record<string, Record<string, string>>,
+      ))
+        await sys.run("ethtool", ["-K", dev, ...Object.entries(features).flat()]);
+      log("repair: NIC offloads set again");
+    }
     if (failed.some((p) => p.name === "coredns" || p.name === "dns64")) {
       await sys.run("systemctl", ["restart", "coredns.service"]);
       log("repair: CoreDNS restarted");

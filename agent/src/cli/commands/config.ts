@@ -1,4 +1,6 @@
 // gate64 config validate|render|schema: work on a config file, no device needed.
+
+import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -7,6 +9,7 @@ import type { Revision } from "../../apply/revisions.js";
 import { configJsonSchema } from "../../config/json-schema.js";
 import { validateConfigText } from "../../config/parse-text.js";
 import { formatProblems, type Validation } from "../../config/validate.js";
+import { PATHS } from "../../paths.js";
 import { renderAll } from "../../render/index.js";
 import { ask, reportApply, statusColour, who } from "../device.js";
 import { CliError, EXIT, UsageError } from "../errors.js";
@@ -23,6 +26,7 @@ on the box (through the agent):
   gate64 config diff FROM [TO]
   gate64 config set KEY VALUE [--confirm SECONDS]     e.g. config set dns64.upstreams '["192.0.2.53"]'
   gate64 config apply FILE [--confirm SECONDS]
+  gate64 config edit [--confirm SECONDS]              opens $EDITOR (nano), applies on save
   gate64 config confirm
   gate64 config rollback REVISION`;
 
@@ -182,6 +186,38 @@ async function apply({ args, out }: CommandContext): Promise<number> {
   return reportApply(out, r);
 }
 
+/** Opens the running config in $EDITOR (nano on the box) and applies what is saved. */
+async function edit({ args, out }: CommandContext): Promise<number> {
+  const confirm = confirmSec(args);
+  const draft = join(PATHS.run, "edit.json");
+  const current = await ask({ cmd: "config.show" });
+  await writeFile(draft, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
+  const editor = process.env.VISUAL ?? process.env.EDITOR ?? "nano";
+  const r = spawnSync(editor, [draft], { stdio: "inherit" });
+  if (r.error || r.status !== 0)
+    throw new CliError(`${editor} did not finish (${r.error?.message ?? `exit ${r.status}`}); nothing applied`, EXIT.failure);
+  const v = await readConfig(draft);
+  if (!v.ok)
+    throw new CliError(
+      `nothing applied; your edit is kept in ${draft}:\n${formatProblems(v.problems)}\nfix it and run: gate64 config apply ${draft}`,
+      EXIT.invalid,
+      { problems: v.problems },
+    );
+  const text = await readFile(draft, "utf8");
+  if (JSON.stringify(JSON.parse(text)) === JSON.stringify(current)) {
+    out.print("no change");
+    return EXIT.ok;
+  }
+  const res = (await ask({
+    cmd: "config.apply",
+    config: JSON.parse(text),
+    by: who(),
+    message: "edit",
+    ...(confirm ? { confirmSec: confirm } : {}),
+  })) as ApplyResult;
+  return reportApply(out, res);
+}
+
 async function confirmCmd({ out }: CommandContext): Promise<number> {
   return reportApply(out, (await ask({ cmd: "config.confirm", by: who() })) as ApplyResult);
 }
@@ -199,6 +235,7 @@ const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
   diff,
   set,
   apply,
+  edit,
   confirm: confirmCmd,
   rollback,
 };

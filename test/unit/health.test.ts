@@ -1,0 +1,35 @@
+// Health probes that read the system through the system interface, on the fake system.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { validateConfig } from "../../agent/src/config/validate.js";
+import { probes } from "../../agent/src/daemon/health.js";
+import { resolve } from "../../agent/src/render/context.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
+
+function setup(bibLines: number, groList: "on" | "off") {
+  const v = validateConfig({
+    interfaces: { lan: { name: "lan" }, wan: { name: "wan" } },
+    nat64: {
+      pool4: [
+        { protocol: "tcp", prefix: "wan", ports: "40000-40099" },
+        { protocol: "udp", prefix: "wan", ports: "40000-40099" },
+      ],
+    },
+  });
+  assert.ok(v.ok);
+  const sys = new FakeSystem();
+  sys.handlers.set("jool", (args) => ({ code: 0, stdout: args.includes("--tcp") ? "x\n".repeat(bibLines) : "", stderr: "" }));
+  sys.handlers.set("ethtool", () => ({ code: 0, stdout: `generic-receive-offload: on\nrx-gro-list: ${groList}\n`, stderr: "" }));
+  const list = probes(sys, resolve(v.config, { deviceId: "h" }));
+  return (name: string) => (list.find((p) => p.name === name) ?? assert.fail(`no probe ${name}`)).run();
+}
+
+it("pool4 utilisation: reported, and an error past 80 %", async () => {
+  assert.equal(await setup(10, "off")("pool4"), "tcp 10/100, udp 0/100, icmp 0/0");
+  await assert.rejects(setup(85, "off")("pool4"), /BIB at 85 % of pool4/);
+});
+
+it("offloads: fraglist GRO must be off where it was turned off", async () => {
+  assert.match(await setup(0, "off")("offloads"), /lan: rx-gro-list off/);
+  await assert.rejects(setup(0, "on")("offloads"), /should be off: lan rx-gro-list on, wan rx-gro-list on/);
+});
