@@ -262,6 +262,8 @@ export class Lab {
   private prepareDisk(): string {
     const disk = join(this.dir, "disk.img");
     execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
+    // A disk larger than the image, as a real board's is: the data partition grows into the rest.
+    execFileSync("truncate", ["-s", "+256M", disk]);
     const base = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
     const config = { ...base, ...this.opts.configOverrides };
     const provision = {

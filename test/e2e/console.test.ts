@@ -47,6 +47,13 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(r.output, /ok\s+jool\s+instance default up, pool6 64:ff9b::\/96/);
   });
 
+  it("grew the data partition and its filesystem to the disk on first boot", async () => {
+    const part = await con.run("lsblk -bno SIZE /dev/disk/by-partlabel/gate64-data");
+    const fs = await con.run("df -B1 --output=size /data | tail -n1");
+    assert.ok(Number(part.output.trim()) > 300 * 2 ** 20, `partition ${part.output}`);
+    assert.ok(Number(fs.output.trim()) > 250 * 2 ** 20, `filesystem ${fs.output}`);
+  });
+
   it("changes the upstream with apply --confirm, then confirms", async () => {
     const set = await con.run(`gate64 config set dns64.upstreams '["198.51.100.53:53"]' --confirm 120`, 120_000);
     assert.equal(set.code, 0, set.output);
