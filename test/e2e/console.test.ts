@@ -94,11 +94,10 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
   });
 
   it("boots to a complete config after the power is cut during an apply", async () => {
-    const mark = con.screen.length;
     con.write(`gate64 config set dns64.cache.maxTtlSec 600\r`);
-    // Cut while the agent is between staging and verification.
-    await con.expect(/\S/, 10_000, mark);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Cut a few seconds in: the CLI has started and the agent is applying (the command prints
+    // nothing until it ends, and the echo is off). Any moment must boot old or new.
+    await new Promise((r) => setTimeout(r, 4000));
     con.close();
     await lab.powerCycle();
     await lab.waitForHealth("ok", 300);
