@@ -19,5 +19,4 @@ export const PATHS = {
   defaultConfig: p("usr/share/gate64/default-config.json"),
   networkdDir: p("run/systemd/network"),
   version: p("usr/lib/gate64/VERSION"),
-  procSys: p("proc/sys"),
 } as const;

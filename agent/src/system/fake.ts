@@ -1,6 +1,5 @@
 // An in-memory System for unit tests and the fleet simulator: files in a Map, commands answered
 // by handlers the test installs, every command recorded.
-import { dirname } from "node:path";
 import type { RunResult, System } from "./system.js";
 
 export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
@@ -23,9 +22,8 @@ export class FakeSystem implements System {
     return h ? h(args, opts.input) : { code: 0, stdout: "", stderr: "" };
   }
 
+  /** Symlinks are recorded in `links` but not followed: tests read files by their real paths. */
   async readFile(path: string): Promise<string | null> {
-    const target = this.links.get(dirname(path));
-    if (target !== undefined) return this.files.get(`${dirname(dirname(path))}/${target}/${path.slice(dirname(path).length + 1)}`) ?? null;
     return this.files.get(path) ?? null;
   }
 

@@ -160,13 +160,17 @@ async function set({ args, out }: CommandContext): Promise<number> {
   }
   const current = (await ask({ cmd: "config.show" })) as Record<string, unknown>;
   const next = setPath(current, key, value);
-  const r = (await ask({
-    cmd: "config.apply",
-    config: next,
-    by: who(),
-    message: `set ${key}`,
-    ...(confirm ? { confirmSec: confirm } : {}),
-  })) as ApplyResult;
+  return applyThroughAgent(out, next, `set ${key}`, confirm);
+}
+
+/** Hands a config to the agent's transactional apply and reports the outcome. */
+async function applyThroughAgent(
+  out: CommandContext["out"],
+  config: unknown,
+  message: string,
+  confirm: number | undefined,
+): Promise<number> {
+  const r = (await ask({ cmd: "config.apply", config, by: who(), message, ...(confirm ? { confirmSec: confirm } : {}) })) as ApplyResult;
   return reportApply(out, r);
 }
 
@@ -176,14 +180,7 @@ async function apply({ args, out }: CommandContext): Promise<number> {
   if (file === undefined) throw new UsageError(`config apply needs FILE\n${USAGE}`);
   const v = await readConfig(file);
   if (!v.ok) refuse(v, file);
-  const r = (await ask({
-    cmd: "config.apply",
-    config: JSON.parse(await readFile(file, "utf8")),
-    by: who(),
-    message: `apply ${file}`,
-    ...(confirm ? { confirmSec: confirm } : {}),
-  })) as ApplyResult;
-  return reportApply(out, r);
+  return applyThroughAgent(out, JSON.parse(await readFile(file, "utf8")), `apply ${file}`, confirm);
 }
 
 /** Opens the running config in $EDITOR (nano on the box) and applies what is saved. */
@@ -208,14 +205,7 @@ async function edit({ args, out }: CommandContext): Promise<number> {
     out.print("no change");
     return EXIT.ok;
   }
-  const res = (await ask({
-    cmd: "config.apply",
-    config: JSON.parse(text),
-    by: who(),
-    message: "edit",
-    ...(confirm ? { confirmSec: confirm } : {}),
-  })) as ApplyResult;
-  return reportApply(out, res);
+  return applyThroughAgent(out, JSON.parse(text), "edit", confirm);
 }
 
 async function confirmCmd({ out }: CommandContext): Promise<number> {
