@@ -12,6 +12,7 @@ import { resolve } from "../../agent/src/render/context.js";
 import { renderCorefile } from "../../agent/src/render/corefile.js";
 import { answersOfType, dig } from "../lab/dig.js";
 import { type Daemon, Namespace, waitFor } from "../lab/netns.js";
+import { writeNsdConf } from "../lab/nsd.js";
 
 const COREDNS_ADDR = "2001:db8:64::1";
 const UNBOUND_ADDR = "2001:db8:64::2";
@@ -81,10 +82,7 @@ export async function run(args: string[]): Promise<void> {
       join(dir, "bench.zone"),
       "$ORIGIN bench.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 3600\n@ NS ns\nns A 11.22.33.1\n* A 11.22.33.44\n",
     );
-    writeFileSync(
-      join(dir, "nsd.conf"),
-      `server:\n  ip-address: 127.0.0.1\n  port: 5300\n  username: ""\n  chroot: ""\n  zonesdir: "${dir}"\n  zonelistfile: "${dir}/zone.list"\n  xfrdfile: "${dir}/xfrd.state"\n  pidfile: "${dir}/nsd.pid"\n  database: ""\n  server-count: 1\n  # NSD rate-limits a single source by default; both resolvers are one source.\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\nzone:\n  name: bench.test\n  zonefile: bench.zone\n`,
-    );
+    const nsdConf = writeNsdConf(dir, { address: "127.0.0.1", port: 5300 }, [{ name: "bench.test", file: "bench.zone" }]);
     writeFileSync(
       join(dir, "unbound.conf"),
       `server:\n  interface: ${UNBOUND_ADDR}\n  port: 53\n  do-daemonize: no\n  username: ""\n  chroot: ""\n  directory: "${dir}"\n  pidfile: ""\n  use-syslog: no\n  verbosity: 0\n  num-threads: 1\n  access-control: 2001:db8:64::/64 allow\n  module-config: "dns64 iterator"\n  dns64-prefix: 64:ff9b::/96\n  do-not-query-localhost: no\n  qname-minimisation: no\n  cache-max-ttl: 3600\n  msg-cache-size: 64m\n  rrset-cache-size: 128m\n  local-zone: "test." nodefault\n  domain-insecure: "bench.test"\nforward-zone:\n  name: "bench.test"\n  forward-addr: 127.0.0.1@5300\n`,
@@ -99,7 +97,7 @@ export async function run(args: string[]): Promise<void> {
     assert.ok(v.ok);
     writeFileSync(join(dir, "Corefile"), renderCorefile(resolve(v.config, { deviceId: "bench" })));
 
-    ns.spawn("taskset", ["-c", "0", "nsd", "-d", "-c", join(dir, "nsd.conf")]);
+    ns.spawn("taskset", ["-c", "0", "nsd", "-d", "-c", nsdConf]);
     const servers: Record<string, { addr: string; daemon: Daemon }> = {
       "gate64-coredns": { addr: COREDNS_ADDR, daemon: ns.spawn("taskset", ["-c", "1", coredns, "-conf", join(dir, "Corefile"), "-quiet"]) },
       "unbound-dns64": { addr: UNBOUND_ADDR, daemon: ns.spawn("taskset", ["-c", "1", "unbound", "-d", "-c", join(dir, "unbound.conf")]) },

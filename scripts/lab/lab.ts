@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Daemon, link, Namespace, sh, waitFor } from "./netns.js";
+import { writeNsdConf } from "./nsd.js";
 
 export interface LabSpec {
   boxConfig: string;
@@ -125,28 +126,8 @@ export class Lab {
       ...s.zone.records,
     ].join("\n");
     writeFileSync(join(this.dir, "lab.zone"), `${zone}\n`);
-    writeFileSync(
-      join(this.dir, "nsd.conf"),
-      [
-        "server:",
-        `  ip-address: ${s.internet.dns}`,
-        '  username: ""',
-        '  chroot: ""',
-        `  zonesdir: "${this.dir}"`,
-        `  zonelistfile: "${this.dir}/zone.list"`,
-        `  xfrdfile: "${this.dir}/xfrd.state"`,
-        `  pidfile: "${this.dir}/nsd.pid"`,
-        '  database: ""',
-        "  rrl-ratelimit: 0",
-        "remote-control:",
-        "  control-enable: no",
-        "zone:",
-        `  name: ${s.zone.name}`,
-        "  zonefile: lab.zone",
-        "",
-      ].join("\n"),
-    );
-    this.spawnIn(this.internet, "nsd", ["-d", "-c", join(this.dir, "nsd.conf")]);
+    const nsdConf = writeNsdConf(this.dir, { address: s.internet.dns }, [{ name: s.zone.name, file: "lab.zone" }]);
+    this.spawnIn(this.internet, "nsd", ["-d", "-c", nsdConf]);
     this.spawnIn(this.internet, process.execPath, [resolve(import.meta.dirname, "webserver.mjs"), s.internet.web, "80"]);
     this.spawnIn(this.internet, "iperf3", ["-s", "-B", s.internet.iperf]);
     await waitFor(

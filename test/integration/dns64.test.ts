@@ -12,6 +12,7 @@ import { resolve } from "../../agent/src/render/context.js";
 import { renderCorefile } from "../../agent/src/render/corefile.js";
 import { answersOfType, dig } from "../../scripts/lab/dig.js";
 import { type Daemon, link, Namespace, waitFor } from "../../scripts/lab/netns.js";
+import { writeNsdConf } from "../../scripts/lab/nsd.js";
 
 const COREDNS = resolvePath("out/coredns/amd64/coredns");
 const BOX6 = "2001:db8:64::1";
@@ -50,31 +51,6 @@ $TTL 300
 44.33      PTR a-only.gate64.test.
 `;
 
-function nsdConf(dir: string): string {
-  return `server:
-  ip-address: 127.0.0.1
-  port: 5300
-  username: ""
-  chroot: ""
-  zonesdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  xfrdfile: "${dir}/xfrd.state"
-  pidfile: "${dir}/nsd.pid"
-  database: ""
-  logfile: "${dir}/nsd.log"
-  # NSD rate-limits a single source by default; the only source here is CoreDNS.
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: gate64.test
-  zonefile: gate64.test.zone
-zone:
-  name: 22.11.in-addr.arpa
-  zonefile: reverse.zone
-`;
-}
-
 /** A config as an operator would write it for this network; rendered by the real renderer. */
 function corefileFor(overrides: { nat64?: object; dns64?: object }): string {
   const v = validateConfig({
@@ -109,7 +85,10 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "gate64-dns64-"));
   writeFileSync(join(dir, "gate64.test.zone"), ZONE);
   writeFileSync(join(dir, "reverse.zone"), REVERSE);
-  writeFileSync(join(dir, "nsd.conf"), nsdConf(dir));
+  const nsdConf = writeNsdConf(dir, { address: "127.0.0.1", port: 5300 }, [
+    { name: "gate64.test", file: "gate64.test.zone" },
+    { name: "22.11.in-addr.arpa", file: "reverse.zone" },
+  ]);
   box = Namespace.create("dnsbox");
   client = Namespace.create("dnscli");
   link(box, "lan", client, "eth0");
@@ -119,7 +98,7 @@ before(async () => {
   client.ip("addr", "add", `${CLIENT6}/64`, "dev", "eth0", "nodad");
   client.ip("addr", "add", `${OUTSIDER6}/64`, "dev", "eth0", "nodad");
   client.ip("addr", "add", "192.0.2.100/24", "dev", "eth0");
-  box.spawn("nsd", ["-d", "-c", join(dir, "nsd.conf")]);
+  box.spawn("nsd", ["-d", "-c", nsdConf]);
   await waitFor("NSD", () => box.exec("dig", ["@127.0.0.1", "-p", "5300", "a-only.gate64.test", "A", "+short"]).trim() === "11.22.33.44");
 });
 
