@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Broker, writeCredentials } from "./broker.js";
 import { type Daemon, link, Namespace, sh, waitFor } from "./netns.js";
 import { writeNsdConf } from "./nsd.js";
 
@@ -21,6 +22,9 @@ export interface LabSpec {
 }
 
 export const LAB_SPEC: LabSpec = JSON.parse(readFileSync(resolve(import.meta.dirname, "lab.json"), "utf8")) as LabSpec;
+
+/** The lab's operator account (docs/examples/mosquitto.acl). */
+export const OPERATOR = "op_admin";
 
 const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
@@ -47,6 +51,7 @@ export class Lab {
   client!: Namespace;
   internet!: Namespace;
   brokerNs!: Namespace;
+  broker!: Broker;
   qemu: ChildProcess | null = null;
   qemuStartedAt = 0;
   private daemons: Daemon[] = [];
@@ -139,79 +144,26 @@ export class Lab {
 
   private async startBroker(): Promise<void> {
     const s = this.spec;
-    const d = this.dir;
-    const ossl = (...args: string[]) => sh("openssl", args);
-    ossl(
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=gate64 lab CA",
-      "-keyout",
-      `${d}/ca.key`,
-      "-out",
-      `${d}/ca.pem`,
-    );
-    ossl(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-subj",
-      "/CN=lab broker",
-      "-keyout",
-      `${d}/server.key`,
-      "-out",
-      `${d}/server.csr`,
-    );
-    writeFileSync(`${d}/san.ext`, `subjectAltName=IP:${s.broker.address}\n`);
-    ossl(
-      "x509",
-      "-req",
-      "-in",
-      `${d}/server.csr`,
-      "-CA",
-      `${d}/ca.pem`,
-      "-CAkey",
-      `${d}/ca.key`,
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      `${d}/san.ext`,
-      "-out",
-      `${d}/server.pem`,
-    );
-    sh("mosquitto_passwd", ["-b", "-c", `${d}/passwd`, this.spec.deviceId, this.mqttPassword]);
-    sh("mosquitto_passwd", ["-b", `${d}/passwd`, "operator", this.operatorPassword]);
-    writeFileSync(`${d}/acl`, "user operator\ntopic readwrite gate64/#\ntopic read $SYS/#\n\npattern readwrite gate64/%u/#\n");
+    this.broker = new Broker({
+      dir: join(this.dir, "broker"),
+      address: s.broker.address,
+      port: s.broker.port,
+      tls: true,
+      users: { [s.deviceId]: this.mqttPassword, [OPERATOR]: this.operatorPassword },
+      ns: this.brokerNs,
+    });
+    await this.broker.start();
+    writeCredentials(join(this.dir, "operator.credentials"), OPERATOR, this.operatorPassword);
     writeFileSync(
-      `${d}/mosquitto.conf`,
-      [
-        "per_listener_settings false",
-        "user root",
-        `listener ${s.broker.port} ${s.broker.address}`,
-        `cafile ${d}/ca.pem`,
-        `certfile ${d}/server.pem`,
-        `keyfile ${d}/server.key`,
-        "allow_anonymous false",
-        `password_file ${d}/passwd`,
-        `acl_file ${d}/acl`,
-        "persistence false",
-        "log_dest stdout",
-        "",
-      ].join("\n"),
+      this.operatorConfig,
+      JSON.stringify({ url: this.broker.url, ca: this.broker.ca, credentialsFile: join(this.dir, "operator.credentials") }),
     );
-    this.spawnIn(this.brokerNs, "mosquitto", ["-c", `${d}/mosquitto.conf`]);
     await waitFor("lab broker", () => this.subscribeOnce("$SYS/broker/version", 2) !== null);
+  }
+
+  /** The operator config for `gate64 fleet --fleet FILE` against the lab broker. */
+  get operatorConfig(): string {
+    return join(this.dir, "fleet.json");
   }
 
   /** The operator's view: one message from a topic on the lab broker, or null. */
@@ -226,18 +178,7 @@ export class Lab {
 
   operatorArgs(): string[] {
     const s = this.spec;
-    return [
-      "-h",
-      s.broker.address,
-      "-p",
-      String(s.broker.port),
-      "--cafile",
-      `${this.dir}/ca.pem`,
-      "-u",
-      "operator",
-      "-P",
-      this.operatorPassword,
-    ];
+    return ["-h", s.broker.address, "-p", String(s.broker.port), "--cafile", this.broker.ca, "-u", OPERATOR, "-P", this.operatorPassword];
   }
 
   private prepareDisk(): string {
@@ -251,7 +192,7 @@ export class Lab {
       deviceId: this.spec.deviceId,
       config,
       mqttCredentials: { username: this.spec.deviceId, password: this.mqttPassword },
-      mqttCa: readFileSync(`${this.dir}/ca.pem`, "utf8"),
+      mqttCa: readFileSync(this.broker.ca, "utf8"),
       consolePasswordHash: sh("openssl", ["passwd", "-6", "-stdin"], this.consolePassword).trim(),
       ...this.opts.provision,
     };

@@ -1,9 +1,11 @@
 // A typed event bus between the agent's modules. A failing listener is logged with its origin
 // and never breaks the emitter.
+import type { ApplyResult } from "../apply/applier.js";
 import type { HealthReport } from "./health.js";
 
 export interface AgentEvents {
-  applied: { revision: number; services: string[] };
+  /** Every apply, confirm or rollback that changed something (or was refused). */
+  applied: ApplyResult;
   health: HealthReport;
 }
 

@@ -3,21 +3,21 @@
 // console CLI) and fleet reporting. Each module's failure is logged with its name.
 import { join } from "node:path";
 import { Applier } from "../apply/applier.js";
-import { diffConfigs } from "../apply/revisions.js";
 import { validateConfigText } from "../config/parse-text.js";
 import type { Config } from "../config/schema.js";
 import { formatProblems } from "../config/validate.js";
 import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
+import { FleetAgent } from "../fleet/agent.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { MANAGEMENT_PORTS } from "../render/nftables.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
+import { Device } from "./device.js";
 import { EventBus } from "./events.js";
 import { wanIPv4 } from "./facts.js";
-import { Fleet } from "./fleet.js";
-import { checkHealth, type HealthReport } from "./health.js";
+import { checkHealth } from "./health.js";
 import { serveMetrics } from "./metrics.js";
 import { notifier } from "./watchdog.js";
 
@@ -62,54 +62,33 @@ async function main(): Promise<void> {
   const services = await applier.boot(bootConfig, input);
   log(`applied revision ${applier.running?.revision}: ${services.join(", ")}`);
 
-  let lastHealth: HealthReport | null = null;
-  const running = () => {
-    const r = applier.running;
-    if (r === null) throw new Error("no configuration is running");
-    return r;
-  };
-  const state = () => ({
-    deviceId: id,
-    firmware: version,
-    revision: applier.running?.revision ?? null,
-    awaitingConfirmation: applier.awaitingConfirmation,
-    health: lastHealth?.status ?? "unknown",
-    lan: applier.running?.resolved.lanAddress ?? null,
-    wanIPv4: applier.running?.resolved.wanIPv4 ?? null,
-    uptimeSec: Math.round((sys.now() - startedAt) / 1000),
-  });
+  const device = new Device({ sys, applier, bus, id, firmware: version, check: (r) => checkHealth(sys, r), log, startedAt });
+  const running = () => device.running();
 
   const handle = async (req: ControlRequest): Promise<unknown> => {
     switch (req.cmd) {
       case "status":
-        return { ...state(), healthReport: lastHealth };
+        return { ...device.status(), healthReport: device.lastHealth };
       case "health":
-        lastHealth = await checkHealth(sys, running().resolved);
-        bus.emit("health", lastHealth);
-        return lastHealth;
+        return device.runHealth();
       case "config.show":
-        return req.revision === undefined ? running().input : ((await applier.revisions.get(req.revision))?.config ?? null);
+        return (await device.configShow(req.revision))?.config ?? null;
       case "config.history":
-        return (await applier.revisions.list()).map(({ config: _c, ...rest }) => rest);
-      case "config.diff": {
-        const from = req.from === 0 ? null : await applier.revisions.get(req.from);
-        const to = req.to === undefined ? running().input : (await applier.revisions.get(req.to))?.config;
-        return diffConfigs(from?.config ?? {}, to ?? {});
-      }
+        return device.history();
+      case "config.diff":
+        return device.diff(req.from, req.to);
       case "config.apply":
-        return applier.apply(req.config, {
+        return device.apply(req.config, {
           by: req.by,
           ...(req.message ? { message: req.message } : {}),
           ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
         });
       case "config.confirm":
-        return applier.confirm(req.by);
+        return device.confirm(req.by);
       case "config.rollback":
-        return applier.rollback(req.revision, { by: req.by });
+        return device.rollback(req.revision, { by: req.by });
       case "reboot":
-        log(`reboot requested by ${req.by}`);
-        setTimeout(() => void sys.run("systemctl", ["reboot"]), 1000);
-        return { rebooting: true };
+        return device.reboot(req.by);
     }
   };
   const control = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, log);
@@ -127,15 +106,22 @@ async function main(): Promise<void> {
     return null;
   });
 
-  const fleet = new Fleet({ config: running().config, deviceId: id, version, bus, log, state });
+  // The fleet connection follows the running mqtt section: a console change to it reconnects.
+  let fleet = new FleetAgent({ device, mqtt: running().config.mqtt, log });
   await fleet.start().catch((e: unknown) => log(`fleet: ${String(e)}`));
+  bus.on("applied", "fleet-restart", async () => {
+    const m = running().config.mqtt;
+    if (JSON.stringify(m) === JSON.stringify(fleet.mqtt)) return;
+    log("fleet: broker settings changed; reconnecting");
+    await fleet.stop();
+    fleet = new FleetAgent({ device, mqtt: m, log });
+    await fleet.start();
+  });
   await notify.ready(`revision ${applier.running?.revision}`);
 
   const cycle = async () => {
     const r = running();
-    const h = await checkHealth(sys, r.resolved);
-    lastHealth = h;
-    bus.emit("health", h);
+    const h = await device.runHealth();
     const failed = h.probes.filter((p) => p.status !== "ok");
     if (failed.length > 0) log(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
     // Repairs put back what the running system lost (a removed Jool instance, a dead CoreDNS).

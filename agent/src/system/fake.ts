@@ -9,12 +9,16 @@ export class FakeSystem implements System {
   readonly links = new Map<string, string>();
   readonly commands: string[] = [];
   readonly handlers = new Map<string, CommandHandler>();
-  /** A fixed epoch that advances with real time, so waits and timeouts in the code under test end. */
-  readonly epoch = 1_700_000_000_000;
   private readonly started = Date.now();
   /** Throw from writeFileAtomic after this many writes (simulates a power cut mid-apply). */
   failWritesAfter: number | null = null;
   private writes = 0;
+
+  /**
+   * A fixed epoch that advances with real time, so waits and timeouts in the code under test end.
+   * The simulator passes the wall clock: fleet command deadlines are wall-clock times.
+   */
+  constructor(readonly epoch = 1_700_000_000_000) {}
 
   async run(cmd: string, args: readonly string[], opts: { input?: string } = {}): Promise<RunResult> {
     this.commands.push([cmd, ...args].join(" "));

@@ -1,0 +1,106 @@
+// The device as the console and the fleet see it: what it runs, its health, and the operations
+// both may ask for. The control socket and the MQTT fleet module are two front ends of this.
+import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.js";
+import { diffConfigs } from "../apply/revisions.js";
+import type { Resolved } from "../render/context.js";
+import type { System } from "../system/system.js";
+import type { EventBus } from "./events.js";
+import type { HealthReport } from "./health.js";
+import { journalArgs, LOG_UNITS, type LogUnit } from "./journal.js";
+
+export interface DeviceDeps {
+  sys: System;
+  applier: Applier;
+  bus: EventBus;
+  id: string;
+  firmware: string;
+  check: (r: Resolved) => Promise<HealthReport>;
+  log: (line: string) => void;
+  /** When the agent started (defaults to now). */
+  startedAt?: number;
+}
+
+export class Device {
+  lastHealth: HealthReport | null = null;
+  readonly bootedAt: string;
+
+  constructor(readonly deps: DeviceDeps) {
+    this.bootedAt = new Date(deps.startedAt ?? deps.sys.now()).toISOString();
+  }
+
+  get id(): string {
+    return this.deps.id;
+  }
+
+  running(): Running {
+    const r = this.deps.applier.running;
+    if (r === null) throw new Error("no configuration is running");
+    return r;
+  }
+
+  status() {
+    const r = this.deps.applier.running;
+    return {
+      deviceId: this.deps.id,
+      firmware: this.deps.firmware,
+      revision: r?.revision ?? null,
+      awaitingConfirmation: this.deps.applier.awaitingConfirmation,
+      health: this.lastHealth?.status ?? ("unknown" as const),
+      lan: r?.resolved.lanAddress ?? null,
+      wanIPv4: r?.resolved.wanIPv4 ?? null,
+      uptimeSec: Math.round((this.deps.sys.now() - Date.parse(this.bootedAt)) / 1000),
+    };
+  }
+
+  async runHealth(): Promise<HealthReport> {
+    const h = await this.deps.check(this.running().resolved);
+    this.lastHealth = h;
+    this.deps.bus.emit("health", h);
+    return h;
+  }
+
+  async configShow(revision?: number): Promise<{ revision: number; config: unknown } | null> {
+    if (revision === undefined) return { revision: this.running().revision, config: this.running().input };
+    const r = await this.deps.applier.revisions.get(revision);
+    return r === null ? null : { revision: r.revision, config: r.config };
+  }
+
+  async history() {
+    return (await this.deps.applier.revisions.list()).map(({ config: _c, ...rest }) => rest);
+  }
+
+  async diff(from: number, to?: number) {
+    const a = from === 0 ? null : await this.deps.applier.revisions.get(from);
+    const b = to === undefined ? this.running().input : (await this.deps.applier.revisions.get(to))?.config;
+    return diffConfigs(a?.config ?? {}, b ?? {});
+  }
+
+  private announce(r: ApplyResult): ApplyResult {
+    if (r.outcome !== "unchanged") this.deps.bus.emit("applied", r);
+    return r;
+  }
+
+  async apply(config: unknown, meta: ApplyMeta): Promise<ApplyResult> {
+    return this.announce(await this.deps.applier.apply(config, meta));
+  }
+
+  async confirm(by: string): Promise<ApplyResult> {
+    return this.announce(await this.deps.applier.confirm(by));
+  }
+
+  async rollback(revision: number, meta: ApplyMeta): Promise<ApplyResult> {
+    return this.announce(await this.deps.applier.rollback(revision, meta));
+  }
+
+  async logsTail(unit: LogUnit, lines: number): Promise<string[]> {
+    const r = await this.deps.sys.run("journalctl", [...journalArgs(LOG_UNITS[unit], lines), "-o", "short-iso"]);
+    if (r.code !== 0) throw new Error(`journalctl: ${r.stderr.trim() || `exit ${r.code}`}`);
+    return r.stdout.split("\n").filter((l) => l !== "");
+  }
+
+  reboot(by: string): { rebooting: true } {
+    this.deps.log(`reboot requested by ${by}`);
+    setTimeout(() => void this.deps.sys.run("systemctl", ["reboot"]), 1000).unref();
+    return { rebooting: true };
+  }
+}

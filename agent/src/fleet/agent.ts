@@ -1,0 +1,513 @@
+// The box's side of the fleet protocol (docs/protocol.md): availability with a will, retained
+// state and health, telemetry, commands with responses, desired vs reported configuration and
+// the remote shell. NAT64/DNS64 never wait on the broker: everything here is best effort, and
+// what cannot be sent waits in a bounded outbox.
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { ApplyResult } from "../apply/applier.js";
+import type { Config } from "../config/schema.js";
+import type { Device } from "../daemon/device.js";
+import { PATHS } from "../paths.js";
+import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
+import {
+  type Availability,
+  type Command,
+  CommandArgs,
+  CommandSchema,
+  type Desired,
+  DesiredSchema,
+  parseMessage,
+  type Reported,
+  type Response,
+  type State,
+  type Telemetry,
+  type Topics,
+  topics,
+} from "./protocol.js";
+import { ShellSessions } from "./shell.js";
+
+type Mqtt = Config["mqtt"];
+
+export interface FleetAgentDeps {
+  device: Device;
+  mqtt: Mqtt;
+  log: (line: string) => void;
+  /** Where the last handled desired revision is kept across reboots. */
+  statePath?: string;
+  /** Command run by remote shell sessions (tests use /bin/sh). */
+  shellCommand?: [string, ...string[]];
+  outboxLimit?: number;
+  /** Delay before acting on retained desired configs after connecting, so device and group copies both arrive. */
+  desiredSettleMs?: number;
+}
+
+interface Persisted {
+  desiredRevision: number;
+  decommissioned?: boolean;
+}
+
+class CommandError extends Error {
+  constructor(
+    readonly code: "invalid" | "stale" | "forbidden" | "disabled" | "busy" | "failed",
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class FleetAgent {
+  private client: MqttClient | null = null;
+  private readonly t: Topics;
+  private readonly outbox: Outbox;
+  private readonly shells: ShellSessions;
+  private persisted: Persisted = { desiredRevision: 0 };
+  private readonly candidates = new Map<string, Desired>();
+  private desiredBusy = false;
+  private desiredTimer: NodeJS.Timeout | null = null;
+  private telemetryTimer: NodeJS.Timeout | null = null;
+  private attempts = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: FleetAgentDeps) {
+    this.t = topics(deps.mqtt.topicPrefix);
+    this.outbox = new Outbox(deps.outboxLimit ?? 200);
+    this.shells = new ShellSessions(
+      { ...deps.mqtt.remoteShell, ...(deps.shellCommand ? { command: deps.shellCommand } : {}) },
+      {
+        output: (s, data) => this.send({ topic: this.t.shellOut(this.id, s), payload: data, retain: false }, false),
+        closed: (s) => {
+          this.client?.unsubscribe(this.t.shellIn(this.id, s));
+          this.send({ topic: this.t.shellOut(this.id, s), payload: "", retain: false }, false);
+          this.publishState();
+        },
+        log: deps.log,
+      },
+    );
+  }
+
+  private get id(): string {
+    return this.deps.device.id;
+  }
+
+  private get sys() {
+    return this.deps.device.deps.sys;
+  }
+
+  private get statePath(): string {
+    return this.deps.statePath ?? join(PATHS.data, "fleet.json");
+  }
+
+  get mqtt(): Mqtt {
+    return this.deps.mqtt;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get dropped(): number {
+    return this.outbox.dropped;
+  }
+
+  async start(): Promise<void> {
+    const m = this.deps.mqtt;
+    if (!m.enabled || m.url === undefined) return;
+    const text = await this.sys.readFile(this.statePath);
+    if (text !== null) this.persisted = { ...this.persisted, ...(JSON.parse(text) as Persisted) };
+    if (this.persisted.decommissioned) {
+      this.deps.log("fleet: this box was decommissioned; not connecting (provision it again to rejoin)");
+      return;
+    }
+    const client = mqtt.connect(await this.clientOptions(m));
+    this.client = client;
+    client.on("connect", () => void this.onConnect().catch((e: unknown) => this.deps.log(`fleet: ${String(e)}`)));
+    client.on("message", (topic, payload, packet) => void this.onMessage(topic, payload, packet));
+    client.on("close", () => {
+      // Full-jitter backoff, read by mqtt.js before each reconnect, so a fleet does not come back in lockstep.
+      client.options.reconnectPeriod = backoffMs(this.attempts++, Math.random());
+    });
+    client.on("error", (err) => this.deps.log(`fleet: ${err.message}`));
+    const bus = this.deps.device.deps.bus;
+    bus.on("health", "fleet", (h) => {
+      this.send({ topic: this.t.health(this.id), payload: JSON.stringify(h), retain: true });
+      this.publishState();
+    });
+    bus.on("applied", "fleet", () => this.publishState());
+    this.telemetryTimer = setInterval(() => this.publishTelemetry(), m.telemetryIntervalSec * 1000);
+    this.telemetryTimer.unref();
+  }
+
+  private async clientOptions(m: Mqtt): Promise<IClientOptions> {
+    const read = async (path: string) => {
+      const text = await this.sys.readFile(path);
+      if (text === null) throw new Error(`cannot read ${path}`);
+      return text;
+    };
+    const creds = m.credentialsFile ? (JSON.parse(await read(m.credentialsFile)) as { username: string; password: string }) : null;
+    const url = new URL(m.url as string);
+    const tls = url.protocol === "mqtts:";
+    return {
+      protocol: tls ? "mqtts" : "mqtt",
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || (tls ? 8883 : 1883)),
+      protocolVersion: m.protocolVersion,
+      clientId: this.id,
+      clean: true,
+      resubscribe: false,
+      keepalive: m.keepaliveSec,
+      reconnectPeriod: backoffMs(0, Math.random()),
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      will: { topic: this.t.availability(this.id), payload: Buffer.from("lost"), qos: 1, retain: true },
+      ...(creds ? { username: creds.username, password: creds.password } : {}),
+      ...(m.tls.ca ? { ca: await read(m.tls.ca) } : {}),
+      ...(m.tls.cert && m.tls.key ? { cert: await read(m.tls.cert), key: await read(m.tls.key) } : {}),
+      rejectUnauthorized: true,
+    };
+  }
+
+  /** Publishes now, or keeps the message for the next connection when the broker is away. */
+  private send(msg: Outgoing, queue = true): void {
+    const c = this.client;
+    if (c?.connected) {
+      c.publish(msg.topic, msg.payload, { qos: 1, retain: msg.retain, ...(msg.properties ? { properties: msg.properties } : {}) });
+    } else if (queue) {
+      this.outbox.put(msg);
+    }
+  }
+
+  private availability(a: Availability): void {
+    this.send({ topic: this.t.availability(this.id), payload: a, retain: true });
+  }
+
+  private async onConnect(): Promise<void> {
+    const c = this.client as MqttClient;
+    this.attempts = 0;
+    this.deps.log(`fleet: connected to ${this.deps.mqtt.url}`);
+    this.availability("init");
+    const subs = [this.t.commands(this.id), this.t.desired(this.id), ...this.deps.mqtt.groups.map((g) => this.t.groupDesired(g))];
+    for (const s of this.shells.list()) subs.push(this.t.shellIn(this.id, s.session));
+    await c.subscribeAsync(subs, { qos: 1 });
+    // What the broker may have lost (or never had): the retained picture, then the queue.
+    for (const msg of this.outbox.drain()) this.send(msg);
+    this.publishState();
+    if (this.deps.device.lastHealth)
+      this.send({ topic: this.t.health(this.id), payload: JSON.stringify(this.deps.device.lastHealth), retain: true });
+    this.availability("ready");
+    this.scheduleDesired(this.deps.desiredSettleMs ?? 300);
+  }
+
+  state(): State {
+    const d = this.deps.device;
+    const s = d.status();
+    return {
+      v: 1,
+      deviceId: this.id,
+      firmware: s.firmware,
+      revision: s.revision,
+      awaitingConfirmation: s.awaitingConfirmation,
+      desiredRevision: this.persisted.desiredRevision,
+      health: s.health,
+      groups: this.deps.mqtt.groups,
+      addresses: { lan: s.lan, wanIPv4: s.wanIPv4 },
+      bootedAt: d.bootedAt,
+      shell: { enabled: this.deps.mqtt.remoteShell.enabled, sessions: this.shells.list() },
+      at: new Date(this.sys.now()).toISOString(),
+    };
+  }
+
+  private publishState(): void {
+    this.send({ topic: this.t.state(this.id), payload: JSON.stringify(this.state()), retain: true });
+  }
+
+  telemetry(): Telemetry {
+    const s = this.deps.device.status();
+    return {
+      at: new Date(this.sys.now()).toISOString(),
+      uptimeSec: s.uptimeSec,
+      health: s.health,
+      revision: s.revision,
+      load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+      memAvailableBytes: null,
+      agentRssBytes: process.memoryUsage.rss(),
+      dropped: this.outbox.dropped,
+    };
+  }
+
+  private publishTelemetry(): void {
+    // Telemetry is a sample, not a record: not queued while the broker is away.
+    this.send({ topic: this.t.telemetry(this.id), payload: JSON.stringify(this.telemetry()), retain: false }, false);
+  }
+
+  private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
+    try {
+      if (topic === this.t.commands(this.id)) await this.onCommand(payload, packet);
+      else if (topic === this.t.desired(this.id)) this.onDesired("device", payload);
+      else if (topic.endsWith("/desired")) {
+        const g = this.deps.mqtt.groups.find((name) => this.t.groupDesired(name) === topic);
+        if (g !== undefined) this.onDesired(`group:${g}`, payload);
+      } else if (topic.endsWith("/in")) {
+        const session = topic.slice(`${this.t.root(this.id)}/shell/`.length, -"/in".length);
+        this.shells.input(session, payload);
+      }
+    } catch (e) {
+      this.deps.log(`fleet: message on ${topic}: ${String(e)}`);
+    }
+  }
+
+  // --- commands ---
+
+  private async onCommand(payload: Buffer, packet: IPublishPacket): Promise<void> {
+    const props = packet.properties;
+    const parsed = parseMessage(CommandSchema, payload);
+    const rawId = parsed.ok ? parsed.value.id : idOf(payload);
+    let replyTo = props?.responseTopic ?? (parsed.ok ? parsed.value.replyTo : undefined) ?? this.t.responses(this.id);
+    let response: Response;
+    try {
+      // Answers go only under this box's own responses topic (which is also all the ACL allows).
+      if (replyTo !== this.t.responses(this.id) && !replyTo.startsWith(`${this.t.responses(this.id)}/`)) {
+        replyTo = this.t.responses(this.id);
+        throw new CommandError("forbidden", `responses go under ${this.t.responses(this.id)}`, "responseTopic");
+      }
+      if (!parsed.ok) throw new CommandError("invalid", parsed.reason, parsed.field);
+      const cmd = parsed.value;
+      const now = this.sys.now();
+      if (now > cmd.deadline) throw new CommandError("stale", `deadline passed ${now - cmd.deadline} ms ago; not run`, "deadline");
+      response = { id: cmd.id, ok: true, result: await this.run(cmd) };
+    } catch (e) {
+      const err = e instanceof CommandError ? e : new CommandError("failed", (e as Error).message);
+      response = { id: rawId, ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+      this.deps.log(`fleet: command ${rawId} refused (${err.code}): ${err.message}`);
+    }
+    this.send({
+      topic: replyTo,
+      payload: JSON.stringify(response),
+      retain: false,
+      ...(props?.correlationData ? { properties: { correlationData: props.correlationData } } : {}),
+    });
+  }
+
+  private async run(cmd: Command): Promise<unknown> {
+    const argsOf = <K extends keyof typeof CommandArgs>(name: K) => {
+      const r = CommandArgs[name].safeParse(cmd.args ?? {});
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        throw new CommandError("invalid", issue?.message ?? "invalid", ["args", ...(issue?.path ?? [])].join("."));
+      }
+      return r.data as import("zod").infer<(typeof CommandArgs)[K]>;
+    };
+    const d = this.deps.device;
+    const by = cmd.by ?? "fleet";
+    switch (cmd.name) {
+      case "ping":
+        argsOf("ping");
+        return { pong: true, at: new Date(this.sys.now()).toISOString(), firmware: d.status().firmware };
+      case "health":
+        argsOf("health");
+        return d.runHealth();
+      case "config.get": {
+        const a = argsOf("config.get");
+        const r = await d.configShow(a.revision);
+        if (r === null) throw new CommandError("invalid", `there is no revision ${a.revision}`, "args.revision");
+        return r;
+      }
+      case "config.set": {
+        const a = argsOf("config.set");
+        return this.checkApply(
+          await d.apply(this.keepMqtt(a.config), {
+            by,
+            ...(a.message ? { message: a.message } : {}),
+            ...(a.confirmSec ? { confirmSec: a.confirmSec } : {}),
+          }),
+        );
+      }
+      case "config.confirm":
+        argsOf("config.confirm");
+        return this.checkApply(await d.confirm(by));
+      case "config.rollback":
+        return this.checkApply(await d.rollback(argsOf("config.rollback").revision, { by }));
+      case "reboot":
+        argsOf("reboot");
+        return d.reboot(by);
+      case "logs.tail": {
+        const a = argsOf("logs.tail");
+        return { unit: a.unit, lines: await d.logsTail(a.unit, a.lines) };
+      }
+      case "decommission":
+        argsOf("decommission");
+        setTimeout(() => void this.decommission(by), 200).unref();
+        return { decommissioning: true };
+      case "shell.open": {
+        const a = argsOf("shell.open");
+        const r = await this.shells.open(by, a.cols, a.rows, this.sys.now());
+        if (!r.ok) throw new CommandError(r.code, r.message);
+        await this.client?.subscribeAsync(this.t.shellIn(this.id, r.session.session), { qos: 1 });
+        this.publishState();
+        return { ...r.session, in: this.t.shellIn(this.id, r.session.session), out: this.t.shellOut(this.id, r.session.session) };
+      }
+      case "shell.resize": {
+        const a = argsOf("shell.resize");
+        if (!this.shells.resize(a.session, a.cols, a.rows)) throw new CommandError("invalid", `no session ${a.session}`, "args.session");
+        return { resized: true };
+      }
+      case "shell.close": {
+        const a = argsOf("shell.close");
+        if (!this.shells.close(a.session, `closed by ${by}`)) throw new CommandError("invalid", `no session ${a.session}`, "args.session");
+        return { closed: true };
+      }
+    }
+  }
+
+  /** A refused or reverted apply is a failed command, with the field named where there is one. */
+  private checkApply(r: ApplyResult): ApplyResult {
+    if (r.outcome === "refused") {
+      const p = r.problems[0];
+      throw new CommandError("invalid", r.problems.map((x) => `${x.path}: ${x.message}`).join("; "), p ? `config.${p.path}` : undefined);
+    }
+    if (r.outcome === "reverted") throw new CommandError("failed", `revision ${r.revision} reverted: ${r.reason}`);
+    return r;
+  }
+
+  /**
+   * The broker settings are the box's own (provisioning or the console): a fleet config without an
+   * mqtt section keeps the running one, and one that changes it is refused, so a typo cannot cut a
+   * box off from the fleet.
+   */
+  private keepMqtt(config: unknown): unknown {
+    if (typeof config !== "object" || config === null || Array.isArray(config)) return config;
+    const running = (this.deps.device.running().input as Record<string, unknown>).mqtt;
+    const given = (config as Record<string, unknown>).mqtt;
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(running))
+      throw new CommandError(
+        "forbidden",
+        "the broker settings are changed on the console or by provisioning, not over MQTT",
+        "config.mqtt",
+      );
+    return running === undefined ? config : { ...config, mqtt: running };
+  }
+
+  // --- desired configuration ---
+
+  private onDesired(source: string, payload: Buffer): void {
+    if (payload.length === 0) return; // cleared by the operator
+    const parsed = parseMessage(DesiredSchema, payload);
+    if (!parsed.ok) {
+      this.report({
+        desiredRevision: 0,
+        source,
+        status: "refused",
+        revision: this.deps.device.status().revision,
+        problems: [{ field: parsed.field, reason: parsed.reason }],
+      });
+      return;
+    }
+    if (parsed.value.revision <= this.persisted.desiredRevision) return; // already handled (maybe from the other topic)
+    const prev = this.candidates.get(source);
+    if (prev === undefined || prev.revision < parsed.value.revision) this.candidates.set(source, parsed.value);
+    this.scheduleDesired(0);
+  }
+
+  private scheduleDesired(delayMs: number): void {
+    if (this.desiredTimer !== null || this.desiredBusy) return;
+    this.desiredTimer = setTimeout(() => {
+      this.desiredTimer = null;
+      void this.convergeDesired().catch((e: unknown) => this.deps.log(`fleet: desired: ${String(e)}`));
+    }, delayMs);
+  }
+
+  /** Applies the newest desired config not yet handled, one at a time; older ones are skipped. */
+  private async convergeDesired(): Promise<void> {
+    this.desiredBusy = true;
+    try {
+      for (;;) {
+        let best: [string, Desired] | null = null;
+        for (const [source, d] of this.candidates)
+          if (d.revision > this.persisted.desiredRevision && (best === null || d.revision > best[1].revision)) best = [source, d];
+        this.candidates.clear();
+        if (best === null) return;
+        const [source, desired] = best;
+        const base = { desiredRevision: desired.revision, source };
+        let reported: Omit<Reported, "at">;
+        try {
+          const r = await this.deps.device.apply(this.keepMqtt(desired.config), {
+            by: `${desired.by} (desired ${desired.revision}, ${source})`,
+            ...(desired.message ? { message: desired.message } : {}),
+          });
+          reported = { ...base, ...reportOf(r), revision: this.deps.device.status().revision };
+        } catch (e) {
+          const err = e as CommandError;
+          reported = {
+            ...base,
+            status: "refused",
+            revision: this.deps.device.status().revision,
+            problems: [{ field: err.field ?? "config", reason: err.message }],
+          };
+        }
+        this.persisted.desiredRevision = desired.revision;
+        await this.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+        this.report(reported);
+        this.publishState();
+      }
+    } finally {
+      this.desiredBusy = false;
+    }
+  }
+
+  private report(r: Omit<Reported, "at">): void {
+    const full: Reported = { ...r, at: new Date(this.sys.now()).toISOString() };
+    this.deps.log(`fleet: desired ${r.desiredRevision} from ${r.source}: ${r.status}${r.reason ? ` (${r.reason})` : ""}`);
+    this.send({ topic: this.t.reported(this.id), payload: JSON.stringify(full), retain: true });
+  }
+
+  // --- lifecycle ---
+
+  private async decommission(by: string): Promise<void> {
+    this.deps.log(`fleet: decommissioned by ${by}; clearing retained topics and leaving the broker`);
+    this.persisted.decommissioned = true;
+    await this.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+    const c = this.client;
+    if (c === null) return;
+    for (const topic of this.t.retained(this.id)) await c.publishAsync(topic, "", { qos: 1, retain: true });
+    await this.stop(false);
+  }
+
+  /** Clean stop: "disconnected" instead of the will. */
+  async stop(announce = true): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    if (this.desiredTimer) clearTimeout(this.desiredTimer);
+    this.shells.closeAll("agent stopping");
+    const c = this.client;
+    if (c === null) return;
+    if (announce && c.connected)
+      await c.publishAsync(this.t.availability(this.id), "disconnected", { qos: 1, retain: true }).catch(() => undefined);
+    await c.endAsync();
+  }
+}
+
+function reportOf(r: ApplyResult): Pick<Reported, "status" | "problems" | "reason"> {
+  switch (r.outcome) {
+    case "committed":
+    case "pending":
+      return { status: "applied" };
+    case "unchanged":
+      return { status: "unchanged" };
+    case "refused":
+      return { status: "refused", problems: r.problems.map((p) => ({ field: `config.${p.path}`, reason: p.message })) };
+    case "reverted":
+      return { status: "reverted", reason: r.reason };
+  }
+}
+
+/** The id of a command that failed validation, if it has a usable one, so the sender can match the refusal. */
+function idOf(payload: Buffer): string {
+  try {
+    const id = (JSON.parse(payload.toString()) as { id?: unknown }).id;
+    return typeof id === "string" ? id.slice(0, 64) : "";
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,293 @@
+// The operator's side of the fleet protocol, used by `gate64 fleet`, the simulator's bench and
+// the tests: inventory from retained topics, commands with responses, desired configs and
+// waiting for the reports that say they converged.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
+import { z } from "zod";
+import {
+  type Availability,
+  AvailabilitySchema,
+  type CommandName,
+  HealthSchema,
+  parseMessage,
+  type Reported,
+  ReportedSchema,
+  type Response,
+  ResponseSchema,
+  type State,
+  StateSchema,
+  type Topics,
+  topics,
+} from "./protocol.js";
+
+export const OperatorConfigSchema = z.strictObject({
+  url: z.string().regex(/^mqtts?:\/\/[^\s/]+(:\d{1,5})?\/?$/, { message: "must be mqtt://host[:port] or mqtts://host[:port]" }),
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** JSON file with {"username", "password"}. */
+  credentialsFile: z.string().optional(),
+  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
+  topicPrefix: z.string().default("gate64"),
+  /** Plain MQTT to a broker that is not on loopback must be asked for, as on the box. */
+  allowPlaintext: z.boolean().default(false),
+  clientId: z.string().max(64).optional(),
+});
+export type OperatorConfig = z.infer<typeof OperatorConfigSchema>;
+
+export interface DeviceView {
+  availability?: Availability;
+  state?: State;
+  health?: z.infer<typeof HealthSchema>;
+  reported?: Reported;
+}
+
+export type FleetEvent = { device: string; kind: "availability" | "state" | "health" | "reported" | "telemetry"; value: unknown };
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/;
+
+export function operatorClientOptions(c: OperatorConfig): IClientOptions {
+  const url = new URL(c.url);
+  const tls = url.protocol === "mqtts:";
+  if (!tls && !c.allowPlaintext && !LOOPBACK.test(url.hostname))
+    throw new Error(`url: plain MQTT to ${url.hostname} is refused; use mqtts:// or set allowPlaintext`);
+  const creds = c.credentialsFile ? (JSON.parse(readFileSync(c.credentialsFile, "utf8")) as { username: string; password: string }) : null;
+  return {
+    protocol: tls ? "mqtts" : "mqtt",
+    host: url.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(url.port || (tls ? 8883 : 1883)),
+    protocolVersion: c.protocolVersion,
+    clientId: c.clientId ?? `gate64-op-${randomBytes(4).toString("hex")}`,
+    clean: true,
+    resubscribe: false,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...(creds ? { username: creds.username, password: creds.password } : {}),
+    ...(c.ca ? { ca: readFileSync(c.ca) } : {}),
+    ...(c.cert && c.key ? { cert: readFileSync(c.cert), key: readFileSync(c.key) } : {}),
+    rejectUnauthorized: true,
+  };
+}
+
+/** The waves of a rollout: the canaries first, then batches of the rest. */
+export function planRollout(devices: readonly string[], canary: number, batch: number): string[][] {
+  const sorted = [...devices].sort();
+  const waves: string[][] = [];
+  const first = Math.min(Math.max(canary, 0), sorted.length);
+  if (first > 0) waves.push(sorted.slice(0, first));
+  for (let i = first; i < sorted.length; i += Math.max(batch, 1)) waves.push(sorted.slice(i, i + Math.max(batch, 1)));
+  return waves;
+}
+
+export const converged = (r: Reported | undefined, revision: number) =>
+  r !== undefined && r.desiredRevision === revision && (r.status === "applied" || r.status === "unchanged");
+
+export class Operator {
+  readonly t: Topics;
+  private readonly pending = new Map<string, (r: Response) => void>();
+  private readonly listeners = new Set<(e: FleetEvent) => void>();
+  private readonly rawListeners = new Set<(topic: string, payload: Buffer) => void>();
+  private inflight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private receiveMaximum = 65535;
+
+  private constructor(
+    readonly client: MqttClient,
+    readonly config: OperatorConfig,
+  ) {
+    this.t = topics(config.topicPrefix);
+    client.on("message", (topic, payload) => this.route(topic, payload));
+  }
+
+  static async connect(config: OperatorConfig): Promise<Operator> {
+    const opts = operatorClientOptions(config);
+    const client = mqtt.connect(opts);
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      client.once("connect", (packet) => resolve(packet));
+      client.once("error", (e) => {
+        client.end(true);
+        reject(e);
+      });
+    });
+    const op = new Operator(client, { ...config, clientId: opts.clientId as string });
+    // mqtt.js does not honour the broker's Receive Maximum for its own QoS 1 publishes: we do.
+    const rm = connack.properties?.receiveMaximum;
+    if (typeof rm === "number" && rm > 0) op.receiveMaximum = rm;
+    await client.subscribeAsync(op.responseTopic("+"), { qos: 1 });
+    return op;
+  }
+
+  get clientId(): string {
+    return this.config.clientId as string;
+  }
+
+  responseTopic(device: string): string {
+    return `${this.t.responses(device)}/${this.clientId}`;
+  }
+
+  /** QoS 1 publish within the broker's Receive Maximum. */
+  async publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; properties?: Record<string, unknown> } = {}) {
+    while (this.inflight >= this.receiveMaximum) await new Promise<void>((r) => this.waiting.push(r));
+    this.inflight++;
+    try {
+      await this.client.publishAsync(topic, payload, {
+        qos: 1,
+        retain: opts.retain ?? false,
+        ...(opts.properties ? { properties: opts.properties } : {}),
+      });
+    } finally {
+      this.inflight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private route(topic: string, payload: Buffer): void {
+    for (const l of this.rawListeners) l(topic, payload);
+    const prefix = `${this.config.topicPrefix}/`;
+    if (!topic.startsWith(prefix)) return;
+    const [device, kind, ...rest] = topic.slice(prefix.length).split("/");
+    if (device === undefined || kind === undefined) return;
+    if (kind === "responses" && rest.length === 1) {
+      const r = parseMessage(ResponseSchema, payload);
+      if (r.ok) this.pending.get(r.value.id)?.(r.value);
+      return;
+    }
+    if (rest.length > 0 || this.listeners.size === 0) return;
+    const value = decode(kind, payload);
+    if (value === undefined) return;
+    for (const l of this.listeners) l({ device, kind: kind as FleetEvent["kind"], value });
+  }
+
+  /** Sends a command and waits for its response (or a timeout). The deadline travels with it. */
+  async request(device: string, name: CommandName, args: unknown = {}, timeoutMs = 15_000): Promise<Response> {
+    const id = randomBytes(8).toString("hex");
+    const reply = this.responseTopic(device);
+    const body = { id, name, args, deadline: Date.now() + timeoutMs, replyTo: reply, by: this.clientId };
+    const v5 = this.config.protocolVersion === 5;
+    const answer = new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${device}: no answer to ${name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, (r) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(r);
+      });
+    });
+    await this.publish(this.t.commands(device), JSON.stringify(body), {
+      ...(v5
+        ? { properties: { responseTopic: reply, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) } }
+        : {}),
+    });
+    return answer;
+  }
+
+  /** Streams availability/state/health/reported/telemetry of every device (or one). Returns an unsubscribe. */
+  async watch(onEvent: (e: FleetEvent) => void, opts: { device?: string; share?: string; telemetry?: boolean } = {}) {
+    this.listeners.add(onEvent);
+    const d = opts.device ?? "+";
+    const kinds = ["availability", "state", "health", "reported", ...(opts.telemetry ? ["telemetry"] : [])];
+    const subs = kinds.map((k) => `${opts.share ? `$share/${opts.share}/` : ""}${this.config.topicPrefix}/${d}/${k}`);
+    await this.client.subscribeAsync(subs, { qos: 1 });
+    return async () => {
+      this.listeners.delete(onEvent);
+      await this.client.unsubscribeAsync(subs);
+    };
+  }
+
+  /** The retained picture of the fleet: settles when no retained message came for settleMs. */
+  async inventory(opts: { device?: string; settleMs?: number; maxMs?: number } = {}): Promise<Map<string, DeviceView>> {
+    const views = new Map<string, DeviceView>();
+    let last = Date.now();
+    const stop = await this.watch(
+      (e) => {
+        last = Date.now();
+        const v = views.get(e.device) ?? {};
+        (v as Record<string, unknown>)[e.kind] = e.value;
+        views.set(e.device, v);
+      },
+      opts.device ? { device: opts.device } : {},
+    );
+    const started = Date.now();
+    while (Date.now() - last < (opts.settleMs ?? 500) && Date.now() - started < (opts.maxMs ?? 10_000)) await sleep(50);
+    await stop();
+    return views;
+  }
+
+  async setDesired(
+    target: { device: string } | { group: string },
+    config: unknown,
+    meta: { revision?: number; by?: string; message?: string } = {},
+  ) {
+    const revision = meta.revision ?? Date.now();
+    const topic = "device" in target ? this.t.desired(target.device) : this.t.groupDesired(target.group);
+    const body = { revision, config, by: meta.by ?? this.clientId, ...(meta.message ? { message: meta.message } : {}) };
+    await this.publish(topic, JSON.stringify(body), { retain: true });
+    return revision;
+  }
+
+  /** Waits until every device reported on the revision (or the timeout); calls onReport as they come. */
+  async waitReported(devices: readonly string[], revision: number, timeoutMs: number, onReport?: (d: string, r: Reported) => void) {
+    const want = new Set(devices);
+    const got = new Map<string, Reported>();
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((r) => {
+      done = r;
+    });
+    const listener = (topic: string, payload: Buffer) => {
+      const m = /^(.+)\/([^/]+)\/reported$/.exec(topic);
+      if (m === null || m[1] !== this.config.topicPrefix || !want.has(m[2] as string) || payload.length === 0) return;
+      const r = parseMessage(ReportedSchema, payload);
+      if (!r.ok || r.value.desiredRevision !== revision || got.has(m[2] as string)) return;
+      got.set(m[2] as string, r.value);
+      onReport?.(m[2] as string, r.value);
+      if (got.size === want.size) done();
+    };
+    this.rawListeners.add(listener);
+    const sub = devices.length === 1 ? this.t.reported(devices[0] as string) : `${this.config.topicPrefix}/+/reported`;
+    await this.client.subscribeAsync(sub, { qos: 1 });
+    const timer = setTimeout(done, timeoutMs);
+    if (want.size > 0) await finished;
+    clearTimeout(timer);
+    this.rawListeners.delete(listener);
+    await this.client.unsubscribeAsync(sub);
+    return got;
+  }
+
+  /** Clears a device's retained topics (decommissioning). */
+  async clearRetained(device: string): Promise<void> {
+    for (const topic of this.t.retained(device)) await this.publish(topic, "", { retain: true });
+  }
+
+  onRaw(fn: (topic: string, payload: Buffer) => void): () => void {
+    this.rawListeners.add(fn);
+    return () => this.rawListeners.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
+
+function decode(kind: string, payload: Buffer): unknown {
+  if (payload.length === 0) return undefined;
+  if (kind === "availability") {
+    const a = AvailabilitySchema.safeParse(payload.toString());
+    return a.success ? a.data : undefined;
+  }
+  const schema = { state: StateSchema, health: HealthSchema, reported: ReportedSchema }[kind];
+  if (schema === undefined) {
+    if (kind !== "telemetry") return undefined;
+    try {
+      return JSON.parse(payload.toString());
+    } catch {
+      return undefined;
+    }
+  }
+  const r = parseMessage(schema, payload);
+  return r.ok ? r.value : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,208 @@
+// The fleet protocol over MQTT: topics and every payload, as zod schemas. docs/protocol.md
+// describes it for people; `gate64 fleet schema` exports these as JSON Schema. Device and
+// operator both parse what they receive with these schemas and nothing else.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Device ids come from provisioning: lowercase letters, digits and dashes, so "_groups" never collides. */
+export const DeviceIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: "must be 1-63 of a-z, 0-9, - (not starting with -)" });
+export const GroupSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" });
+
+export const topics = (prefix: string) => {
+  const root = (device: string) => `${prefix}/${device}`;
+  return {
+    root,
+    availability: (d: string) => `${root(d)}/availability`,
+    state: (d: string) => `${root(d)}/state`,
+    health: (d: string) => `${root(d)}/health`,
+    telemetry: (d: string) => `${root(d)}/telemetry`,
+    commands: (d: string) => `${root(d)}/commands`,
+    responses: (d: string) => `${root(d)}/responses`,
+    desired: (d: string) => `${root(d)}/desired`,
+    reported: (d: string) => `${root(d)}/reported`,
+    shellIn: (d: string, session: string) => `${root(d)}/shell/${session}/in`,
+    shellOut: (d: string, session: string) => `${root(d)}/shell/${session}/out`,
+    groupDesired: (g: string) => `${prefix}/_groups/${g}/desired`,
+    /** Retained topics of a device, cleared when it is decommissioned. */
+    retained: (d: string) => [
+      `${root(d)}/availability`,
+      `${root(d)}/state`,
+      `${root(d)}/health`,
+      `${root(d)}/desired`,
+      `${root(d)}/reported`,
+    ],
+  };
+};
+export type Topics = ReturnType<typeof topics>;
+
+/** Lifecycle like Homie's $state: init (connected, state not yet published), ready, disconnected (clean stop), lost (the will). */
+export const AvailabilitySchema = z.enum(["init", "ready", "disconnected", "lost"]);
+export type Availability = z.infer<typeof AvailabilitySchema>;
+export const isOnline = (a: Availability | undefined) => a === "init" || a === "ready";
+
+const timestamp = z.string().max(40);
+
+export const ShellSessionSchema = z.strictObject({ session: z.string().max(64), by: z.string().max(128), openedAt: timestamp });
+
+export const StateSchema = z.strictObject({
+  v: z.literal(PROTOCOL_VERSION),
+  deviceId: DeviceIdSchema,
+  firmware: z.string().max(128),
+  revision: z.number().int().min(0).nullable(),
+  awaitingConfirmation: z.number().int().nullable(),
+  desiredRevision: z.number().int().min(0),
+  health: z.enum(["ok", "degraded", "failed", "unknown"]),
+  groups: z.array(GroupSchema),
+  addresses: z.strictObject({ lan: z.string().max(64).nullable(), wanIPv4: z.string().max(64).nullable() }),
+  bootedAt: timestamp,
+  shell: z.strictObject({ enabled: z.boolean(), sessions: z.array(ShellSessionSchema) }),
+  at: timestamp,
+});
+export type State = z.infer<typeof StateSchema>;
+
+export const HealthSchema = z.strictObject({
+  status: z.enum(["ok", "degraded", "failed"]),
+  checkedAt: timestamp,
+  probes: z.array(
+    z.strictObject({ name: z.string(), status: z.enum(["ok", "degraded", "failed"]), detail: z.string(), durationMs: z.number() }),
+  ),
+});
+
+export const TelemetrySchema = z.strictObject({
+  at: timestamp,
+  uptimeSec: z.number().int().min(0),
+  health: z.enum(["ok", "degraded", "failed", "unknown"]),
+  revision: z.number().int().nullable(),
+  load1: z.number(),
+  memAvailableBytes: z.number().int().nullable(),
+  agentRssBytes: z.number().int(),
+  /** Messages the outbox dropped while the broker was away, since boot. */
+  dropped: z.number().int().min(0),
+});
+export type Telemetry = z.infer<typeof TelemetrySchema>;
+
+/** Desired configuration, device topic or group topic, retained. The revision is the operator's and only grows. */
+export const DesiredSchema = z.strictObject({
+  revision: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  config: z.unknown(),
+  by: z.string().max(128).default("fleet"),
+  message: z.string().max(1024).optional(),
+});
+export type Desired = z.infer<typeof DesiredSchema>;
+
+export const ProblemSchema = z.strictObject({ field: z.string(), reason: z.string() });
+
+export const ReportedSchema = z.strictObject({
+  desiredRevision: z.number().int().min(0),
+  /** "device" or "group:<name>": which desired topic this answers. */
+  source: z.string().max(80),
+  status: z.enum(["applied", "unchanged", "refused", "reverted"]),
+  /** The device's own config revision running after the attempt. */
+  revision: z.number().int().nullable(),
+  problems: z.array(ProblemSchema).optional(),
+  reason: z.string().max(2048).optional(),
+  at: timestamp,
+});
+export type Reported = z.infer<typeof ReportedSchema>;
+
+const noArgs = z.strictObject({}).prefault({});
+const by = z.string().max(128).optional();
+export const CommandArgs = {
+  ping: noArgs,
+  health: noArgs,
+  "config.get": z.strictObject({ revision: z.number().int().min(1).optional() }).prefault({}),
+  "config.set": z.strictObject({
+    config: z.unknown(),
+    confirmSec: z.number().int().min(5).max(3600).optional(),
+    message: z.string().max(1024).optional(),
+  }),
+  "config.confirm": noArgs,
+  "config.rollback": z.strictObject({ revision: z.number().int().min(1) }),
+  reboot: noArgs,
+  "logs.tail": z
+    .strictObject({
+      unit: z.enum(["agent", "coredns", "network", "provision", "jool"]).default("agent"),
+      lines: z.number().int().min(1).max(1000).default(100),
+    })
+    .prefault({}),
+  decommission: noArgs,
+  "shell.open": z
+    .strictObject({ cols: z.number().int().min(10).max(1000).default(80), rows: z.number().int().min(5).max(500).default(24) })
+    .prefault({}),
+  "shell.resize": z.strictObject({
+    session: z.string().max(64),
+    cols: z.number().int().min(10).max(1000),
+    rows: z.number().int().min(5).max(500),
+  }),
+  "shell.close": z.strictObject({ session: z.string().max(64) }),
+} as const;
+export type CommandName = keyof typeof CommandArgs;
+export const COMMAND_NAMES = Object.keys(CommandArgs) as CommandName[];
+
+/** A command. Stale ones (now > deadline) are refused, not run. */
+export const CommandSchema = z.strictObject({
+  id: z.string().min(1).max(64),
+  name: z.enum(COMMAND_NAMES as [CommandName, ...CommandName[]]),
+  args: z.unknown().optional(),
+  /** Milliseconds since the epoch. */
+  deadline: z.number().int().min(0),
+  /** For MQTT 3.1.1 (no response topic): where to answer, under this device's responses topic. */
+  replyTo: z.string().max(512).optional(),
+  by,
+});
+export type Command = z.infer<typeof CommandSchema>;
+
+export const ErrorCodeSchema = z.enum(["invalid", "stale", "forbidden", "disabled", "busy", "failed"]);
+export const ResponseSchema = z.discriminatedUnion("ok", [
+  z.strictObject({ id: z.string().max(64), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({
+    id: z.string().max(64),
+    ok: z.literal(false),
+    error: z.strictObject({ code: ErrorCodeSchema, message: z.string(), field: z.string().optional() }),
+  }),
+]);
+export type Response = z.infer<typeof ResponseSchema>;
+
+/** Names each message schema for `gate64 fleet schema` and docs/protocol.md. */
+export const MESSAGE_SCHEMAS = {
+  availability: AvailabilitySchema,
+  state: StateSchema,
+  health: HealthSchema,
+  telemetry: TelemetrySchema,
+  desired: DesiredSchema,
+  reported: ReportedSchema,
+  command: CommandSchema,
+  response: ResponseSchema,
+  ...Object.fromEntries(Object.entries(CommandArgs).map(([k, v]) => [`args:${k}`, v])),
+} as Record<string, z.ZodType>;
+
+export function protocolJsonSchema(): Record<string, unknown> {
+  return {
+    $id: "https://gate64.invalid/schema/fleet-protocol.json",
+    title: "gate64 fleet protocol messages",
+    version: PROTOCOL_VERSION,
+    messages: Object.fromEntries(
+      Object.entries(MESSAGE_SCHEMAS).map(([k, s]) => [k, z.toJSONSchema(s, { io: "input", unrepresentable: "any" })]),
+    ),
+  };
+}
+
+/** Parses JSON then a schema; the error names the field. */
+export function parseMessage<T extends z.ZodType>(
+  schema: T,
+  payload: Buffer | string,
+): { ok: true; value: z.infer<T> } | { ok: false; field: string; reason: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(payload.toString());
+  } catch (e) {
+    return { ok: false, field: "(payload)", reason: `not JSON: ${(e as Error).message}` };
+  }
+  const r = schema.safeParse(data);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, field: issue?.path.length ? issue.path.join(".") : "(payload)", reason: issue?.message ?? "invalid" };
+}

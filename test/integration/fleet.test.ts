@@ -1,0 +1,351 @@
+// The fleet protocol against a real mosquitto (TLS, password file, the documented ACL), with the
+// real agent code on simulated boxes and the operator library the fleet CLI uses.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import mqtt, { type MqttClient } from "mqtt";
+import { type Operator as Op, Operator } from "../../agent/src/fleet/operator.js";
+import type { Reported, Response, State } from "../../agent/src/fleet/protocol.js";
+import { SIM_BASE_CONFIG, type SimAgent, startSimAgent } from "../../agent/src/fleet/sim.js";
+import { Broker, writeCredentials } from "../../scripts/lab/broker.js";
+import { waitFor } from "../../scripts/lab/netns.js";
+
+const dir = mkdtempSync(join(tmpdir(), "gate64-fleet-test-"));
+const PASS = { "dev-a": "pa-1", "dev-b": "pb-2", "dev-c": "pc-3", "dev-d": "pd-4", op_admin: "po-5" } as const;
+const withUpstream = (u: string) => ({ ...SIM_BASE_CONFIG, dns64: { upstreams: [u] } });
+
+describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, () => {
+  let broker: Broker;
+  let op: Op;
+  let op4: Op;
+  const agents: Record<string, SimAgent> = {};
+  const clients: MqttClient[] = [];
+
+  const sim = async (id: keyof typeof PASS, extra: Partial<Parameters<typeof startSimAgent>[0]> = {}) => {
+    agents[id] = await startSimAgent({
+      deviceId: id,
+      url: broker.url,
+      ca: await import("node:fs").then((fs) => fs.readFileSync(broker.ca, "utf8")),
+      credentials: { username: id, password: PASS[id] },
+      keepaliveSec: 5,
+      ...extra,
+    });
+    return agents[id];
+  };
+  const raw = async (user: keyof typeof PASS, protocolVersion: 4 | 5 = 5) => {
+    const c = await mqtt.connectAsync(broker.url, {
+      ca: (await import("node:fs")).readFileSync(broker.ca),
+      username: user,
+      password: PASS[user],
+      protocolVersion,
+      clientId: `raw-${user}-${clients.length}`,
+      reconnectPeriod: 0,
+    });
+    clients.push(c);
+    return c;
+  };
+  const ready = (id: string) =>
+    waitFor(`${id} ready`, async () => (await op.inventory({ device: id, settleMs: 200 })).get(id)?.availability === "ready", 20_000);
+
+  before(async () => {
+    broker = new Broker({ dir, address: "127.0.0.1", port: 20000 + (process.pid % 10000), tls: true, users: { ...PASS } });
+    await broker.start();
+    const creds = writeCredentials(join(dir, "op.json"), "op_admin", PASS.op_admin);
+    op = await Operator.connect({
+      url: broker.url,
+      ca: broker.ca,
+      credentialsFile: creds,
+      protocolVersion: 5,
+      topicPrefix: "gate64",
+      allowPlaintext: false,
+    });
+    op4 = await Operator.connect({
+      url: broker.url,
+      ca: broker.ca,
+      credentialsFile: creds,
+      protocolVersion: 4,
+      topicPrefix: "gate64",
+      allowPlaintext: false,
+    });
+    await sim("dev-a", { groups: ["lab"], remoteShell: { enabled: true, idleTimeoutSec: 30 }, shellCommand: ["/bin/sh"] });
+    await sim("dev-b", { groups: ["lab"], protocolVersion: 4 });
+    await ready("dev-a");
+    await ready("dev-b");
+  });
+
+  after(async () => {
+    for (const a of Object.values(agents)) await a.fleet.stop();
+    for (const c of clients) await c.endAsync();
+    await op?.close();
+    await op4?.close();
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("publishes retained availability, state and health", async () => {
+    const v = (await op.inventory({ device: "dev-a" })).get("dev-a");
+    assert.equal(v?.availability, "ready");
+    assert.equal(v?.state?.deviceId, "dev-a");
+    assert.equal(v?.state?.revision, 0);
+    assert.deepEqual(v?.state?.groups, ["lab"]);
+    assert.equal(v?.health?.status, "ok");
+  });
+
+  it("answers commands over MQTT 5 with the response topic and correlation data", async () => {
+    const c = await raw("op_admin", 5);
+    const reply = "gate64/dev-a/responses/raw";
+    await c.subscribeAsync(reply, { qos: 1 });
+    const got = nextMessage(c);
+    await c.publishAsync("gate64/dev-a/commands", JSON.stringify({ id: "t-5", name: "ping", deadline: Date.now() + 10_000 }), {
+      qos: 1,
+      properties: { responseTopic: reply, correlationData: Buffer.from("corr-42") },
+    });
+    const [topic, payload, packet] = await got;
+    assert.equal(topic, reply);
+    assert.equal(packet.properties?.correlationData?.toString(), "corr-42");
+    const r = JSON.parse(payload.toString()) as Response;
+    assert.equal(r.id, "t-5");
+    assert.ok(r.ok && (r.result as { pong: boolean }).pong);
+    const viaLib = await op.request("dev-a", "config.get");
+    assert.ok(viaLib.ok, JSON.stringify(viaLib));
+    assert.deepEqual((viaLib.result as { config: { dns64: unknown } }).config.dns64, SIM_BASE_CONFIG.dns64);
+  });
+
+  it("answers commands over MQTT 3.1.1 with the transaction id in the payload", async () => {
+    const r = await op4.request("dev-b", "ping");
+    assert.ok(r.ok, JSON.stringify(r));
+    const logs = await op4.request("dev-b", "logs.tail", { lines: 5 });
+    assert.ok(logs.ok);
+    const lines = (logs.result as { lines: string[] }).lines;
+    assert.ok(lines.length > 0 && lines.length <= 5, JSON.stringify(lines));
+    assert.ok(
+      lines.some((l) => l.includes("fleet: connected")),
+      lines.join("\n"),
+    );
+  });
+
+  it("refuses a stale command without running it", async () => {
+    const before = agents["dev-a"]?.device.status().revision;
+    const c = await raw("op_admin");
+    await c.subscribeAsync("gate64/dev-a/responses", { qos: 1 });
+    const got = nextMessage(c);
+    const cmd = { id: "stale-1", name: "config.set", args: { config: withUpstream("198.51.100.99") }, deadline: Date.now() - 5000 };
+    await c.publishAsync("gate64/dev-a/commands", JSON.stringify(cmd), { qos: 1 });
+    const r = JSON.parse((await got)[1].toString()) as Response;
+    assert.equal(r.id, "stale-1");
+    assert.ok(!r.ok && r.error.code === "stale" && r.error.field === "deadline", JSON.stringify(r));
+    assert.equal(agents["dev-a"]?.device.status().revision, before);
+  });
+
+  it("refuses invalid payloads with the field and the reason", async () => {
+    const bad = await op.request("dev-a", "logs.tail", { lines: 0 });
+    assert.ok(!bad.ok && bad.error.code === "invalid" && bad.error.field === "args.lines", JSON.stringify(bad));
+    const c = await raw("op_admin");
+    await c.subscribeAsync("gate64/dev-a/responses", { qos: 1 });
+    const answers: Response[] = [];
+    c.on("message", (_t, p) => answers.push(JSON.parse(p.toString()) as Response));
+    await c.publishAsync("gate64/dev-a/commands", "{not json", { qos: 1 });
+    await c.publishAsync("gate64/dev-a/commands", JSON.stringify({ id: "u-1", name: "format-disk", deadline: Date.now() + 5000 }), {
+      qos: 1,
+    });
+    await waitFor("two refusals", () => answers.length >= 2, 5000);
+    assert.ok(answers.every((r) => !r.ok && r.error.code === "invalid"));
+    assert.deepEqual(
+      answers.map((r) => (!r.ok ? r.error.field : "")),
+      ["(payload)", "name"],
+    );
+    assert.equal(answers[1]?.id, "u-1");
+  });
+
+  it("converges on a desired config and reports it; refuses an invalid one; reverts one that breaks health", async () => {
+    const good = await op.setDesired({ device: "dev-a" }, withUpstream("198.51.100.54"), { revision: 100 });
+    const r1 = (await op.waitReported(["dev-a"], good, 15_000)).get("dev-a");
+    assert.equal(r1?.status, "applied", JSON.stringify(r1));
+    assert.equal(r1?.revision, 1);
+    assert.deepEqual(agents["dev-a"]?.device.running().config.dns64.upstreams, ["198.51.100.54"]);
+
+    const bad = await op.setDesired({ device: "dev-a" }, withUpstream("not-an-address"), { revision: 101 });
+    const r2 = (await op.waitReported(["dev-a"], bad, 15_000)).get("dev-a");
+    assert.equal(r2?.status, "refused");
+    assert.equal(r2?.problems?.[0]?.field, "config.dns64.upstreams[0]", JSON.stringify(r2));
+
+    const sick = await op.setDesired({ device: "dev-a" }, withUpstream("192.0.2.53"), { revision: 102 });
+    const r3 = (await op.waitReported(["dev-a"], sick, 30_000)).get("dev-a");
+    assert.equal(r3?.status, "reverted", JSON.stringify(r3));
+    assert.match(r3?.reason ?? "", /dns64: upstream 192\.0\.2\.53/);
+    assert.deepEqual(agents["dev-a"]?.device.running().config.dns64.upstreams, ["198.51.100.54"]);
+
+    const mqttChange = await op.setDesired(
+      { device: "dev-a" },
+      { ...withUpstream("198.51.100.55"), mqtt: { enabled: false } },
+      { revision: 103 },
+    );
+    const r4 = (await op.waitReported(["dev-a"], mqttChange, 15_000)).get("dev-a");
+    assert.equal(r4?.status, "refused");
+    assert.equal(r4?.problems?.[0]?.field, "config.mqtt");
+    const state = (await op.inventory({ device: "dev-a" })).get("dev-a")?.state as State;
+    assert.equal(state.desiredRevision, 103);
+  });
+
+  it("applies a group's desired config on every member once, even when it comes from two topics", async () => {
+    const rev = await op.setDesired({ group: "lab" }, withUpstream("198.51.100.56"), { revision: 200 });
+    const got = await op.waitReported(["dev-a", "dev-b"], rev, 20_000);
+    assert.deepEqual(
+      [...got.values()].map((r) => r.status),
+      ["applied", "applied"],
+    );
+    for (const id of ["dev-a", "dev-b"]) assert.deepEqual(agents[id]?.device.running().config.dns64.upstreams, ["198.51.100.56"]);
+    // The same revision again on the device topic is not applied a second time.
+    const revisionBefore = agents["dev-b"]?.device.status().revision;
+    const reports: Reported[] = [];
+    const stop = op.onRaw((t, p) => t === "gate64/dev-b/reported" && p.length > 0 && reports.push(JSON.parse(p.toString()) as Reported));
+    await op.setDesired({ device: "dev-b" }, withUpstream("198.51.100.56"), { revision: 200 });
+    await new Promise((r) => setTimeout(r, 1500));
+    stop();
+    assert.equal(agents["dev-b"]?.device.status().revision, revisionBefore);
+    assert.equal(reports.filter((r) => r.desiredRevision === 200 && r.at !== got.get("dev-b")?.at).length, 0);
+  });
+
+  it("keeps each box to its own topics (ACL): no reading or commanding another box", async () => {
+    const b = await raw("dev-b");
+    const seen: string[] = [];
+    b.on("message", (t) => seen.push(t));
+    await b.subscribeAsync(["gate64/#", "gate64/dev-a/#"], { qos: 1 });
+    // dev-a publishes state and health now; a command from dev-b to dev-a must not run.
+    await op.request("dev-a", "health");
+    const c = await raw("op_admin");
+    await c.subscribeAsync("gate64/dev-a/responses/#", { qos: 1 });
+    const answered: string[] = [];
+    c.on("message", (_t, p) => answered.push(p.toString()));
+    // MQTT 5 tells the publisher: PUBACK reason 135, not authorized.
+    await assert.rejects(
+      b.publishAsync(
+        "gate64/dev-a/commands",
+        JSON.stringify({ id: "evil", name: "reboot", deadline: Date.now() + 5000, replyTo: "gate64/dev-a/responses/x" }),
+        { qos: 1 },
+      ),
+      /Not authorized/,
+    );
+    const groupWrite = JSON.stringify({ revision: 999, config: withUpstream("192.0.2.1") });
+    await assert.rejects(b.publishAsync("gate64/_groups/lab/desired", groupWrite, { qos: 1, retain: true }), /Not authorized/);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(
+      seen.filter((t) => t.startsWith("gate64/dev-a/")),
+      [],
+    );
+    assert.deepEqual(answered, []);
+    assert.ok(!agents["dev-a"]?.sys.commands.includes("systemctl reboot"));
+    assert.notEqual(agents["dev-a"]?.device.running().config.dns64.upstreams[0], "192.0.2.1");
+    // dev-b does see its own topics.
+    assert.ok(
+      seen.some((t) => t.startsWith("gate64/dev-b/")),
+      seen.join(","),
+    );
+  });
+
+  it("opens a remote shell only where it is enabled, and announces the session", async () => {
+    const off = await op.request("dev-b", "shell.open");
+    assert.ok(!off.ok && off.error.code === "disabled", JSON.stringify(off));
+    const open = await op.request("dev-a", "shell.open", { cols: 100, rows: 30 });
+    assert.ok(open.ok, JSON.stringify(open));
+    const s = open.result as { session: string; in: string; out: string };
+    const c = await raw("op_admin");
+    let output = "";
+    c.on("message", (t, p) => {
+      if (t === s.out) output += p.toString();
+    });
+    await c.subscribeAsync(s.out, { qos: 1 });
+    const state = (await op.inventory({ device: "dev-a" })).get("dev-a")?.state;
+    assert.deepEqual(
+      state?.shell.sessions.map((x) => x.session),
+      [s.session],
+    );
+    await c.publishAsync(s.in, "echo gate64-$((6*7)); stty size\n", { qos: 1 });
+    await waitFor("shell output", () => output.includes("gate64-42") && output.includes("30 100"), 10_000);
+    const busy = await op.request("dev-a", "shell.open");
+    assert.ok(!busy.ok && busy.error.code === "busy");
+    const closed = await op.request("dev-a", "shell.close", { session: s.session });
+    assert.ok(closed.ok);
+    await waitFor(
+      "session gone from state",
+      async () => (await op.inventory({ device: "dev-a", settleMs: 200 })).get("dev-a")?.state?.shell.sessions.length === 0,
+      5000,
+    );
+    assert.ok(agents["dev-a"]?.lines.some((l) => l.includes(`shell: session ${s.session} opened by`)));
+  });
+
+  it("republishes its retained state after the broker restarts, with what it queued meanwhile", async () => {
+    await broker.stop();
+    await agents["dev-a"]?.device.runHealth(); // published while away: queued
+    await broker.start(); // persistence is off: the broker lost every retained message
+    await waitFor("operator saw the broker go", () => !op.client.connected, 5000);
+    op = await reconnect(op);
+    await waitFor(
+      "dev-a back with state and health",
+      async () => {
+        const v = (await op.inventory({ device: "dev-a", settleMs: 200 })).get("dev-a");
+        return v?.availability === "ready" && v.state?.deviceId === "dev-a" && v.health?.status === "ok";
+      },
+      40_000,
+    );
+  });
+
+  it("publishes the will ('lost') when an agent process is killed with SIGKILL", async () => {
+    const creds = writeCredentials(join(dir, "dev-c.json"), "dev-c", PASS["dev-c"]);
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/fleet-sim.ts",
+        "--id",
+        "dev-c",
+        "--url",
+        broker.url,
+        "--ca",
+        broker.ca,
+        "--credentials",
+        creds,
+        "--keepalive",
+        "5",
+        "--quiet",
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      await ready("dev-c");
+      // One agent runs in the simulator's own process: SIGKILL is a box losing power.
+      child.kill("SIGKILL");
+      await waitFor(
+        "dev-c lost",
+        async () => (await op.inventory({ device: "dev-c", settleMs: 200 })).get("dev-c")?.availability === "lost",
+        20_000,
+      );
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it("clears its retained topics when decommissioned and stays away", async () => {
+    const d = await sim("dev-d");
+    await ready("dev-d");
+    const r = await op.request("dev-d", "decommission");
+    assert.ok(r.ok);
+    await waitFor("dev-d gone", async () => (await op.inventory({ device: "dev-d", settleMs: 300 })).get("dev-d") === undefined, 10_000);
+    assert.equal(d.fleet.connected, false);
+    assert.match(d.sys.files.get("/data/gate64/fleet.json") ?? "", /"decommissioned":true/);
+  });
+});
+
+async function reconnect(op: Op): Promise<Op> {
+  if (op.client.connected) return op;
+  await op.close().catch(() => undefined);
+  return Operator.connect(op.config);
+}
+
+function nextMessage(c: MqttClient): Promise<[string, Buffer, { properties?: { correlationData?: Buffer } }]> {
+  return new Promise((resolve) => c.once("message", (t, p, packet) => resolve([t, p, packet])));
+}
