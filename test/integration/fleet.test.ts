@@ -2,7 +2,7 @@
 // real agent code on simulated boxes and the operator library the fleet CLI uses.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -207,6 +207,54 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     stop();
     assert.equal(agents["dev-b"]?.device.status().revision, revisionBefore);
     assert.equal(reports.filter((r) => r.desiredRevision === 200 && r.at !== got.get("dev-b")?.at).length, 0);
+  });
+
+  it("drives the fleet from the CLI: ls, cmd, config set, a rollout and one that stops at its canary", async () => {
+    const fleetFile = join(dir, "fleet.json");
+    writeFileSync(fleetFile, JSON.stringify({ url: broker.url, ca: broker.ca, credentialsFile: join(dir, "op.json") }));
+    // Asynchronous: the simulated boxes live in this process and must keep answering meanwhile.
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const c = spawn(process.execPath, ["--import", "tsx", "agent/src/cli/main.ts", "fleet", ...args, "--fleet", fleetFile]);
+        let out = "";
+        c.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        c.stderr.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        c.on("close", (code) => resolve({ code, out }));
+      });
+    const ls = await cli("ls");
+    assert.equal(ls.code, 0, ls.out);
+    assert.match(ls.out, /^dev-a\s+ready\s+ok\s+\d+/m);
+    assert.match(ls.out, /^dev-b\s+ready\s+ok/m);
+    const ping = await cli("cmd", "dev-b", "ping", "--json");
+    assert.equal(ping.code, 0, ping.out);
+    assert.equal(JSON.parse(ping.out).pong, true);
+
+    const file = join(dir, "desired.json");
+    writeFileSync(file, JSON.stringify(withUpstream("198.51.100.57")));
+    const set = await cli("config", "set", "dev-a", file, "--wait", "20");
+    assert.equal(set.code, 0, set.out);
+    assert.match(set.out, /dev-a: ok applied/);
+
+    writeFileSync(file, JSON.stringify(withUpstream("198.51.100.58")));
+    const good = await cli("rollout", file, "--group", "lab", "--canary", "1", "--batch", "1", "--timeout", "20");
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /2 online in 2 wave\(s\)/);
+    for (const id of ["dev-a", "dev-b"]) assert.deepEqual(agents[id]?.device.running().config.dns64.upstreams, ["198.51.100.58"]);
+
+    writeFileSync(file, JSON.stringify(withUpstream("192.0.2.9")));
+    const sick = await cli("rollout", file, "--group", "lab", "--canary", "1", "--timeout", "30");
+    assert.equal(sick.code, 3, sick.out);
+    assert.match(sick.out, /rollout stopped in wave 1 at dev-a: reverted/);
+    // The canary reverted and the rest never got it.
+    for (const id of ["dev-a", "dev-b"]) assert.deepEqual(agents[id]?.device.running().config.dns64.upstreams, ["198.51.100.58"]);
+
+    const refused = await cli("cmd", "dev-a", "logs.tail", '{"lines":0}');
+    assert.equal(refused.code, 1, refused.out);
+    assert.match(refused.out, /invalid \(args\.lines\)/);
   });
 
   it("keeps each box to its own topics (ACL): no reading or commanding another box", async () => {

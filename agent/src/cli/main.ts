@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   status: { summary: "what this box runs and how it is", load: () => import("./commands/status.js") },
   health: { summary: "run the health probes now [--watch]", load: () => import("./commands/health.js") },
   logs: { summary: "journal of the box's services [agent|coredns|network|provision|jool] [-f]", load: () => import("./commands/logs.js") },
+  fleet: { summary: "run many boxes over MQTT: ls, status, watch, config, rollout, cmd, shell", load: () => import("./commands/fleet.js") },
   reboot: { summary: "reboot the box", load: () => import("./commands/reboot.js") },
   provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
 };

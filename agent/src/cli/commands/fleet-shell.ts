@@ -1,0 +1,35 @@
+// gate64 fleet shell DEVICE: a terminal on a box over MQTT. Keystrokes go to the session's "in"
+// topic, its output comes from "out"; an empty message on "out" means the session ended.
+import type { Operator } from "../../fleet/operator.js";
+import { CliError, EXIT } from "../errors.js";
+import type { Output } from "../output.js";
+
+export async function shell(op: Operator, device: string, out: Output): Promise<number> {
+  const size = () => ({ cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });
+  const r = await op.request(device, "shell.open", size(), 15_000);
+  if (!r.ok) throw new CliError(`${device}: ${r.error.code}: ${r.error.message}`, EXIT.failure);
+  const s = r.result as { session: string; in: string; out: string };
+  out.error(`connected to ${device}, session ${s.session} (exit the shell to leave)`);
+  const ended = new Promise<void>((resolve) => {
+    op.onRaw((topic, payload) => {
+      if (topic !== s.out) return;
+      if (payload.length === 0) resolve();
+      else process.stdout.write(payload);
+    });
+    op.client.once("close", resolve);
+  });
+  await op.client.subscribeAsync(s.out, { qos: 1 });
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on("data", (d: Buffer) => void op.publish(s.in, d));
+  const onResize = () => void op.request(device, "shell.resize", { session: s.session, ...size() }).catch(() => undefined);
+  process.stdout.on("resize", onResize);
+  // Input that ends (a pipe) closes the session rather than leaving it to the idle timeout.
+  stdin.once("end", () => void op.request(device, "shell.close", { session: s.session }).catch(() => undefined));
+  await ended;
+  process.stdout.off("resize", onResize);
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  out.error(`\nsession ${s.session} ended`);
+  return EXIT.ok;
+}
