@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   boot: () => import("./bench/boot.js"),
   nat64: () => import("./bench/nat64.js"),
   agent: () => import("./bench/agent.js"),
+  fleet: () => import("./bench/fleet.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type SimAgent, startSimAgent } from "../agent/src/fleet/sim.js";
-import { Broker } from "./lab/broker.js";
+import { type Broker, simBroker } from "./lab/broker.js";
 
 const { values: a } = parseArgs({
   options: {
@@ -30,8 +30,6 @@ const { values: a } = parseArgs({
 });
 
 const total = Number(a.agents);
-/** Loopback broker for the simulator and the bench: anonymous clients, each limited to its own client id's topics. */
-export const SIM_ACL = "pattern readwrite gate64/%c/#\npattern read gate64/_groups/+/desired\n";
 export const simId = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, "0")}`;
 
 /** One shard: agents i where i % shards === shard. Reports progress to the parent over IPC. */
@@ -74,18 +72,10 @@ async function main(): Promise<void> {
   let url = a.url;
   let broker: Broker | null = null;
   if (url === undefined) {
-    broker = new Broker({
-      dir: mkdtempSync(join(tmpdir(), "gate64-sim-")),
-      address: "127.0.0.1",
-      port: 18830 + (process.pid % 1000),
-      tls: false,
-      users: null,
-      acl: SIM_ACL,
-      conf: ["max_queued_messages 100000"],
-    });
-    await broker.start();
+    const started = await simBroker(mkdtempSync(join(tmpdir(), "gate64-sim-")));
+    broker = started.broker;
     url = broker.url;
-    console.log(`fleet:sim: started mosquitto at ${url} (pid ${broker.pid})`);
+    console.log(`fleet:sim: mosquitto at ${url} (pid ${broker.pid}); operator: gate64 fleet ls --fleet ${started.fleetFile}`);
   }
   const shards = Number(a.shards ?? Math.max(1, Math.ceil(total / 5000)));
   if (shards === 1) {
@@ -118,6 +108,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+  // Started by a bench over IPC: leave with it.
+  if (process.send) process.on("disconnect", () => void stop());
 }
 
 await main();

@@ -2,6 +2,7 @@
 // server certificate, password file, the ACL from docs/examples/mosquitto.acl, started on the
 // host or inside a namespace and ended by PID.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
@@ -14,8 +15,10 @@ export interface BrokerOptions {
   address: string;
   port: number;
   tls: boolean;
-  /** user -> password; null: anonymous clients allowed (loopback simulator and bench only). */
-  users: Record<string, string> | null;
+  /** user -> password. */
+  users: Record<string, string>;
+  /** Also admit clients without a user name (the loopback simulator and bench only; the ACL limits them by client id). */
+  anonymous?: boolean;
   acl?: string;
   ns?: Namespace;
   /** Extra mosquitto.conf lines (limits for the bench). */
@@ -71,12 +74,9 @@ export class Broker {
     const { dir, users } = this.opts;
     const lines = ["per_listener_settings false", "user root", `listener ${this.opts.port} ${this.opts.address}`];
     if (this.opts.tls) lines.push(`cafile ${this.ca}`, `certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`);
-    if (users === null) lines.push("allow_anonymous true");
-    else {
-      writeFileSync(`${dir}/passwd`, "", { mode: 0o600 });
-      for (const [u, p] of Object.entries(users)) sh("mosquitto_passwd", ["-b", `${dir}/passwd`, u, p]);
-      lines.push("allow_anonymous false", `password_file ${dir}/passwd`);
-    }
+    writeFileSync(`${dir}/passwd`, "", { mode: 0o600 });
+    for (const [u, p] of Object.entries(users)) sh("mosquitto_passwd", ["-b", `${dir}/passwd`, u, p]);
+    lines.push(`allow_anonymous ${this.opts.anonymous === true}`, `password_file ${dir}/passwd`);
     writeFileSync(`${dir}/acl`, this.opts.acl ?? readFileSync(FLEET_ACL, "utf8"));
     lines.push(`acl_file ${dir}/acl`, "persistence false", "log_dest stdout", ...(this.opts.conf ?? []));
     writeFileSync(`${dir}/mosquitto.conf`, `${lines.join("\n")}\n`);
@@ -116,6 +116,36 @@ export class Broker {
     await this.daemon?.stop();
     this.daemon = null;
   }
+}
+
+/** A loopback broker for simulated boxes (anonymous, each held to its client id's topics) and one operator. */
+export async function simBroker(dir: string, log?: (line: string) => void): Promise<{ broker: Broker; fleetFile: string }> {
+  const password = randomBytes(12).toString("hex");
+  const broker = new Broker({
+    dir,
+    address: "127.0.0.1",
+    port: 18830 + (process.pid % 1000),
+    tls: false,
+    users: { op_admin: password },
+    anonymous: true,
+    acl: [
+      "user op_admin",
+      "topic readwrite gate64/#",
+      "topic read $SYS/#",
+      "",
+      "pattern readwrite gate64/%c/#",
+      "pattern read gate64/_groups/+/desired",
+      "",
+    ].join("\n"),
+    // The operator receives a report from every box at once: give it a deep queue.
+    conf: ["max_queued_messages 200000", "sys_interval 1"],
+    ...(log ? { log } : {}),
+  });
+  await broker.start();
+  const creds = writeCredentials(join(dir, "operator.credentials"), "op_admin", password);
+  const fleetFile = join(dir, "fleet.json");
+  writeFileSync(fleetFile, JSON.stringify({ url: broker.url, credentialsFile: creds }));
+  return { broker, fleetFile };
 }
 
 /** Writes a {"username","password"} credentials file as the box and the operator CLI read it. */

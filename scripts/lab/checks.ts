@@ -1,6 +1,7 @@
 // What "the box works" means, checked from the outside with real clients: the IPv6-only client
 // uses only what it learned from the RA; the WAN side sees nothing it was not given.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { formatIPv6, parseIPv6 } from "../../agent/src/lib/ip.js";
 import { answersOfType, dig } from "./dig.js";
 import type { Lab } from "./lab.js";
@@ -58,8 +59,8 @@ export const CHECKS: Check[] = [
     run: async (lab) => {
       const seconds = await lab.waitForHealth("ok", 300);
       const avail = lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 5);
-      if (avail !== "online") throw new Error(`availability is ${avail}`);
-      return `health ok ${seconds.toFixed(1)} s after QEMU started; availability online`;
+      if (avail !== "ready") throw new Error(`availability is ${avail}`);
+      return `health ok ${seconds.toFixed(1)} s after QEMU started; availability ready`;
     },
   },
   {
@@ -174,6 +175,50 @@ export const CHECKS: Check[] = [
       if (ping === "0") throw new Error("the box answers ping on WAN (firewall.wanPing is false)");
       if (ping !== "1") throw new Error(`ping could not run (exit ${ping})`);
       return `${probes.map(([p, n]) => `${p}/${n}`).join(" ")} and ping: no answer`;
+    },
+  },
+  {
+    name: "fleet CLI lists the box and pushes a config it applies",
+    run: async (lab) => {
+      const id = lab.spec.deviceId;
+      const ls = lab.fleet("ls");
+      if (ls.code !== 0 || !new RegExp(`^${id}\\s+ready\\s+ok`, "m").test(ls.out)) throw new Error(`fleet ls:\n${ls.out}`);
+      const config = { ...(JSON.parse(readFileSync(lab.spec.boxConfig, "utf8")) as object), hostname: `${id}-fleet` };
+      const file = join(lab.dir, "desired.json");
+      writeFileSync(file, JSON.stringify(config));
+      const set = lab.fleet("config", "set", id, file, "--wait", "180");
+      if (set.code !== 0 || !set.out.includes(`${id}: ok applied`)) throw new Error(`fleet config set:\n${set.out}`);
+      const got = lab.fleet("config", "get", id, "--json");
+      const running = JSON.parse(got.out) as { revision: number; config: { hostname?: string } };
+      if (running.config.hostname !== `${id}-fleet`) throw new Error(`config get: ${got.out}`);
+      return `${ls.out.split("\n")[1]?.replace(/\s+/g, " ")}; desired config applied as revision ${running.revision}`;
+    },
+  },
+  {
+    name: "broker away 60 s: the client keeps resolving and fetching; the agent is back within 30 s",
+    run: async (lab, l) => {
+      await lab.broker.stop();
+      const failures: string[] = [];
+      let rounds = 0;
+      for (const until = Date.now() + 60_000; Date.now() < until; rounds++) {
+        const r = dig(lab.client, l.resolver as string, `www.${lab.spec.zone.name}`, "AAAA");
+        if (answersOfType(r, "AAAA").length === 0) failures.push(`dig: ${r.status}`);
+        try {
+          if (!lab.client.exec("curl", ["-6", "-sS", "--max-time", "5", `http://www.${lab.spec.zone.name}/`]).includes("gate64 lab"))
+            failures.push("curl: body");
+        } catch (e) {
+          failures.push(`curl: ${(e as Error).message.split("\n")[0]}`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      if (failures.length > 0) throw new Error(`${failures.length} failures in ${rounds} rounds: ${failures.slice(0, 3).join("; ")}`);
+      await lab.broker.start();
+      const t0 = Date.now();
+      let back = false;
+      while (!back && Date.now() - t0 < 30_000) back = lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 2) === "ready";
+      const secs = (Date.now() - t0) / 1000;
+      if (!back) throw new Error("the agent did not republish its availability within 30 s of the broker's return");
+      return `${rounds} rounds of dig + curl without a failure while the broker was away; agent back ${secs.toFixed(1)} s after the broker`;
     },
   },
 ];

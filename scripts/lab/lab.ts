@@ -2,7 +2,7 @@
 // its WAN on an IPv4-only "internet" namespace (web, DNS, iperf3) and a broker namespace with
 // mosquitto over TLS. Used by `npm run lab`, the end-to-end tests and the benchmarks.
 // Every namespace and process is created here and removed by stop().
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -159,6 +159,19 @@ export class Lab {
       JSON.stringify({ url: this.broker.url, ca: this.broker.ca, credentialsFile: join(this.dir, "operator.credentials") }),
     );
     await waitFor("lab broker", () => this.subscribeOnce("$SYS/broker/version", 2) !== null);
+  }
+
+  /** Runs the fleet CLI (the built bundle) as the operator, next to the broker. */
+  fleet(...args: string[]): { code: number | null; out: string } {
+    const cli = resolve(import.meta.dirname, "../../out/agent/gate64.cjs");
+    const r = spawnSync(
+      "ip",
+      ["netns", "exec", this.brokerNs.name, process.execPath, cli, "fleet", ...args, "--fleet", this.operatorConfig],
+      {
+        encoding: "utf8",
+      },
+    );
+    return { code: r.status, out: `${r.stdout}${r.stderr}` };
   }
 
   /** The operator config for `gate64 fleet --fleet FILE` against the lab broker. */
