@@ -183,14 +183,15 @@ export const CHECKS: Check[] = [
       const id = lab.spec.deviceId;
       const ls = lab.fleet("ls");
       if (ls.code !== 0 || !new RegExp(`^${id}\\s+ready\\s+ok`, "m").test(ls.out)) throw new Error(`fleet ls:\n${ls.out}`);
-      const config = { ...(JSON.parse(readFileSync(lab.spec.boxConfig, "utf8")) as object), hostname: `${id}-fleet` };
+      const base = JSON.parse(readFileSync(lab.spec.boxConfig, "utf8")) as { identity?: object };
+      const config = { ...base, identity: { ...base.identity, hostname: `${id}-fleet` } };
       const file = join(lab.dir, "desired.json");
       writeFileSync(file, JSON.stringify(config));
       const set = lab.fleet("config", "set", id, file, "--wait", "180");
       if (set.code !== 0 || !set.out.includes(`${id}: ok applied`)) throw new Error(`fleet config set:\n${set.out}`);
       const got = lab.fleet("config", "get", id, "--json");
-      const running = JSON.parse(got.out) as { revision: number; config: { hostname?: string } };
-      if (running.config.hostname !== `${id}-fleet`) throw new Error(`config get: ${got.out}`);
+      const running = JSON.parse(got.out) as { revision: number; config: { identity?: { hostname?: string } } };
+      if (running.config.identity?.hostname !== `${id}-fleet`) throw new Error(`config get: ${got.out}`);
       return `${ls.out.split("\n")[1]?.replace(/\s+/g, " ")}; desired config applied as revision ${running.revision}`;
     },
   },

@@ -294,6 +294,27 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     );
   });
 
+  it("shares events between operator instances through a shared subscription", async () => {
+    const creds = join(dir, "op.json");
+    const second = await Operator.connect({ ...op.config, clientId: "collector-2", credentialsFile: creds });
+    const got: string[] = [];
+    const stops = [
+      await op.watch((e) => e.kind === "health" && got.push("first"), { device: "dev-a", share: "collectors" }),
+      await second.watch((e) => e.kind === "health" && got.push("second"), { device: "dev-a", share: "collectors" }),
+    ];
+    // mosquitto 2.0 hands the retained message to each new shared subscriber; count only what follows.
+    await new Promise((r) => setTimeout(r, 500));
+    got.length = 0;
+    for (let i = 0; i < 6; i++) assert.ok((await op.request("dev-a", "health")).ok);
+    await waitFor("six health events", () => got.length >= 6, 5000);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const stop of stops) await stop();
+    await second.close();
+    // Each event went to exactly one member of the share, and both members took some.
+    assert.equal(got.length, 6, got.join(","));
+    assert.ok(got.includes("first") && got.includes("second"), got.join(","));
+  });
+
   it("opens a remote shell only where it is enabled, and announces the session", async () => {
     const off = await op.request("dev-b", "shell.open");
     assert.ok(!off.ok && off.error.code === "disabled", JSON.stringify(off));
