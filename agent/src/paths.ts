@@ -11,6 +11,8 @@ export const PATHS = {
   config: p("data/gate64/config.json"),
   consoleHash: p("data/gate64/console.hash"),
   mqttDir: p("data/gate64/mqtt"),
+  /** The fleet agent's memory: last desired revision handled, decommissioned. */
+  fleetState: p("data/gate64/fleet.json"),
   provision: p("efi/gate64/provision.json"),
   run: p("run/gate64"),
   current: p("run/gate64/current"),

@@ -71,7 +71,7 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
       allowPlaintext: false,
     });
     await sim("dev-a", { groups: ["lab"], remoteShell: { enabled: true, idleTimeoutSec: 30 }, shellCommand: ["/bin/sh"] });
-    await sim("dev-b", { groups: ["lab"], protocolVersion: 4 });
+    await sim("dev-b", { groups: ["lab"], protocolVersion: 4, telemetryIntervalSec: 5 });
     await ready("dev-a");
     await ready("dev-b");
   });
@@ -92,6 +92,26 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     assert.equal(v?.state?.revision, 0);
     assert.deepEqual(v?.state?.groups, ["lab"]);
     assert.equal(v?.health?.status, "ok");
+  });
+
+  it("sends telemetry periodically, not retained", async () => {
+    const seen: Record<string, unknown>[] = [];
+    const stop = await op.watch((e) => e.kind === "telemetry" && seen.push(e.value as Record<string, unknown>), {
+      device: "dev-b",
+      telemetry: true,
+    });
+    await waitFor("a telemetry sample", () => seen.length > 0, 8000);
+    await stop();
+    assert.equal(seen[0]?.health, "ok");
+    assert.equal(seen[0]?.dropped, 0);
+    assert.ok(Number(seen[0]?.agentRssBytes) > 1e6);
+    // A new subscriber gets no retained sample.
+    const c = await raw("op_admin");
+    const flags: boolean[] = [];
+    c.on("message", (_t, _p, packet) => flags.push(packet.retain));
+    await c.subscribeAsync("gate64/dev-b/telemetry", { qos: 1 });
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok(!flags.includes(true), JSON.stringify(flags));
   });
 
   it("answers commands over MQTT 5 with the response topic and correlation data", async () => {

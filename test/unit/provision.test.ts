@@ -24,6 +24,7 @@ describe("provisioning", () => {
   it("takes provision.json once: identity, hash, config, MQTT secrets; deletes it from the ESP", async () => {
     const sys = box();
     const config = { interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } };
+    sys.files.set(PATHS.fleetState, JSON.stringify({ desiredRevision: 7, decommissioned: true }));
     sys.files.set(
       PATHS.provision,
       JSON.stringify({ deviceId: "site-1", consolePasswordHash: HASH, config, mqttCredentials: { username: "site-1", password: "pw" } }),
@@ -34,6 +35,7 @@ describe("provisioning", () => {
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? ""), config);
     assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:\$6\$saltsalt/);
     assert.equal(JSON.parse(sys.files.get(`${PATHS.mqttDir}/credentials.json`) ?? "").password, "pw");
+    assert.equal(sys.files.has(PATHS.fleetState), false, "a decommissioned box rejoins when provisioned again");
     // Next boot: nothing to take, identity kept.
     const again = await provision(sys);
     assert.deepEqual([again.provisioned, again.deviceId, again.consoleLogin], [false, "site-1", "enabled"]);

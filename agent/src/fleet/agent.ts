@@ -3,7 +3,6 @@
 // the remote shell. NAT64/DNS64 never wait on the broker: everything here is best effort, and
 // what cannot be sent waits in a bounded outbox.
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
@@ -96,7 +95,7 @@ export class FleetAgent {
   }
 
   private get statePath(): string {
-    return this.deps.statePath ?? join(PATHS.data, "fleet.json");
+    return this.deps.statePath ?? PATHS.fleetState;
   }
 
   get mqtt(): Mqtt {
@@ -222,15 +221,17 @@ export class FleetAgent {
     this.send({ topic: this.t.state(this.id), payload: JSON.stringify(this.state()), retain: true });
   }
 
-  telemetry(): Telemetry {
+  async telemetry(): Promise<Telemetry> {
     const s = this.deps.device.status();
+    const meminfo = await this.sys.readFile("/proc/meminfo");
+    const avail = meminfo === null ? null : /MemAvailable:\s+(\d+) kB/.exec(meminfo);
     return {
       at: new Date(this.sys.now()).toISOString(),
       uptimeSec: s.uptimeSec,
       health: s.health,
       revision: s.revision,
       load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-      memAvailableBytes: null,
+      memAvailableBytes: avail ? Number(avail[1]) * 1024 : null,
       agentRssBytes: process.memoryUsage.rss(),
       dropped: this.outbox.dropped,
     };
@@ -238,7 +239,7 @@ export class FleetAgent {
 
   private publishTelemetry(): void {
     // Telemetry is a sample, not a record: not queued while the broker is away.
-    this.send({ topic: this.t.telemetry(this.id), payload: JSON.stringify(this.telemetry()), retain: false }, false);
+    void this.telemetry().then((t) => this.send({ topic: this.t.telemetry(this.id), payload: JSON.stringify(t), retain: false }, false));
   }
 
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {

@@ -64,6 +64,8 @@ export async function provision(sys: System): Promise<ProvisionReport> {
         if (p.data.mqttCredentials)
           await sys.writeFileAtomic(`${PATHS.mqttDir}/credentials.json`, `${JSON.stringify(p.data.mqttCredentials)}\n`, 0o600);
         if (p.data.mqttCa) await sys.writeFileAtomic(`${PATHS.mqttDir}/ca.pem`, p.data.mqttCa, 0o644);
+        // A new provisioning starts fleet membership afresh (a decommissioned box rejoins).
+        await sys.remove(PATHS.fleetState);
         provisioned = true;
       }
     }
