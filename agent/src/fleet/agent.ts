@@ -169,6 +169,7 @@ export class FleetAgent {
 
   /** Publishes now, or keeps the message for the next connection when the broker is away. */
   private send(msg: Outgoing, queue = true): void {
+    if (this.stopped) return; // a replaced agent (broker settings changed) stays silent
     const c = this.client;
     if (c?.connected) {
       c.publish(msg.topic, msg.payload, { qos: 1, retain: msg.retain, ...(msg.properties ? { properties: msg.properties } : {}) });
@@ -470,6 +471,7 @@ export class FleetAgent {
     await this.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
     const c = this.client;
     if (c === null) return;
+    this.shells.closeAll("box decommissioned"); // before clearing: closing republishes state
     for (const topic of this.t.retained(this.id)) await c.publishAsync(topic, "", { qos: 1, retain: true });
     await this.stop(false);
   }
@@ -477,10 +479,10 @@ export class FleetAgent {
   /** Clean stop: "disconnected" instead of the will. */
   async stop(announce = true): Promise<void> {
     if (this.stopped) return;
-    this.stopped = true;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     if (this.desiredTimer) clearTimeout(this.desiredTimer);
-    this.shells.closeAll("agent stopping");
+    this.shells.closeAll("agent stopping"); // their end-of-session messages still go out
+    this.stopped = true;
     const c = this.client;
     if (c === null) return;
     if (announce && c.connected)
