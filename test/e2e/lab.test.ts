@@ -1,10 +1,10 @@
 // End to end: the built image booted in the QEMU lab, checked from an IPv6-only client that
 // uses only what it learned from the RA, from the IPv4 internet and from the broker.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
-import { Lab } from "../../scripts/lab/lab.js";
+import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
 
 const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
 
@@ -14,7 +14,9 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
 
   before(async () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing: npm test builds it (scripts/test-all)`);
-    lab = new Lab({ image: IMAGE, serial: "file" });
+    // The lab box with the remote shell enabled (off by default), to try node-pty on the image.
+    const mqtt = (JSON.parse(readFileSync(LAB_SPEC.boxConfig, "utf8")) as { mqtt: object }).mqtt;
+    lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { mqtt: { ...mqtt, remoteShell: { enabled: true } } } });
     await lab.start();
   });
 
@@ -35,4 +37,29 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
       }
     });
   }
+
+  it("opens a remote shell on the box over MQTT (node-pty on the image), logged on the box", async () => {
+    const r = lab.brokerNs.exec("sh", [
+      "-c",
+      `printf 'echo gate64-$((6*7)); uname -n; exit\\n' | ${process.execPath} out/agent/gate64.cjs fleet shell ${lab.spec.deviceId} --fleet ${lab.operatorConfig} 2>&1`,
+    ]);
+    assert.match(r, /gate64-42/);
+    assert.match(r, /session [0-9a-f]+ ended/);
+    const state = JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}") as {
+      shell?: { enabled: boolean; sessions: unknown[] };
+    };
+    assert.deepEqual(state.shell, { enabled: true, sessions: [] });
+    // The box's journal has the session, read back through the fleet's logs.tail.
+    const logs = lab.fleet("cmd", lab.spec.deviceId, "logs.tail", '{"unit":"agent","lines":100}', "--json");
+    assert.equal(logs.code, 0, logs.out);
+    const lines = (JSON.parse(logs.out) as { lines: string[] }).lines;
+    assert.ok(
+      lines.some((l) => /shell: session [0-9a-f]+ opened by gate64-op-/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => /shell: session [0-9a-f]+ of gate64-op-\S+ closed: shell exited/.test(l)),
+      lines.join("\n"),
+    );
+  });
 });

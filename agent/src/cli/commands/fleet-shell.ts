@@ -24,8 +24,11 @@ export async function shell(op: Operator, device: string, out: Output): Promise<
   stdin.on("data", (d: Buffer) => void op.publish(s.in, d));
   const onResize = () => void op.request(device, "shell.resize", { session: s.session, ...size() }).catch(() => undefined);
   process.stdout.on("resize", onResize);
-  // Input that ends (a pipe) closes the session rather than leaving it to the idle timeout.
-  stdin.once("end", () => void op.request(device, "shell.close", { session: s.session }).catch(() => undefined));
+  // Input that ends (a pipe) gives the shell 10 s to finish on its own, then closes the session
+  // rather than leaving it to the idle timeout.
+  stdin.once("end", () => {
+    setTimeout(() => void op.request(device, "shell.close", { session: s.session }).catch(() => undefined), 10_000).unref();
+  });
   await ended;
   process.stdout.off("resize", onResize);
   if (stdin.isTTY) stdin.setRawMode(false);
