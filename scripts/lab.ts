@@ -34,7 +34,7 @@ try {
     await stop(ok ? 0 : 1);
   } else {
     process.stderr.write(
-      `lab: serial console below: log in as root, password ${lab.consolePassword} (this lab run only). Another shell: ip netns exec ${lab.client.name} bash (the IPv6-only client)\n`,
+      `lab: serial console below: log in as root, password ${lab.consolePassword} (this lab run only). Another shell: ip netns exec ${lab.client.name} bash (the IPv6-only client). The fleet: ip netns exec ${lab.brokerNs.name} node out/agent/gate64.cjs fleet ls --fleet ${lab.operatorConfig}\n`,
     );
     lab.qemu?.on("exit", () => void stop(0));
   }
