@@ -8,11 +8,10 @@ import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../daemon/device.js";
 import { PATHS } from "../paths.js";
+import { type CommandContext, CommandError, idOf, keepMqtt, runCommand } from "./commands.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
 import {
   type Availability,
-  type Command,
-  CommandArgs,
   CommandSchema,
   type Desired,
   DesiredSchema,
@@ -44,16 +43,6 @@ export interface FleetAgentDeps {
 interface Persisted {
   desiredRevision: number;
   decommissioned?: boolean;
-}
-
-class CommandError extends Error {
-  constructor(
-    readonly code: "invalid" | "stale" | "forbidden" | "disabled" | "busy" | "failed",
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 export class FleetAgent {
@@ -277,7 +266,7 @@ export class FleetAgent {
       const cmd = parsed.value;
       const now = this.sys.now();
       if (now > cmd.deadline) throw new CommandError("stale", `deadline passed ${now - cmd.deadline} ms ago; not run`, "deadline");
-      response = { id: cmd.id, ok: true, result: await this.run(cmd) };
+      response = { id: cmd.id, ok: true, result: await runCommand(cmd, this.commandContext) };
     } catch (e) {
       const err = e instanceof CommandError ? e : new CommandError("failed", (e as Error).message);
       response = { id: rawId, ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
@@ -291,103 +280,20 @@ export class FleetAgent {
     });
   }
 
-  private async run(cmd: Command): Promise<unknown> {
-    const argsOf = <K extends keyof typeof CommandArgs>(name: K) => {
-      const r = CommandArgs[name].safeParse(cmd.args ?? {});
-      if (!r.success) {
-        const issue = r.error.issues[0];
-        throw new CommandError("invalid", issue?.message ?? "invalid", ["args", ...(issue?.path ?? [])].join("."));
-      }
-      return r.data as import("zod").infer<(typeof CommandArgs)[K]>;
-    };
-    const d = this.deps.device;
-    const by = cmd.by ?? "fleet";
-    switch (cmd.name) {
-      case "ping":
-        argsOf("ping");
-        return { pong: true, at: new Date(this.sys.now()).toISOString(), firmware: d.status().firmware };
-      case "health":
-        argsOf("health");
-        return d.runHealth();
-      case "config.get": {
-        const a = argsOf("config.get");
-        const r = await d.configShow(a.revision);
-        if (r === null) throw new CommandError("invalid", `there is no revision ${a.revision}`, "args.revision");
-        return r;
-      }
-      case "config.set": {
-        const a = argsOf("config.set");
-        return this.checkApply(
-          await d.apply(this.keepMqtt(a.config), {
-            by,
-            ...(a.message ? { message: a.message } : {}),
-            ...(a.confirmSec ? { confirmSec: a.confirmSec } : {}),
-          }),
-        );
-      }
-      case "config.confirm":
-        argsOf("config.confirm");
-        return this.checkApply(await d.confirm(by));
-      case "config.rollback":
-        return this.checkApply(await d.rollback(argsOf("config.rollback").revision, { by }));
-      case "reboot":
-        argsOf("reboot");
-        return d.reboot(by);
-      case "logs.tail": {
-        const a = argsOf("logs.tail");
-        return { unit: a.unit, lines: await d.logsTail(a.unit, a.lines) };
-      }
-      case "decommission":
-        argsOf("decommission");
-        setTimeout(() => void this.decommission(by), 200).unref();
-        return { decommissioning: true };
-      case "shell.open": {
-        const a = argsOf("shell.open");
-        const r = await this.shells.open(by, a.cols, a.rows, this.sys.now());
-        if (!r.ok) throw new CommandError(r.code, r.message);
-        await this.client?.subscribeAsync(this.t.shellIn(this.id, r.session.session), { qos: 1 });
+  private get commandContext(): CommandContext {
+    return {
+      device: this.deps.device,
+      shells: this.shells,
+      now: () => this.sys.now(),
+      shellOpened: async (session) => {
+        await this.client?.subscribeAsync(this.t.shellIn(this.id, session), { qos: 1 });
         this.publishState();
-        return { ...r.session, in: this.t.shellIn(this.id, r.session.session), out: this.t.shellOut(this.id, r.session.session) };
-      }
-      case "shell.resize": {
-        const a = argsOf("shell.resize");
-        if (!this.shells.resize(a.session, a.cols, a.rows)) throw new CommandError("invalid", `no session ${a.session}`, "args.session");
-        return { resized: true };
-      }
-      case "shell.close": {
-        const a = argsOf("shell.close");
-        if (!this.shells.close(a.session, `closed by ${by}`)) throw new CommandError("invalid", `no session ${a.session}`, "args.session");
-        return { closed: true };
-      }
-    }
-  }
-
-  /** A refused or reverted apply is a failed command, with the field named where there is one. */
-  private checkApply(r: ApplyResult): ApplyResult {
-    if (r.outcome === "refused") {
-      const p = r.problems[0];
-      throw new CommandError("invalid", r.problems.map((x) => `${x.path}: ${x.message}`).join("; "), p ? `config.${p.path}` : undefined);
-    }
-    if (r.outcome === "reverted") throw new CommandError("failed", `revision ${r.revision} reverted: ${r.reason}`);
-    return r;
-  }
-
-  /**
-   * The broker settings are the box's own (provisioning or the console): a fleet config without an
-   * mqtt section keeps the running one, and one that changes it is refused, so a typo cannot cut a
-   * box off from the fleet.
-   */
-  private keepMqtt(config: unknown): unknown {
-    if (typeof config !== "object" || config === null || Array.isArray(config)) return config;
-    const running = (this.deps.device.running().input as Record<string, unknown>).mqtt;
-    const given = (config as Record<string, unknown>).mqtt;
-    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(running))
-      throw new CommandError(
-        "forbidden",
-        "the broker settings are changed on the console or by provisioning, not over MQTT",
-        "config.mqtt",
-      );
-    return running === undefined ? config : { ...config, mqtt: running };
+        return { in: this.t.shellIn(this.id, session), out: this.t.shellOut(this.id, session) };
+      },
+      decommission: (by) => {
+        setTimeout(() => void this.decommission(by), 200).unref();
+      },
+    };
   }
 
   // --- desired configuration ---
@@ -433,7 +339,7 @@ export class FleetAgent {
         const base = { desiredRevision: desired.revision, source };
         let reported: Omit<Reported, "at">;
         try {
-          const r = await this.deps.device.apply(this.keepMqtt(desired.config), {
+          const r = await this.deps.device.apply(keepMqtt(this.deps.device, desired.config), {
             by: `${desired.by} (desired ${desired.revision}, ${source})`,
             ...(desired.message ? { message: desired.message } : {}),
           });
@@ -502,15 +408,5 @@ function reportOf(r: ApplyResult): Pick<Reported, "status" | "problems" | "reaso
       return { status: "refused", problems: r.problems.map((p) => ({ field: `config.${p.path}`, reason: p.message })) };
     case "reverted":
       return { status: "reverted", reason: r.reason };
-  }
-}
-
-/** The id of a command that failed validation, if it has a usable one, so the sender can match the refusal. */
-function idOf(payload: Buffer): string {
-  try {
-    const id = (JSON.parse(payload.toString()) as { id?: unknown }).id;
-    return typeof id === "string" ? id.slice(0, 64) : "";
-  } catch {
-    return "";
   }
 }
