@@ -191,6 +191,8 @@ export async function run(args: string[]): Promise<void> {
       agents: n,
       windowSec: steady,
       brokerCpuPercentOfOneCore: +((100 * (u1.ticks - u0.ticks)) / 100 / steady).toFixed(2),
+      // clock ticks are 10 ms (USER_HZ 100)
+      brokerCpuMsPerDevicePerMin: +(((u1.ticks - u0.ticks) * 10) / n / (steady / 60)).toFixed(4),
       brokerRssMiB: +(u1.rssKiB / 1024).toFixed(1),
       brokerKiBPerDevice: +((connected.rssKiB - idle.rssKiB) / n).toFixed(2),
       brokerBytesInPerDevicePerMin: perMin(b1.in - b0.in),

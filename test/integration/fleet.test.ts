@@ -335,7 +335,7 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     assert.ok(got.includes("first") && got.includes("second"), got.join(","));
   });
 
-  it("opens a remote shell only where it is enabled, and announces the session", async () => {
+  it("opens a remote shell only where it is enabled, resizes it, and announces the session", async () => {
     const off = await op.request("dev-b", "shell.open");
     assert.ok(!off.ok && off.error.code === "disabled", JSON.stringify(off));
     const open = await op.request("dev-a", "shell.open", { cols: 100, rows: 30 });
@@ -354,6 +354,10 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     );
     await c.publishAsync(s.in, "echo gate64-$((6*7)); stty size\n", { qos: 1 });
     await waitFor("shell output", () => output.includes("gate64-42") && output.includes("30 100"), 10_000);
+    const resized = await op.request("dev-a", "shell.resize", { session: s.session, cols: 120, rows: 40 });
+    assert.ok(resized.ok, JSON.stringify(resized));
+    await c.publishAsync(s.in, "stty size\n", { qos: 1 });
+    await waitFor("resized terminal", () => output.includes("40 120"), 10_000);
     const busy = await op.request("dev-a", "shell.open");
     assert.ok(!busy.ok && busy.error.code === "busy");
     const closed = await op.request("dev-a", "shell.close", { session: s.session });
