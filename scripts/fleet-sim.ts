@@ -33,7 +33,7 @@ const total = Number(a.agents);
 export const simId = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, "0")}`;
 
 /** One shard: agents i where i % shards === shard. Reports progress to the parent over IPC. */
-async function runShard(shard: number, shards: number, url: string): Promise<void> {
+async function runShard(shard: number, shards: number, url: string): Promise<() => Promise<void>> {
   const agents: SimAgent[] = [];
   const ca = a.ca ? readFileSync(a.ca, "utf8") : undefined;
   const credentials = a.credentials
@@ -58,17 +58,29 @@ async function runShard(shard: number, shards: number, url: string): Promise<voi
     if (agents.length % 40 === 0) await new Promise((r) => setTimeout(r, 25));
   }
   process.send?.({ started: agents.length });
-  const end = async () => {
+  return async () => {
     await Promise.all(agents.map((x) => x.fleet.stop()));
-    process.exit(0);
   };
-  process.on("SIGTERM", () => void end());
-  process.on("SIGINT", () => void end());
-  process.on("disconnect", () => void end());
+}
+
+/** Runs `stop` once on SIGINT, SIGTERM or when the parent goes away, then exits. */
+function onExit(stop: () => Promise<void>): void {
+  let stopping = false;
+  const end = () => {
+    if (stopping) return;
+    stopping = true;
+    void stop().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", end);
+  process.on("SIGTERM", end);
+  if (process.send) {
+    process.on("disconnect", end);
+    if (!process.connected) end(); // the parent left while the agents were starting
+  }
 }
 
 async function main(): Promise<void> {
-  if (a.shard !== undefined) return runShard(Number(a.shard), Number(a.shards), a.url as string);
+  if (a.shard !== undefined) return onExit(await runShard(Number(a.shard), Number(a.shards), a.url as string));
   let url = a.url;
   let broker: Broker | null = null;
   if (url === undefined) {
@@ -80,9 +92,12 @@ async function main(): Promise<void> {
   const shards = Number(a.shards ?? Math.max(1, Math.ceil(total / 5000)));
   if (shards === 1) {
     // One process: the agents run here (a SIGKILL of this pid is a box losing power).
-    await runShard(0, 1, url);
+    const stopAgents = await runShard(0, 1, url);
     console.log(`fleet:sim: ${total} agent(s) running`);
-    process.on("exit", () => void broker?.stop());
+    onExit(async () => {
+      await stopAgents();
+      await broker?.stop();
+    });
     return;
   }
   const passThrough = process.argv
@@ -100,16 +115,11 @@ async function main(): Promise<void> {
     });
     return c;
   });
-  const stop = async () => {
+  onExit(async () => {
     for (const c of children) c.kill("SIGTERM");
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));
     await broker?.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop());
-  process.on("SIGTERM", () => void stop());
-  // Started by a bench over IPC: leave with it.
-  if (process.send) process.on("disconnect", () => void stop());
+  });
 }
 
 await main();
