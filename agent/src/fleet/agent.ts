@@ -4,6 +4,7 @@
 // what cannot be sent waits in a bounded outbox.
 import { loadavg } from "node:os";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../daemon/device.js";
@@ -40,9 +41,15 @@ export interface FleetAgentDeps {
   desiredSettleMs?: number;
 }
 
-interface Persisted {
-  desiredRevision: number;
-  decommissioned?: boolean;
+const PersistedSchema = z.object({ desiredRevision: z.number().int().min(0), decommissioned: z.boolean().optional() });
+type Persisted = z.infer<typeof PersistedSchema>;
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 export class FleetAgent {
@@ -103,7 +110,9 @@ export class FleetAgent {
     const m = this.deps.mqtt;
     if (!m.enabled || m.url === undefined) return;
     const text = await this.sys.readFile(this.statePath);
-    if (text !== null) this.persisted = { ...this.persisted, ...(JSON.parse(text) as Persisted) };
+    const saved = text === null ? null : PersistedSchema.safeParse(safeJson(text));
+    if (saved?.success) this.persisted = saved.data;
+    else if (saved) this.deps.log(`fleet: ${this.statePath} unreadable, starting from desired revision 0`);
     if (this.persisted.decommissioned) {
       this.deps.log("fleet: this box was decommissioned; not connecting (provision it again to rejoin)");
       return;
