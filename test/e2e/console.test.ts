@@ -109,4 +109,24 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.ok(config.dns64.cache === undefined || config.dns64.cache.maxTtlSec === 600, "old or new, never a mix");
     assert.match(web(), /gate64 lab web server/);
   });
+
+  it("reboots by itself after a kernel panic (panic=10) and comes back healthy", async () => {
+    assert.equal((await con.run("cat /proc/sys/kernel/panic")).output.trim(), "10");
+    const mark = con.screen.length;
+    con.write("echo c > /proc/sysrq-trigger\r");
+    await con.expect(/Kernel panic - not syncing/, 60_000, mark);
+    await con.expect(/Rebooting in 10 seconds/, 30_000, mark);
+    // The same serial line sees the next boot: nobody power-cycled the box.
+    await con.login("root", lab.consolePassword);
+    const uptime = Number((await con.run("cut -d' ' -f1 /proc/uptime")).output.trim());
+    assert.ok(uptime < 400, `uptime ${uptime} s: this is a new boot`);
+    let health = "";
+    for (const until = Date.now() + 240_000; health !== "ok" && Date.now() < until; ) {
+      const s = await con.run("gate64 status --json");
+      health = s.code === 0 ? (JSON.parse(s.output.slice(s.output.indexOf("{"))) as { health: string }).health : "";
+      if (health !== "ok") await new Promise((r) => setTimeout(r, 5000));
+    }
+    assert.equal(health, "ok");
+    assert.match(web(), /gate64 lab web server/);
+  });
 });
