@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../daemon/device.js";
+import type { HealthReport } from "../daemon/health.js";
 import { PATHS } from "../paths.js";
 import { type CommandContext, CommandError, idOf, keepMqtt, runCommand } from "./commands.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
@@ -128,7 +129,7 @@ export class FleetAgent {
     client.on("error", (err) => this.deps.log(`fleet: ${err.message}`));
     const bus = this.deps.device.deps.bus;
     bus.on("health", "fleet", (h) => {
-      this.send({ topic: this.t.health(this.id), payload: JSON.stringify(h), retain: true });
+      this.publishHealth(h);
       this.publishState();
     });
     bus.on("applied", "fleet", () => this.publishState());
@@ -191,8 +192,7 @@ export class FleetAgent {
     // What the broker may have lost (or never had): the retained picture, then the queue.
     for (const msg of this.outbox.drain()) this.send(msg);
     this.publishState();
-    if (this.deps.device.lastHealth)
-      this.send({ topic: this.t.health(this.id), payload: JSON.stringify(this.deps.device.lastHealth), retain: true });
+    if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     this.availability("ready");
     this.scheduleDesired(this.deps.desiredSettleMs ?? 300);
   }
@@ -214,6 +214,10 @@ export class FleetAgent {
       shell: { enabled: this.deps.mqtt.remoteShell.enabled, sessions: this.shells.list() },
       at: new Date(this.sys.now()).toISOString(),
     };
+  }
+
+  private publishHealth(h: HealthReport): void {
+    this.send({ topic: this.t.health(this.id), payload: JSON.stringify(h), retain: true });
   }
 
   private publishState(): void {
