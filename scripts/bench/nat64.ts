@@ -1,25 +1,67 @@
-// npm run bench -- nat64 [--seconds N] [--conn-seconds N]
-// In the lab: NAT64 (client -> 64:ff9b::/96 -> Jool -> IPv4 server) against plain IPv4 routing
-// through the same VM (a temporary IPv4 subnet on the LAN for this run only), with offloads as
-// shipped: TCP throughput, new TCP connections per second sustained (pool4 must not run dry),
-// 64-byte UDP packet rate. One JSON object per line, ratios last.
+// npm run bench -- nat64 [--rounds N] [--seconds N] [--conn-seconds N]
+// In the lab, side by side in one VM: NAT64 as shipped (the translator's guard ahead of Jool),
+// NAT64 with the guard's prerouting chain flushed, and plain IPv4 routing through the same box (a
+// temporary IPv4 subnet on the LAN for this run only). Offloads as shipped. Per path: TCP
+// throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds alternate
+// the order of the paths; ratios are taken within a round, then the median and the spread (min-max)
+// over rounds are printed. One JSON object per line.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 
 const V4_LAN = { box: "10.99.0.1", client: "10.99.0.2", prefix: 24, net: "10.99.0.0/24" };
+const PATHS = ["guarded", "unguarded", "ipv4"] as const;
+type Path = (typeof PATHS)[number];
+type Figures = { tcpMbps: number; newTcpConnPerSec: number; udp64PacketsPerSec: number; connFailures: number };
+const FIGURES = ["tcpMbps", "newTcpConnPerSec", "udp64PacketsPerSec"] as const;
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const round2 = (x: number) => +x.toFixed(2);
+
+function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures {
+  const target = path === "ipv4" ? lab.spec.internet.iperf : `64:ff9b::${lab.spec.internet.iperf}`;
+  const fam = path === "ipv4" ? "-4" : "-6";
+  const tcp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-t", secs, "-J"])) as {
+    end: { sum_received: { bits_per_second: number } };
+  };
+  const udp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-u", "-l", "64", "-b", "0", "-t", secs, "-J"])) as {
+    end: { sum: { packets: number; lost_packets: number; seconds: number } };
+  };
+  const conn = JSON.parse(
+    lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", connSecs, "16"]),
+  ) as { perSecond: number; failures: number };
+  const figures = {
+    tcpMbps: +(tcp.end.sum_received.bits_per_second / 1e6).toFixed(1),
+    newTcpConnPerSec: conn.perSecond,
+    udp64PacketsPerSec: Math.round((udp.end.sum.packets - udp.end.sum.lost_packets) / udp.end.sum.seconds),
+    connFailures: conn.failures,
+  };
+  for (const f of FIGURES)
+    if (!Number.isFinite(figures[f]) || figures[f] <= 0) throw new Error(`nat64 bench: ${path} ${f} is ${figures[f]}, not a rate`);
+  return figures;
+}
+
+async function setGuard(con: SerialConsole, on: boolean): Promise<void> {
+  await con.run(on ? "nft -f /run/gate64/current/nftables/gate64.nft" : "nft flush chain inet gate64 prerouting");
+}
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      seconds: { type: "string", default: "10" },
-      "conn-seconds": { type: "string", default: "60" },
+      rounds: { type: "string", default: "5" },
+      seconds: { type: "string", default: "5" },
+      "conn-seconds": { type: "string", default: "10" },
       image: { type: "string", default: "out/x86-64/disk.img" },
     },
   });
-  const secs = values.seconds;
+  const rounds = Number(values.rounds);
   const lab = new Lab({ image: values.image, serial: "file" });
   try {
     await lab.start();
@@ -30,50 +72,48 @@ export async function run(args: string[]): Promise<void> {
     await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
     // Routed IPv4 flows are tracked by conntrack (NAT64 flows are not: Jool takes them before
     // conntrack confirms them); at a few hundred new connections/s the default table (sized by
-    // RAM) fills with TIME_WAIT entries and drops SYNs. Room for a minute of the test:
+    // RAM) fills with TIME_WAIT entries and drops SYNs. Room for the test:
     await con.run("sysctl -q -w net.netfilter.nf_conntrack_max=262144");
     lab.client.ip("addr", "add", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
     lab.client.ip("route", "add", "default", "via", V4_LAN.box);
     lab.internet.ip("route", "add", V4_LAN.net, "via", lab.spec.wan.box);
 
-    const server = lab.spec.internet.iperf;
-    const paths = { nat64: `64:ff9b::${server}`, ipv4: server };
-    const results: Record<string, Record<string, number>> = {};
-    for (const [path, target] of Object.entries(paths)) {
-      const fam = path === "nat64" ? "-6" : "-4";
-      const tcp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-t", secs, "-J"])) as {
-        end: { sum_received: { bits_per_second: number } };
-      };
-      const udp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-u", "-l", "64", "-b", "0", "-t", secs, "-J"])) as {
-        end: { sum: { packets: number; lost_packets: number; seconds: number } };
-      };
-      const conn = JSON.parse(
-        lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", values["conn-seconds"], "16"]),
-      ) as { perSecond: number; failures: number; connections: number };
-      const delivered = udp.end.sum.packets - udp.end.sum.lost_packets;
-      results[path] = {
-        tcpMbps: +(tcp.end.sum_received.bits_per_second / 1e6).toFixed(1),
-        newTcpConnPerSec: conn.perSecond,
-        connFailures: conn.failures,
-        udp64PacketsPerSec: Math.round(delivered / udp.end.sum.seconds),
-      };
-      console.log(JSON.stringify({ bench: "nat64", path, ...results[path], connSeconds: Number(values["conn-seconds"]) }));
+    const perRound: Record<Path, Figures>[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? PATHS : [...PATHS].reverse();
+      const got = {} as Record<Path, Figures>;
+      for (const path of order) {
+        await setGuard(con, path !== "unguarded");
+        got[path] = measure(lab, path, values.seconds, values["conn-seconds"]);
+        console.log(JSON.stringify({ bench: "nat64", round: i + 1, path, ...got[path] }));
+      }
+      perRound.push(got);
     }
+    await setGuard(con, true);
     const full = (await con.run("dmesg | grep -c 'table full' || true")).output.trim().split("\n").pop();
     con.close();
+
+    for (const path of PATHS) {
+      const summary = Object.fromEntries(
+        FIGURES.map((f) => {
+          const xs = perRound.map((r) => r[path][f]);
+          return [f, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
+        }),
+      );
+      console.log(JSON.stringify({ bench: "nat64", path, rounds, ...summary }));
+    }
+    const ratio = (name: string, a: Path, b: Path, reference?: Record<string, number>) => {
+      const out = Object.fromEntries(
+        FIGURES.map((f) => {
+          const xs = perRound.map((r) => r[a][f] / r[b][f]);
+          return [f, { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) }];
+        }),
+      );
+      console.log(JSON.stringify({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) }));
+    };
+    ratio("guarded/unguarded", "guarded", "unguarded");
+    ratio("guarded/ipv4", "guarded", "ipv4", { tcpMbps: 0.89, newTcpConnPerSec: 0.7, udp64PacketsPerSec: 0.69 });
     console.log(JSON.stringify({ bench: "nat64", conntrackTableFullMessages: Number(full) }));
-    const n = results.nat64 as Record<string, number>;
-    const v = results.ipv4 as Record<string, number>;
-    console.log(
-      JSON.stringify({
-        bench: "nat64",
-        ratio: "nat64/ipv4",
-        tcpThroughput: +((n.tcpMbps ?? 0) / (v.tcpMbps ?? 1)).toFixed(2),
-        newTcpConnPerSec: +((n.newTcpConnPerSec ?? 0) / (v.newTcpConnPerSec ?? 1)).toFixed(2),
-        udp64Packets: +((n.udp64PacketsPerSec ?? 0) / (v.udp64PacketsPerSec ?? 1)).toFixed(2),
-        reference: { tcpThroughput: 0.89, newTcpConnPerSec: 0.7, udp64Packets: 0.69 },
-      }),
-    );
   } finally {
     await lab.stop();
   }

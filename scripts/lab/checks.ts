@@ -1,7 +1,7 @@
 // What "the box works" means, checked from the outside with real clients: the IPv6-only client
 // uses only what it learned from the RA; the WAN side sees nothing it was not given.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { formatIPv6, parseIPv6 } from "../../agent/src/lib/ip.js";
 import { answersOfType, dig } from "./dig.js";
 import type { Lab } from "./lab.js";
@@ -72,9 +72,13 @@ export const CHECKS: Check[] = [
       if (!rdnss) throw new Error("no RDNSS option");
       if (!pref64) throw new Error("no PREF64 option");
       if (ra.prefixes.length === 0) throw new Error("no prefix information");
+      // RFC 8781 section 4.1: a client keeps the prefix at least as long as the router.
+      const pref64Lifetime = ra.pref64[0]?.lifetime ?? 0;
+      if (pref64Lifetime < ra.routerLifetime)
+        throw new Error(`PREF64 lifetime ${pref64Lifetime} s is shorter than the router lifetime ${ra.routerLifetime} s`);
       Object.assign(learned, { ra, resolver: rdnss, pref64 });
       useResolver(lab, rdnss);
-      return `prefix ${ra.prefixes[0]?.prefix}, RDNSS ${rdnss}, PREF64 ${pref64}`;
+      return `prefix ${ra.prefixes[0]?.prefix}, RDNSS ${rdnss}, PREF64 ${pref64} (lifetime ${pref64Lifetime} s >= router ${ra.routerLifetime} s)`;
     },
   },
   {
@@ -141,6 +145,64 @@ export const CHECKS: Check[] = [
       const m = /(\d+) received/.exec(out);
       if (!m || m[1] === "0") throw new Error(out.slice(-200));
       return `${m[1]}/3 replies`;
+    },
+  },
+  {
+    name: "hairpinning: a LAN client reaches another's mapping through the NAT64 prefix",
+    run: async (lab, l) => {
+      const out = lab.client.exec(process.execPath, [
+        resolve(import.meta.dirname, "hairpin.mjs"),
+        synthesize(l.pref64 as string, lab.spec.internet.web),
+        String(lab.spec.internet.reflectorPort),
+        l.pref64 as string,
+      ]);
+      const r = JSON.parse(out) as { ok: boolean; mappingOfA?: string; from?: string };
+      if (!r.ok) throw new Error(out);
+      return `A mapped to ${r.mappingOfA}; B's datagram to it came back from ${r.from}`;
+    },
+  },
+  {
+    name: "translator guard: the box's own and special IPv4 destinations are not translated",
+    run: async (lab, l) => {
+      const box = lab.spec.wan.box;
+      const broadcast = lab.spec.wan.gateway.replace(/\.\d+$/, ".255");
+      const special = ["0.0.0.1", "127.0.0.1", "169.254.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255", broadcast];
+      const control = lab.spec.internet.web;
+      // What leaves the WAN from the box towards those destinations, plus a control datagram.
+      const filter = `src host ${box} and (udp or tcp or icmp) and not udp dst port 67 and (dst net 0.0.0.0/8 or dst net 127.0.0.0/8 or dst net 169.254.0.0/16 or dst net 224.0.0.0/4 or dst net 240.0.0.0/4 or dst host ${broadcast} or (dst host ${control} and udp dst port 9))`;
+      const seen: string[] = [];
+      const capture = lab.internet.spawn("tcpdump", ["-i", "eth0", "-n", "-l", "-q", filter], {
+        log: (t) => seen.push(...t.split("\n").filter((x) => /^\d\d:\d\d:\d\d\./.test(x))),
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      const v6 = (a: string) => synthesize(l.pref64 as string, a);
+      const ports = [22, 53, 8080, 8181, 9153, 9164];
+      const script = [
+        ...[...special, box].map((a) => `(ping -6 -c 1 -W 2 ${v6(a)} >/dev/null 2>&1; echo "ping ${a} $?") &`),
+        ...special.map((a) => `(echo gate64 >/dev/udp/${v6(a)}/9) 2>/dev/null`),
+        ...["127.0.0.1", box].flatMap((a) =>
+          ports.map((p) => `(timeout 3 bash -c '</dev/tcp/${v6(a)}/${p}' 2>/dev/null && echo "open ${a}:${p}") &`),
+        ),
+        ...["127.0.0.1", "127.0.0.53", "127.0.0.54", box].map(
+          (a) => `(dig @${v6(a)} +tries=1 +time=2 lab.test SOA | grep -q 'status:' && echo "dns ${a} answered") &`,
+        ),
+        `echo gate64 >/dev/udp/${v6(control)}/9`,
+        "wait",
+      ].join("\n");
+      const out = lab.client.exec("bash", ["-c", script]);
+      await new Promise((r) => setTimeout(r, 1500));
+      await capture.stop();
+      const answered = out.split("\n").filter((x) => /^(open|dns)|^ping \S+ 0$/.test(x));
+      if (answered.length > 0) throw new Error(`answered through the translator: ${answered.join("; ")}`);
+      const leaked = seen.filter((x) => !x.includes(`> ${control}.9:`));
+      if (leaked.length > 0) throw new Error(`left the WAN: ${leaked.slice(0, 5).join(" | ")}`);
+      if (seen.length === 0) throw new Error("the capture missed the control datagram: the check itself is broken");
+      const metrics = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", `http://[${l.resolver}]:9164/metrics`]);
+      const dropped = (reason: string) =>
+        Number(new RegExp(`^gate64_guard_dropped_packets_total\\{reason="${reason}"\\} (\\d+)`, "m").exec(metrics)?.[1] ?? 0);
+      if (dropped("special") === 0 || dropped("own") === 0)
+        throw new Error(`guard counters did not move: special ${dropped("special")}, own ${dropped("own")}`);
+      return `no answer from ${special.length + 1} addresses x ping/UDP and ${ports.length} TCP ports on loopback and WAN; nothing on the WAN but the control; dropped: special ${dropped("special")}, own ${dropped("own")}`;
     },
   },
   {

@@ -15,8 +15,8 @@ export interface LabSpec {
   boxConfig: string;
   deviceId: string;
   vm: { memoryMiB: number; cpus: number; lanMac: string; wanMac: string };
-  wan: { prefixLength: number; gateway: string; box: string };
-  internet: { addresses: string[]; dns: string; web: string; iperf: string };
+  wan: { prefixLength: number; gateway: string; box: string; dhcpLeaseSec: number };
+  internet: { addresses: string[]; dns: string; web: string; iperf: string; reflectorPort: number };
   broker: { address: string; port: number };
   zone: { name: string; records: string[] };
 }
@@ -53,6 +53,7 @@ export class Lab {
   brokerNs!: Namespace;
   broker!: Broker;
   qemu: ChildProcess | null = null;
+  private dhcp: Daemon | null = null;
   qemuStartedAt = 0;
   private daemons: Daemon[] = [];
 
@@ -135,11 +136,50 @@ export class Lab {
     this.spawnIn(this.internet, "nsd", ["-d", "-c", nsdConf]);
     this.spawnIn(this.internet, process.execPath, [resolve(import.meta.dirname, "webserver.mjs"), s.internet.web, "80"]);
     this.spawnIn(this.internet, "iperf3", ["-s", "-B", s.internet.iperf]);
+    this.spawnIn(this.internet, process.execPath, [
+      resolve(import.meta.dirname, "reflector.mjs"),
+      s.internet.web,
+      String(s.internet.reflectorPort),
+    ]);
+    this.startDhcp();
     await waitFor(
       "lab DNS",
       () => this.internet.exec("dig", [`@${s.internet.dns}`, `www.${s.zone.name}`, "+short"]).trim() === s.internet.web,
     );
     await waitFor("lab web", () => this.internet.exec("curl", ["-sf", `http://${s.internet.web}/`]).includes("gate64 lab"));
+  }
+
+  private get dhcpHosts(): string {
+    return join(this.dir, "dhcp-hosts");
+  }
+
+  /** The WAN's DHCP server: one reservation, the box's WAN MAC -> wan.box, short leases. */
+  private startDhcp(): void {
+    const s = this.spec;
+    writeFileSync(this.dhcpHosts, `${s.vm.wanMac},${s.wan.box}\n`);
+    this.dhcp = this.spawnIn(this.internet, "dnsmasq", [
+      "--keep-in-foreground",
+      "--conf-file=/dev/null",
+      "--port=0",
+      "--user=root",
+      "--pid-file=",
+      "--interface=eth0",
+      `--dhcp-range=${s.wan.gateway},static,255.255.255.0,${s.wan.dhcpLeaseSec}`,
+      `--dhcp-hostsfile=${this.dhcpHosts}`,
+      `--dhcp-leasefile=${join(this.dir, "dhcp-leases")}`,
+      `--dhcp-option=option:router,${s.wan.gateway}`,
+      `--dhcp-option=option:dns-server,${s.internet.dns}`,
+      "--dhcp-authoritative",
+    ]);
+  }
+
+  /**
+   * Moves the box's reservation to another address. The box learns it when it renews (half the
+   * lease): the server refuses the old address and the box asks again.
+   */
+  renumberWan(address: string): void {
+    writeFileSync(this.dhcpHosts, `${this.spec.vm.wanMac},${address}\n`);
+    this.dhcp?.child.kill("SIGHUP");
   }
 
   private async startBroker(): Promise<void> {

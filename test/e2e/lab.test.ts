@@ -62,4 +62,47 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
       lines.join("\n"),
     );
   });
+
+  // Last: it moves the box to another WAN address.
+  it("follows a DHCP renumbering of the WAN: translation resumes from the new address by itself", async (t) => {
+    const next = lab.spec.wan.box.replace(/\.\d+$/, ".3");
+    const url = `http://www.${lab.spec.zone.name}/`;
+    const fetchFrom = () => {
+      try {
+        return /from (\S+)/.exec(lab.client.exec("curl", ["-6", "-sS", "--max-time", "3", url]))?.[1] ?? "";
+      } catch {
+        return "";
+      }
+    };
+    assert.equal(fetchFrom(), lab.spec.wan.box);
+    const t0 = Date.now();
+    lab.renumberWan(next);
+    // The box renews at half the lease; the server refuses the old address and the box takes the
+    // new one. The agent must follow within one health interval (30 s) of that, unasked.
+    const limitMs = (lab.spec.wan.dhcpLeaseSec + 30 + 30) * 1000;
+    let from = "";
+    let lastGood = t0;
+    while (Date.now() - t0 < limitMs && from !== next) {
+      from = fetchFrom();
+      if (from === lab.spec.wan.box) lastGood = Date.now();
+      if (from !== next) await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.equal(from, next, `still translating from "${from}" ${(Date.now() - t0) / 1000} s after the renumbering`);
+    t.diagnostic(
+      `translation from ${next} ${((Date.now() - t0) / 1000).toFixed(1)} s after the reservation moved; ` +
+        `gap since the last fetch from the old address ${((Date.now() - lastGood) / 1000).toFixed(1)} s`,
+    );
+    // The box reports the new address by itself (the fleet reconnects from it first).
+    let reported: string | null | undefined;
+    for (const until = Date.now() + 60_000; reported !== next && Date.now() < until; ) {
+      const state = JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}") as {
+        addresses?: { wanIPv4: string | null };
+      };
+      reported = state.addresses?.wanIPv4;
+      if (reported !== next) await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.equal(reported, next);
+    const health = await lab.waitForHealth("ok", 120);
+    t.diagnostic(`state reports ${next}; health ok at ${health.toFixed(0)} s of the lab`);
+  });
 });

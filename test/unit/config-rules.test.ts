@@ -103,10 +103,30 @@ describe("cross-field rules", () => {
     const c = base();
     c.interfaces.wan.name = "lan";
     refused(c, "interfaces.wan.name", /must be different/);
-    const d = base();
-    d.interfaces.lan.mac = "52:54:00:00:00:01";
-    d.interfaces.wan.mac = "52:54:00:00:00:01";
-    refused(d, "interfaces.wan.mac", /different NICs/);
+  });
+
+  it("takes retired fields out with a warning naming them, so an old config.json still boots", () => {
+    const c = base() as Record<string, unknown> & ReturnType<typeof base>;
+    Object.assign(c.interfaces.lan, { mac: "52:54:00:00:00:01" });
+    Object.assign(c, { system: { timezone: "Europe/Berlin" } });
+    const v = validateConfig(c);
+    assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
+    assert.deepEqual(
+      v.warnings.map((w) => w.path),
+      ["system.timezone", "interfaces.lan.mac"],
+    );
+    assert.ok(!("mac" in v.config.interfaces.lan));
+    assert.ok("mac" in c.interfaces.lan, "the caller's input is not changed");
+  });
+
+  it("canonicalises addresses and prefixes (RFC 5952), as `ip` prints them", () => {
+    const c = base();
+    c.interfaces.lan.ipv6 = { address: "2001:DB8:64:0:0::1/64" };
+    const v = validateConfig({ ...c, nat64: { pool6: "64:FF9B::/96" }, dns64: { acl: ["2001:0DB8::/32"], upstreams: ["2001:DB8::53"] } });
+    assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
+    assert.equal(v.config.interfaces.lan.ipv6.address, "2001:db8:64::1/64");
+    assert.equal(v.config.nat64.pool6, "64:ff9b::/96");
+    assert.deepEqual(v.config.dns64.acl, ["2001:db8::/32"]);
   });
 
   it("pool6 follows RFC 6052", () => {

@@ -9,7 +9,7 @@ import { renderAll } from "../../agent/src/render/index.js";
 
 const examples = "docs/examples";
 const golden = "test/golden";
-const facts = { deviceId: "golden-1", wanIPv4: "198.51.100.2" };
+const facts = { deviceId: "golden-1", wanIPv4: "198.51.100.2/24" };
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })

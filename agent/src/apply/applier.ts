@@ -5,6 +5,7 @@
 //   power cut at any point boots the old or the new configuration, never a mix.
 // - A revision that fails to install or to pass its probes within health.applyVerifySec is
 //   reverted in place to the running one, and the history says why.
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { formatProblems, type Problem, validateConfig } from "../config/validate.js";
@@ -23,6 +24,8 @@ export interface ApplierDeps {
   log: (line: string) => void;
   /** How often to re-run the probes while verifying. */
   pollMs?: number;
+  /** Told of changes the applier makes on its own (a revision reverted when its confirmation ran out). */
+  onChange?: (r: ApplyResult) => void;
 }
 
 export interface ApplyMeta {
@@ -30,6 +33,23 @@ export interface ApplyMeta {
   message?: string;
   /** Keep the new revision only if confirm() comes within this many seconds. */
   confirmSec?: number;
+  /** The revision the change was made from: refused if another change came in between. */
+  baseRevision?: number;
+}
+
+export interface BootResult {
+  services: Service[];
+  /** Why putting the configuration into effect failed; the agent runs on and reports it. */
+  error?: string;
+}
+
+/** Refused inputs are kept in the history only up to this size (a digest stands in for more). */
+const MAX_RECORDED_INPUT = 64 * 1024;
+
+function recordable(input: unknown): unknown {
+  const text = JSON.stringify(input) ?? "null";
+  if (text.length <= MAX_RECORDED_INPUT) return input;
+  return { "(omitted)": `${text.length} bytes, sha256 ${createHash("sha256").update(text).digest("hex")}` };
 }
 
 export type ApplyResult =
@@ -54,7 +74,7 @@ export class Applier {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ApplierDeps) {
-    this.revisions = new RevisionStore(deps.sys);
+    this.revisions = new RevisionStore(deps.sys, deps.log);
   }
 
   /** Runs one operation at a time, in call order. */
@@ -83,14 +103,83 @@ export class Applier {
     return install(this.deps.sys, next.config, dir, prev?.files ?? null, next.files);
   }
 
-  /** At boot: run config.json (or the image default) as it is; no verification window. */
-  boot(config: Config, input: unknown): Promise<Service[]> {
+  /** The files an earlier run of the agent put into effect (/run survives an agent restart, not a reboot). */
+  private async filesInEffect(names: string[]): Promise<RenderedFiles | null> {
+    const out: RenderedFiles = {};
+    for (const rel of names) {
+      const text = await this.deps.sys.readFile(join(PATHS.current, rel));
+      if (text !== null) out[rel] = text;
+    }
+    return Object.keys(out).length > 0 ? out : null;
+  }
+
+  /**
+   * Which revision config.json holds: the newest record with the same config. A record that was
+   * still pending when config.json was written (a power cut between the two writes) is committed.
+   * Pending records whose confirmation an agent restart interrupted are reverted: config.json never
+   * held them.
+   */
+  private async reconcile(input: unknown): Promise<number> {
+    const all = await this.revisions.list();
+    const same = JSON.stringify(input);
+    const match = [...all].reverse().find((r) => JSON.stringify(r.config) === same && r.outcome !== "refused");
+    for (const r of all) {
+      if (r.outcome !== "pending") continue;
+      if (r === match)
+        await this.revisions.save({ ...r, outcome: "committed", reason: "config.json holds it (written before the record)" });
+      else await this.revisions.save({ ...r, outcome: "reverted", reason: "the agent restarted before it was confirmed" });
+    }
+    return match?.revision ?? (await this.revisions.current())?.revision ?? 0;
+  }
+
+  /**
+   * At boot: run config.json (or the image default) as it is; no verification window. What an
+   * earlier run of the agent left in effect is kept where it already matches: an agent restart
+   * recreates no Jool instance, restarts no CoreDNS and reconfigures no interface that is unchanged.
+   * An install failure does not throw: the agent must stay reachable to be fixed.
+   */
+  boot(config: Config, input: unknown): Promise<BootResult> {
     return this.exclusive(async () => {
-      const current = await this.revisions.current();
-      const next = await this.render(config, input, current?.revision ?? 0);
-      const services = await this.activate(next, null);
+      const next = await this.render(config, input, await this.reconcile(input));
+      const inEffect = await this.filesInEffect(Object.keys(next.files));
       this.running = next;
+      try {
+        const dir = await this.stage(next);
+        await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
+        return { services: await install(this.deps.sys, next.config, dir, inEffect, next.files, { boot: true }) };
+      } catch (err) {
+        return { services: [], error: (err as Error).message };
+      }
+    });
+  }
+
+  /**
+   * Renders the running revision again with the system's facts as they are now (the WAN's DHCP
+   * address) and puts what changed into effect: pool4 and the translator's guard follow the WAN
+   * without a new revision. Returns the services touched (none when nothing changed).
+   */
+  refresh(): Promise<Service[]> {
+    return this.exclusive(async () => {
+      const r = this.running;
+      if (r === null) return [];
+      const next = await this.render(r.config, r.input, r.revision);
+      if (JSON.stringify(next.files) === JSON.stringify(r.files)) return [];
+      const dir = join(PATHS.run, `rev-${r.revision}`);
+      for (const [rel, text] of Object.entries(next.files))
+        if (r.files[rel] !== text) await this.deps.sys.writeFileAtomic(join(dir, rel), text);
+      const services = await install(this.deps.sys, next.config, dir, r.files, next.files);
+      this.running = next;
+      if (this.pending?.running === r) this.pending.running = next;
       return services;
+    });
+  }
+
+  /** Reloads services of the running revision that the health probes found broken, between applies. */
+  repair(services: Service[]): Promise<Service[]> {
+    return this.exclusive(async () => {
+      const r = this.running;
+      if (r === null || services.length === 0) return [];
+      return install(this.deps.sys, r.config, join(PATHS.run, `rev-${r.revision}`), r.files, r.files, { force: services });
     });
   }
 
@@ -118,11 +207,13 @@ export class Applier {
     return `probes failed for ${r.config.health.applyVerifySec} s: ${failed.join("; ")}`;
   }
 
-  private async revert(failed: Running, previous: Running, record: Revision, reason: string): Promise<ApplyResult> {
-    this.deps.log(`apply: reverting revision ${failed.revision} to ${previous.revision}: ${reason}`);
+  private async revert(failed: Running, before: Running, record: Revision, reason: string): Promise<ApplyResult> {
+    this.deps.log(`apply: reverting revision ${failed.revision} to ${before.revision}: ${reason}`);
+    // Rendered again: the WAN address may have changed since the previous revision was rendered.
+    const previous = await this.render(before.config, before.input, before.revision);
     try {
       await this.deps.sys.swapSymlink(`rev-${previous.revision}`, PATHS.current);
-      await install(this.deps.sys, previous.config, join(PATHS.run, `rev-${previous.revision}`), failed.files, previous.files);
+      await install(this.deps.sys, previous.config, await this.stage(previous), failed.files, previous.files);
     } catch (err) {
       // The old files are in place; the health loop keeps repairing what did not come back.
       this.deps.log(`apply: revert of ${failed.revision} incomplete: ${(err as Error).message}`);
@@ -132,10 +223,21 @@ export class Applier {
     return { outcome: "reverted", revision: failed.revision, reason };
   }
 
+  /** config.json first, then the record: boot matches config.json to its record (reconcile). */
   private async commit(r: Running, record: Revision): Promise<void> {
-    await this.revisions.save({ ...record, outcome: "committed" });
     await this.deps.sys.writeFileAtomic(PATHS.config, `${JSON.stringify(r.input, null, 2)}\n`, 0o600);
+    await this.revisions.save({ ...record, outcome: "committed" });
     this.running = r;
+    await this.prune();
+  }
+
+  /** Keeps system.keepRevisions records and only the staged directories still in use. */
+  private async prune(): Promise<void> {
+    const keep = this.running?.config.system.keepRevisions ?? 100;
+    await this.revisions.prune(keep);
+    const inUse = new Set([this.running?.revision, this.pending?.previous.revision].map((n) => `rev-${n}`));
+    for (const name of await this.deps.sys.list(PATHS.run))
+      if (/^rev-\d+$/.test(name) && !inUse.has(name)) await this.deps.sys.remove(join(PATHS.run, name));
   }
 
   apply(input: unknown, meta: ApplyMeta): Promise<ApplyResult> {
@@ -155,6 +257,16 @@ export class Applier {
           },
         ],
       };
+    if (meta.baseRevision !== undefined && meta.baseRevision !== previous.revision)
+      return {
+        outcome: "refused",
+        problems: [
+          {
+            path: "(apply)",
+            message: `the box runs revision ${previous.revision}, not ${meta.baseRevision} that this change was made from: read it again`,
+          },
+        ],
+      };
     const v = validateConfig(input);
     const revision = await this.revisions.next();
     const record: Revision = {
@@ -163,14 +275,20 @@ export class Applier {
       by: meta.by,
       ...(meta.message === undefined ? {} : { message: meta.message }),
       outcome: "refused",
-      config: input,
+      config: v.ok ? input : recordable(input),
     };
     if (!v.ok) {
       await this.revisions.save({ ...record, reason: formatProblems(v.problems) });
       return { outcome: "refused", problems: v.problems };
     }
     const next = await this.render(v.config, input, revision);
-    if (JSON.stringify(next.files) === JSON.stringify(previous.files) && meta.confirmSec === undefined)
+    // Unchanged only when the config itself is: fields that render no file (mqtt, health, ...)
+    // are still committed, and each feature reacts to its own section.
+    if (
+      JSON.stringify(next.config) === JSON.stringify(previous.config) &&
+      JSON.stringify(next.files) === JSON.stringify(previous.files) &&
+      meta.confirmSec === undefined
+    )
       return { outcome: "unchanged", revision: previous.revision };
     const problems = await this.toolChecks(next.files, await this.stage(next));
     if (problems.length > 0) {
@@ -194,9 +312,11 @@ export class Applier {
       this.running = next;
       const timer = setTimeout(() => {
         void this.exclusive(async () => {
-          if (this.pending?.running !== next) return;
+          const p = this.pending;
+          if (p?.timer !== timer) return;
           this.pending = null;
-          await this.revert(next, previous, pendingRecord, `not confirmed within ${meta.confirmSec} s`);
+          const r = await this.revert(p.running, previous, pendingRecord, `not confirmed within ${meta.confirmSec} s`);
+          this.deps.onChange?.(r);
         });
       }, meta.confirmSec * 1000);
       this.pending = { running: next, previous, timer, record: pendingRecord };

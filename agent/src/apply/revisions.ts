@@ -4,6 +4,7 @@
 // other files and are never part of a revision.
 import { join } from "node:path";
 import { z } from "zod";
+import { readJson } from "../lib/read-json.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 
@@ -22,31 +23,42 @@ const dir = () => join(PATHS.data, "revisions");
 const file = (n: number) => join(dir(), `${String(n).padStart(6, "0")}.json`);
 
 export class RevisionStore {
-  constructor(private readonly sys: System) {}
+  constructor(
+    private readonly sys: System,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
+  /** Every readable record; a damaged one is moved aside and left out. */
   async list(): Promise<Revision[]> {
     const names = (await this.sys.list(dir())).filter((n) => /^\d{6}\.json$/.test(n)).sort();
     const out: Revision[] = [];
     for (const n of names) {
-      const parsed = RevisionSchema.safeParse(JSON.parse((await this.sys.readFile(join(dir(), n))) ?? "null"));
-      if (parsed.success) out.push(parsed.data);
+      const r = await readJson(this.sys, join(dir(), n), RevisionSchema, this.log);
+      if (r.ok) out.push(r.value);
     }
     return out;
   }
 
   async get(n: number): Promise<Revision | null> {
-    const text = await this.sys.readFile(file(n));
-    const parsed = text === null ? null : RevisionSchema.safeParse(JSON.parse(text));
-    return parsed?.success ? parsed.data : null;
+    const r = await readJson(this.sys, file(n), RevisionSchema, this.log);
+    return r.ok ? r.value : null;
   }
 
+  /** Past every number used, damaged records included, so a number is never given twice. */
   async next(): Promise<number> {
-    const all = await this.list();
-    return (all.at(-1)?.revision ?? 0) + 1;
+    const used = (await this.sys.list(dir())).map((n) => Number(/^(\d{6})\.json/.exec(n)?.[1] ?? 0));
+    const listed = (await this.list()).map((r) => r.revision);
+    return Math.max(0, ...used, ...listed) + 1;
   }
 
   async save(r: Revision): Promise<void> {
     await this.sys.writeFileAtomic(file(r.revision), `${JSON.stringify(r, null, 2)}\n`, 0o600);
+  }
+
+  /** Removes the oldest records past the newest `keep`. */
+  async prune(keep: number): Promise<void> {
+    const names = (await this.sys.list(dir())).filter((n) => /^\d{6}\.json/.test(n)).sort();
+    for (const n of names.slice(0, Math.max(0, names.length - keep))) await this.sys.remove(join(dir(), n));
   }
 
   /** The last committed revision (what config.json holds), if the history knows it. */

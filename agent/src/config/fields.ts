@@ -1,14 +1,26 @@
 // Reusable field types for the configuration schema. Each carries its own error message so a
 // rejection names what was expected, not just "invalid".
 import { z } from "zod";
-import { type Family, hasHostBits, parseAddress, parsePrefix } from "../lib/ip.js";
+import { type Family, formatAddress, hasHostBits, parseAddress, parsePrefix } from "../lib/ip.js";
+
+/**
+ * RFC 5952 text for an address or "address/len" that already parsed (lowercase, zeros compressed):
+ * the rest of the agent compares addresses as text with what `ip` prints. Host bits are kept.
+ */
+export function canonical(text: string): string {
+  const p = parsePrefix(text);
+  if (p === null) return text;
+  const addr = formatAddress(p.family, p.value);
+  return text.includes("/") ? `${addr}/${p.length}` : addr;
+}
 
 export function address(family: Family) {
   const name = family === 4 ? "IPv4" : "IPv6";
   return z
     .string()
     .max(64)
-    .refine((s) => parseAddress(s)?.family === family, { message: `must be an ${name} address` });
+    .refine((s) => parseAddress(s)?.family === family, { message: `must be an ${name} address` })
+    .overwrite(canonical);
 }
 
 /** A network prefix "addr/len" of one family; host bits must be zero. */
@@ -25,7 +37,8 @@ export function prefix(family: Family) {
       } else if (hasHostBits(p)) {
         ctx.addIssue({ code: "custom", message: "has bits set past the prefix length" });
       }
-    });
+    })
+    .overwrite(canonical);
 }
 
 /** An interface address with its prefix length, e.g. "198.51.100.2/24" (host bits expected). */
@@ -36,14 +49,16 @@ export function interfaceAddress(family: Family) {
     .max(64)
     .refine((s) => s.includes("/") && parsePrefix(s)?.family === family, {
       message: `must be an ${name} address with prefix length, like ${family === 4 ? "198.51.100.2/24" : "2001:db8:1::1/64"}`,
-    });
+    })
+    .overwrite(canonical);
 }
 
 /** Either prefix family. */
 export const anyPrefix = z
   .string()
   .max(64)
-  .refine((s) => parsePrefix(s) !== null, { message: "must be an IPv4 or IPv6 prefix (address/length)" });
+  .refine((s) => parsePrefix(s) !== null, { message: "must be an IPv4 or IPv6 prefix (address/length)" })
+  .overwrite(canonical);
 
 export const portRange = z
   .string()
@@ -64,10 +79,6 @@ export function parsePortRange(s: string): { first: number; last: number } {
 export const ifname = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/, { message: "must be a Linux interface name (1-15 characters: letters, digits, _ . -)" });
-
-export const macAddress = z
-  .string()
-  .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, { message: "must be a MAC address like 52:54:00:12:34:56" });
 
 export const hostname = z
   .string()

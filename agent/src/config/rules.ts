@@ -3,6 +3,7 @@
 import { contains, networkOf, overlaps, type Prefix, parseAddress, parsePrefix } from "../lib/ip.js";
 import { parsePortRange } from "./fields.js";
 import type { Config, Pool4Entry } from "./schema.js";
+import { NEVER_TRANSLATE } from "./special-ipv4.js";
 
 export interface Problem {
   path: string;
@@ -56,8 +57,6 @@ const lanWanDiffer: Rule = (c) => {
       path: "interfaces.wan.name",
       message: `is the same as interfaces.lan.name (${lan.name}): LAN and WAN must be different interfaces`,
     });
-  if (lan.mac && wan.mac && lan.mac.toLowerCase() === wan.mac.toLowerCase())
-    out.push({ path: "interfaces.wan.mac", message: "is the same as interfaces.lan.mac: LAN and WAN must be different NICs" });
   return out;
 };
 
@@ -167,9 +166,27 @@ const noOpenResolver: Rule = (c) => {
 
 const raLifetimes: Rule = (c) => {
   const ra = c.routerAdvertisements;
-  if (ra.prefixPreferredLifetimeSec <= ra.prefixValidLifetimeSec) return [];
-  return [{ path: "routerAdvertisements.prefixPreferredLifetimeSec", message: "must not exceed prefixValidLifetimeSec" }];
+  const out: Problem[] = [];
+  if (ra.prefixPreferredLifetimeSec > ra.prefixValidLifetimeSec)
+    out.push({ path: "routerAdvertisements.prefixPreferredLifetimeSec", message: "must not exceed prefixValidLifetimeSec" });
+  // RFC 8781 section 4.1: a client must not keep the router and lose the prefix it translates with.
+  if (ra.enabled && ra.pref64 && c.nat64.enabled && ra.pref64LifetimeSec < ra.routerLifetimeSec)
+    out.push({
+      path: "routerAdvertisements.pref64LifetimeSec",
+      message: `must be at least routerLifetimeSec (${ra.routerLifetimeSec}), RFC 8781 section 4.1`,
+    });
+  return out;
 };
+
+const pool4NotSpecial: Rule = (c) =>
+  c.nat64.pool4.flatMap((e, i) => {
+    if (e.prefix === "wan") return [];
+    const p = parsePrefix(e.prefix) as Prefix;
+    const hit = NEVER_TRANSLATE.find((s) => overlaps(p, parsePrefix(s) as Prefix));
+    return hit === undefined
+      ? []
+      : [{ path: `nat64.pool4[${i}].prefix`, message: `overlaps ${hit}, which is never an address to translate from` }];
+  });
 
 function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "");
@@ -219,6 +236,7 @@ export const RULES: readonly Rule[] = [
   pool4AwayFromEphemeral,
   noOpenResolver,
   raLifetimes,
+  pool4NotSpecial,
   mqttSecurity,
   healthTargets,
 ];

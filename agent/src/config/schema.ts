@@ -2,19 +2,7 @@
 // defaults live here, JSON Schema is generated from it (gate64 config schema), and docs/configuration.md
 // describes the same fields. Cross-field rules live in rules.ts.
 import { z } from "zod";
-import {
-  address,
-  anyPrefix,
-  devicePath,
-  dnsServer,
-  hostname,
-  ifname,
-  interfaceAddress,
-  macAddress,
-  portRange,
-  prefix,
-  seconds,
-} from "./fields.js";
+import { address, anyPrefix, devicePath, dnsServer, hostname, ifname, interfaceAddress, portRange, prefix, seconds } from "./fields.js";
 
 export const CONFIG_VERSION = 1;
 
@@ -30,10 +18,8 @@ const identity = z.strictObject({
 });
 
 const nic = {
-  /** The name the box gives this interface. */
+  /** The interface's name, as the board profile names it. */
   name: ifname,
-  /** When set, the NIC with this MAC is renamed to `name` (a .link file). */
-  mac: macAddress.optional(),
 };
 
 const lan = z.strictObject({
@@ -259,10 +245,8 @@ const health = z.strictObject({
 const system = z.strictObject({
   /** The box's own ephemeral ports (net.ipv4.ip_local_port_range); must not overlap pool4. */
   ephemeralPorts: portRange.default("16384-32767"),
-  timezone: z
-    .string()
-    .regex(/^[A-Za-z0-9_+/-]{1,64}$/, { message: "must be a tz name like Etc/UTC" })
-    .default("Etc/UTC"),
+  /** Revision records kept on /data (the oldest are removed past this). */
+  keepRevisions: z.number().int().min(5).max(1000).default(100),
 });
 
 const logging = z.strictObject({

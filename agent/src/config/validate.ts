@@ -49,12 +49,49 @@ function zodProblems(error: z.ZodError): Problem[] {
   });
 }
 
+/**
+ * Fields an earlier schema accepted that never took effect on the box. A config that still has
+ * them is taken without them and a warning says why, so no box refuses its own config.json.
+ */
+export const RETIRED: { path: string[]; reason: string }[] = [
+  {
+    path: ["system", "timezone"],
+    reason: "retired: the box keeps UTC (the journal and certificate checks use it); read logs in your own timezone",
+  },
+  {
+    path: ["interfaces", "lan", "mac"],
+    reason: "retired: NIC names come from the board profile (image/boards/<board>/board.json), before the agent runs",
+  },
+  {
+    path: ["interfaces", "wan", "mac"],
+    reason: "retired: NIC names come from the board profile (image/boards/<board>/board.json), before the agent runs",
+  },
+];
+
+function withoutRetired(input: unknown): { value: unknown; warnings: Problem[] } {
+  const warnings: Problem[] = [];
+  if (typeof input !== "object" || input === null) return { value: input, warnings };
+  const value = structuredClone(input) as Record<string, unknown>;
+  for (const { path, reason } of RETIRED) {
+    let node: unknown = value;
+    for (const key of path.slice(0, -1))
+      node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    const last = path.at(-1) as string;
+    if (typeof node === "object" && node !== null && last in node) {
+      delete (node as Record<string, unknown>)[last];
+      warnings.push({ path: path.join("."), message: reason });
+    }
+  }
+  return { value, warnings };
+}
+
 export function validateConfig(input: unknown): Validation {
-  const parsed = ConfigSchema.safeParse(input);
+  const { value, warnings } = withoutRetired(input);
+  const parsed = ConfigSchema.safeParse(value);
   if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error) };
   const problems = checkRules(parsed.data);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: parsed.data, warnings: capacityWarnings(parsed.data), capacity: pool4Capacity(parsed.data) };
+  return { ok: true, config: parsed.data, warnings: [...warnings, ...capacityWarnings(parsed.data)], capacity: pool4Capacity(parsed.data) };
 }
 
 export function formatProblems(problems: readonly Problem[]): string {

@@ -7,7 +7,12 @@ export const CONTROL_SOCKET = "control.sock";
 export const ControlRequestSchema = z.discriminatedUnion("cmd", [
   z.strictObject({ cmd: z.literal("status") }),
   z.strictObject({ cmd: z.literal("health") }),
-  z.strictObject({ cmd: z.literal("config.show"), revision: z.number().int().min(1).optional() }),
+  z.strictObject({
+    cmd: z.literal("config.show"),
+    revision: z.number().int().min(1).optional(),
+    /** Answer { revision, config } instead of the config alone. */
+    withRevision: z.boolean().optional(),
+  }),
   z.strictObject({ cmd: z.literal("config.history") }),
   z.strictObject({ cmd: z.literal("config.diff"), from: z.number().int().min(0), to: z.number().int().min(0).optional() }),
   z.strictObject({
@@ -16,6 +21,8 @@ export const ControlRequestSchema = z.discriminatedUnion("cmd", [
     by: z.string().max(128),
     message: z.string().max(1024).optional(),
     confirmSec: z.number().int().min(5).max(3600).optional(),
+    /** The revision the change was made from; refused if the box has moved on since. */
+    baseRevision: z.number().int().min(0).optional(),
   }),
   z.strictObject({ cmd: z.literal("config.confirm"), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("config.rollback"), revision: z.number().int().min(1), by: z.string().max(128) }),

@@ -28,8 +28,9 @@ export class Device {
     this.bootedAt = new Date(deps.startedAt ?? deps.sys.now()).toISOString();
   }
 
+  /** The provisioned id, unless the running config overrides it (identity.deviceId). */
   get id(): string {
-    return this.deps.id;
+    return this.deps.applier.running?.resolved.deviceId ?? this.deps.id;
   }
 
   running(): Running {
@@ -41,7 +42,7 @@ export class Device {
   status() {
     const r = this.deps.applier.running;
     return {
-      deviceId: this.deps.id,
+      deviceId: this.id,
       firmware: this.deps.firmware,
       revision: r?.revision ?? null,
       awaitingConfirmation: this.deps.applier.awaitingConfirmation,

@@ -16,10 +16,15 @@ export class EventBus {
 
   constructor(private readonly log: (line: string) => void) {}
 
-  on<K extends keyof AgentEvents>(event: K, origin: string, fn: Listener<K>): void {
-    const list = this.listeners.get(event) ?? [];
-    list.push({ origin, fn: fn as Listener<never> });
-    this.listeners.set(event, list);
+  /** Adds a listener; the result removes it again. */
+  on<K extends keyof AgentEvents>(event: K, origin: string, fn: Listener<K>): () => void {
+    const entry = { origin, fn: fn as Listener<never> };
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), entry]);
+    return () =>
+      this.listeners.set(
+        event,
+        (this.listeners.get(event) ?? []).filter((e) => e !== entry),
+      );
   }
 
   emit<K extends keyof AgentEvents>(event: K, payload: AgentEvents[K]): void {

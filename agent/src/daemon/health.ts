@@ -7,7 +7,7 @@ import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "../render/context.js";
-import { COREDNS_READY } from "../render/corefile.js";
+import { COREDNS_READY, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import { renderOffloads } from "../render/offloads.js";
 import type { System } from "../system/system.js";
@@ -50,10 +50,21 @@ function httpStatus(url: string, timeoutMs: number): Promise<number> {
   });
 }
 
-/** Without configured targets, the IPv4 upstream resolvers on TCP port 53 are probed. */
-function upstreamTargets(c: Config): string[] {
-  if (c.dns64.upstreams === "dhcp") return [];
-  return c.dns64.upstreams.filter((u) => /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(u)).map((u) => (u.includes(":") ? u : `${u}:53`));
+const IPV4_SERVER = /^\d+\.\d+\.\d+\.\d+(:\d+)?$/;
+
+/** "nameserver" lines of a resolv.conf that are IPv4 addresses, as "IPv4:53". */
+export function resolvConfTargets(text: string): string[] {
+  return [...text.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => `${m[1]}:53`);
+}
+
+/**
+ * Without configured targets, the IPv4 upstream resolvers on TCP port 53 are probed: the
+ * configured ones, or those the WAN learned by DHCP (a translated flow that always has a target
+ * while DNS works at all).
+ */
+async function upstreamTargets(sys: System, c: Config): Promise<string[]> {
+  if (c.dns64.upstreams === "dhcp") return resolvConfTargets((await sys.readFile(UPLINK_RESOLV_CONF)) ?? "");
+  return c.dns64.upstreams.filter((u) => IPV4_SERVER.test(u)).map((u) => (u.includes(":") ? u : `${u}:53`));
 }
 
 export function probes(sys: System, r: Resolved): Probe[] {
@@ -72,27 +83,27 @@ export function probes(sys: System, r: Resolved): Probe[] {
         return `instance ${JOOL_INSTANCE} up, pool6 ${pool6}`;
       },
     });
-  if (c.nat64.enabled) {
-    const targets = c.health.nat64Targets.length > 0 ? c.health.nat64Targets : upstreamTargets(c);
-    if (targets.length > 0)
-      list.push({
-        name: "nat64",
-        critical: true,
-        run: async () => {
-          await ensureProbeNamespace(sys);
-          const tried: string[] = [];
-          for (const t of targets) {
-            const [addr, port] = translatedTarget(c.nat64.pool6, t);
-            const r = await sys.run("ip", ["netns", "exec", PROBE_NS, "timeout", "5", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`], {
-              timeoutMs: 8000,
-            });
-            if (r.code === 0) return `TCP to ${t} through [${addr}]:${port} connected`;
-            tried.push(t);
-          }
-          throw new Error(`no TCP connection through NAT64 to ${tried.join(", ")}`);
-        },
-      });
-  }
+  if (c.nat64.enabled)
+    list.push({
+      name: "nat64",
+      critical: true,
+      run: async () => {
+        const targets = c.health.nat64Targets.length > 0 ? c.health.nat64Targets : await upstreamTargets(sys, c);
+        if (targets.length === 0)
+          throw new Error(`nothing to probe: no health.nat64Targets and no IPv4 resolver learned on ${c.interfaces.wan.name}`);
+        await ensureProbeNamespace(sys);
+        const tried: string[] = [];
+        for (const t of targets) {
+          const [addr, port] = translatedTarget(c.nat64.pool6, t);
+          const r = await sys.run("ip", ["netns", "exec", PROBE_NS, "timeout", "5", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`], {
+            timeoutMs: 8000,
+          });
+          if (r.code === 0) return `TCP to ${t} through [${addr}]:${port} connected`;
+          tried.push(t);
+        }
+        throw new Error(`no TCP connection through NAT64 to ${tried.join(", ")}`);
+      },
+    });
   list.push({
     name: "lan-address",
     critical: true,
@@ -195,13 +206,18 @@ export function probes(sys: System, r: Resolved): Probe[] {
         return offloads.map(([dev, f]) => `${dev}: ${Object.keys(f).join(" ")} off`).join("; ");
       },
     });
+  // Critical where pool4 uses the WAN's address: without one, translation is paused (render/jool.ts).
+  const pool4OnWan = c.nat64.enabled && c.nat64.pool4.some((e) => e.prefix === "wan");
   list.push({
     name: "wan-ipv4",
-    critical: false,
+    critical: pool4OnWan,
     run: async () => {
       const out = (await sys.run("ip", ["-4", "-o", "addr", "show", "dev", c.interfaces.wan.name, "scope", "global"])).stdout;
       const addr = /inet (\S+)/.exec(out)?.[1];
-      if (addr === undefined) throw new Error(`no IPv4 address on ${c.interfaces.wan.name}`);
+      if (addr === undefined)
+        throw new Error(`no IPv4 address on ${c.interfaces.wan.name}${pool4OnWan ? ': NAT64 waits for one (pool4 uses "wan")' : ""}`);
+      if (pool4OnWan && r.wanIPv4 !== undefined && addr.split("/")[0] !== r.wanIPv4)
+        throw new Error(`${c.interfaces.wan.name} has ${addr} but pool4 still uses ${r.wanIPv4}`);
       return addr;
     },
   });

@@ -32,6 +32,13 @@ export function changedServices(prev: RenderedFiles | null, next: RenderedFiles)
   return out;
 }
 
+/** Health probes whose failure a service's reload repairs (a removed Jool instance, a dead CoreDNS). */
+const REPAIRS: Record<string, Service> = { jool: "jool", offloads: "offloads", coredns: "coredns", dns64: "coredns" };
+
+export function repairsFor(failedProbes: string[]): Service[] {
+  return [...new Set(failedProbes.flatMap((p) => (REPAIRS[p] === undefined ? [] : [REPAIRS[p]])))];
+}
+
 export class StepError extends Error {
   constructor(
     readonly service: Service,
@@ -74,14 +81,39 @@ async function waitForAddress(sys: System, ifname: string, address: string, time
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
 
+/** Services whose reload is idempotent and costs no state: re-run at every agent start. */
+const CHEAP: Service[] = ["sysctl", "firewall", "hostname", "offloads"];
+
+async function joolLive(sys: System): Promise<boolean> {
+  return (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
+}
+
+async function livePool6(sys: System): Promise<string | null> {
+  const g = await sys.run("jool", ["-i", JOOL_INSTANCE, "global", "display", "--csv"]);
+  return /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim() ?? null;
+}
+
+/**
+ * Puts `next` into effect where it differs from `prev`. With `boot`, prev is what an earlier run
+ * of the agent left (null after a reboot): the cheap services are applied regardless, and a Jool
+ * instance or CoreDNS that should run but does not is started even when its files match.
+ */
 export async function install(
   sys: System,
   config: Config,
   dir: string,
   prev: RenderedFiles | null,
   next: RenderedFiles,
+  opts: { boot?: boolean; force?: Service[] } = {},
 ): Promise<Service[]> {
   const changed = changedServices(prev, next);
+  for (const s of opts.force ?? []) changed.add(s);
+  if (opts.boot) {
+    for (const s of CHEAP) changed.add(s);
+    if (!changed.has("jool") && next["jool/nat64.json"] !== undefined && !(await joolLive(sys))) changed.add("jool");
+    if (!changed.has("coredns") && (await sys.run("systemctl", ["is-active", "--quiet", "coredns.service"])).code !== 0)
+      changed.add("coredns");
+  }
   const done: Service[] = [];
   const path = (rel: string) => join(dir, rel);
 
@@ -115,9 +147,9 @@ export async function install(
   }
   if (changed.has("jool")) {
     await must(sys, "jool", "modprobe", ["jool"]);
-    const prevPool6 = pool6Of(prev);
-    const live = (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
-    if (live && (prevPool6 === null || prevPool6 !== pool6Of(next))) await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
+    // Recreated (every session lost) only when pool6 differs from the live instance's.
+    if ((await joolLive(sys)) && (pool6Of(prev) ?? (await livePool6(sys))) !== pool6Of(next))
+      await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
     await must(sys, "jool", "jool", ["file", "handle", path("jool/nat64.json")]);
     done.push("jool");
   }

@@ -1,6 +1,8 @@
 // gate64-agent: the daemon on the device. A small core wires the modules: the applier (boot and
-// transactional changes), the health loop (probes, repairs, watchdog), the control socket (the
-// console CLI) and fleet reporting. Each module's failure is logged with its name.
+// transactional changes), the health loop (probes, repairs), the watchdog, the control socket (the
+// console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
+// none of them keeps the others from starting: a box whose configuration fails to apply stays
+// reachable on its console and over the fleet, to be fixed.
 import { join } from "node:path";
 import { Applier } from "../apply/applier.js";
 import { validateConfigText } from "../config/parse-text.js";
@@ -9,6 +11,7 @@ import { formatProblems } from "../config/validate.js";
 import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
 import { FleetAgent } from "../fleet/agent.js";
+import { readJson } from "../lib/read-json.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { MANAGEMENT_PORTS } from "../render/nftables.js";
@@ -16,54 +19,109 @@ import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
 import { Device } from "./device.js";
 import { EventBus } from "./events.js";
-import { wanIPv4 } from "./facts.js";
+import { readFacts } from "./facts.js";
 import { checkHealth } from "./health.js";
+import { repairsFor } from "./install.js";
+import { createLogger } from "./log.js";
 import { serveMetrics } from "./metrics.js";
 import { notifier } from "./watchdog.js";
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
+const log = createLogger();
 
-async function loadConfig(sys: System): Promise<{ config: Config; input: unknown; source: string }> {
+interface Loaded {
+  config: Config;
+  input: unknown;
+  source: string;
+}
+
+async function loadConfigs(sys: System): Promise<Loaded[]> {
+  const out: Loaded[] = [];
   for (const file of [PATHS.config, PATHS.defaultConfig]) {
     const text = await sys.readFile(file);
     if (text === null) continue;
     const v = validateConfigText(text);
-    if (v.ok) return { config: v.config, input: JSON.parse(text), source: file };
-    log(`config: ${file} refused, falling back:\n${formatProblems(v.problems)}`);
+    if (v.ok) out.push({ config: v.config, input: JSON.parse(text), source: file });
+    else log.error(`config: ${file} refused, falling back:\n${formatProblems(v.problems)}`);
   }
-  throw new Error(`no usable configuration in ${PATHS.config} or ${PATHS.defaultConfig}`);
+  if (out.length === 0) throw new Error(`no usable configuration in ${PATHS.config} or ${PATHS.defaultConfig}`);
+  return out;
 }
 
 async function deviceId(sys: System): Promise<string> {
-  const text = await sys.readFile(PATHS.identity);
-  const parsed = text === null ? null : IdentitySchema.safeParse(JSON.parse(text));
-  return parsed?.success ? parsed.data.deviceId : "unprovisioned";
+  const r = await readJson(sys, PATHS.identity, IdentitySchema, log.error);
+  return r.ok ? r.value.deviceId : "unprovisioned";
 }
+
+/** systemd's watchdog is fed while the event loop runs, every third of WatchdogSec (90 s). */
+const WATCHDOG_FEED_MS = 30_000;
+/** A health cycle still running after this long counts as hung: the watchdog is no longer fed. */
+const HUNG_CYCLE_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const sys = realSystem;
   const notify = notifier(sys);
-  const bus = new EventBus(log);
+  const bus = new EventBus(log.error);
   const id = await deviceId(sys);
   const version = ((await sys.readFile(PATHS.version)) ?? "dev").trim();
   const startedAt = sys.now();
-  const { config: bootConfig, input, source } = await loadConfig(sys);
-  log(`gate64-agent ${version}: device ${id}, config from ${source}`);
 
   const applier = new Applier({
     sys,
     log,
-    facts: async (c) => {
-      const wan = await wanIPv4(sys, c, 60_000);
-      return { deviceId: id, ...(wan === undefined ? {} : { wanIPv4: wan }) };
-    },
+    facts: (c) => readFacts(sys, c, id),
     check: (r) => checkHealth(sys, r),
+    onChange: (r) => bus.emit("applied", r),
   });
-  const services = await applier.boot(bootConfig, input);
-  log(`applied revision ${applier.running?.revision}: ${services.join(", ")}`);
+  // config.json first; if it cannot be put into effect, the image's default configuration.
+  let bootError: string | undefined;
+  for (const { config, input, source } of await loadConfigs(sys)) {
+    log.setLevel(config.logging.level);
+    log(`gate64-agent ${version}: device ${id}, config from ${source}`);
+    const boot = await applier.boot(config, input);
+    bootError = boot.error === undefined ? undefined : `${source}: ${boot.error}`;
+    if (bootError === undefined) {
+      log(`applied revision ${applier.running?.revision}: ${boot.services.join(", ")}`);
+      break;
+    }
+    log.error(`boot apply failed: ${bootError}`);
+  }
 
-  const device = new Device({ sys, applier, bus, id, firmware: version, check: (r) => checkHealth(sys, r), log, startedAt });
+  const device = new Device({
+    sys,
+    applier,
+    bus,
+    id,
+    firmware: version,
+    check: async (r) => {
+      const h = await checkHealth(sys, r);
+      if (bootError === undefined) return h;
+      // Reported until a later apply succeeds.
+      const probe = { name: "boot-apply", status: "failed" as const, detail: bootError, durationMs: 0 };
+      return { ...h, status: "failed", probes: [probe, ...h.probes] };
+    },
+    log,
+    startedAt,
+  });
   const running = () => device.running();
+  bus.on("applied", "boot-error", (r) => {
+    if (r.outcome === "committed") bootError = undefined;
+  });
+  bus.on("applied", "log-level", () => log.setLevel(running().config.logging.level));
+
+  // pool4 and the translator's guard follow the WAN's addresses (DHCP renumbering) without a new
+  // revision; `ip monitor` says when, the health cycle checks again in case an event was missed.
+  const followWan = async () => {
+    const changed = await applier.refresh();
+    if (changed.length === 0) return;
+    log(`wan: IPv4 now ${applier.running?.resolved.wanIPv4 ?? "none"}; updated ${changed.join(", ")}`);
+    // Reported now (health and state carry the address), not at the next interval.
+    void device.runHealth().catch((e: unknown) => log.error(`health: ${String(e)}`));
+  };
+  let wanTimer: NodeJS.Timeout | undefined;
+  const stopWatch = sys.watch("ip", ["-4", "monitor", "address"], () => {
+    clearTimeout(wanTimer);
+    wanTimer = setTimeout(() => void followWan().catch((e: unknown) => log.error(`wan: ${String(e)}`)), 500);
+  });
 
   const handle = async (req: ControlRequest): Promise<unknown> => {
     switch (req.cmd) {
@@ -71,8 +129,10 @@ async function main(): Promise<void> {
         return { ...device.status(), healthReport: device.lastHealth };
       case "health":
         return device.runHealth();
-      case "config.show":
-        return (await device.configShow(req.revision))?.config ?? null;
+      case "config.show": {
+        const shown = await device.configShow(req.revision);
+        return req.withRevision ? shown : (shown?.config ?? null);
+      }
       case "config.history":
         return device.history();
       case "config.diff":
@@ -82,6 +142,7 @@ async function main(): Promise<void> {
           by: req.by,
           ...(req.message ? { message: req.message } : {}),
           ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
+          ...(req.baseRevision === undefined ? {} : { baseRevision: req.baseRevision }),
         });
       case "config.confirm":
         return device.confirm(req.by);
@@ -91,7 +152,10 @@ async function main(): Promise<void> {
         return device.reboot(req.by);
     }
   };
-  const control = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, log);
+  const control = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, log).catch((e: unknown) => {
+    log.error(`control: ${String(e)}`);
+    return null;
+  });
 
   // Prometheus text on the LAN address; the firewall admits only firewall.management networks.
   const r0 = running();
@@ -102,60 +166,72 @@ async function main(): Promise<void> {
     [r0.config.interfaces.lan.name, r0.config.interfaces.wan.name],
     log,
   ).catch((e: unknown) => {
-    log(`metrics: ${String(e)}`);
+    log.error(`metrics: ${String(e)}`);
     return null;
   });
 
-  // The fleet connection follows the running mqtt section: a console change to it reconnects.
+  // The fleet connection follows the running mqtt section and device id: a change reconnects.
+  const fleetKey = () => JSON.stringify([running().config.mqtt, running().resolved.deviceId]);
   let fleet = new FleetAgent({ device, mqtt: running().config.mqtt, log });
-  await fleet.start().catch((e: unknown) => log(`fleet: ${String(e)}`));
+  let fleetFor = fleetKey();
+  await fleet.start().catch((e: unknown) => log.error(`fleet: ${String(e)}`));
   bus.on("applied", "fleet-restart", async () => {
-    const m = running().config.mqtt;
-    if (JSON.stringify(m) === JSON.stringify(fleet.mqtt)) return;
-    log("fleet: broker settings changed; reconnecting");
+    if (fleetKey() === fleetFor) return;
+    log("fleet: broker settings or device id changed; reconnecting");
     await fleet.stop();
-    fleet = new FleetAgent({ device, mqtt: m, log });
+    fleet = new FleetAgent({ device, mqtt: running().config.mqtt, log });
+    fleetFor = fleetKey();
     await fleet.start();
   });
+
+  // The watchdog follows the event loop, not the health interval (which may be longer than
+  // WatchdogSec): a blocked loop, or a health cycle stuck for 10 minutes, stops the feeding.
+  let cycleStartedAt: number | null = null;
+  const feeder = setInterval(() => {
+    if (cycleStartedAt !== null && sys.now() - cycleStartedAt > HUNG_CYCLE_MS) return;
+    void notify.watchdog();
+  }, WATCHDOG_FEED_MS);
   await notify.ready(`revision ${applier.running?.revision}`);
+  void notify.watchdog();
 
   const cycle = async () => {
-    const r = running();
-    const h = await device.runHealth();
-    const failed = h.probes.filter((p) => p.status !== "ok");
-    if (failed.length > 0) log(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
-    // Repairs put back what the running system lost (a removed Jool instance, a dead CoreDNS).
-    if (failed.some((p) => p.name === "jool")) {
-      await sys.run("modprobe", ["jool"]);
-      await sys.run("jool", ["file", "handle", join(PATHS.current, "jool/nat64.json")]);
-      log("repair: Jool instance re-applied");
+    if (cycleStartedAt !== null) return; // the previous cycle is still running
+    cycleStartedAt = sys.now();
+    try {
+      await followWan().catch((e: unknown) => log.error(`wan: ${String(e)}`));
+      const h = await device.runHealth();
+      const failed = h.probes.filter((p) => p.status !== "ok");
+      if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
+      else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
+      // Repairs go through the applier's queue, so they never interleave with an apply or a revert.
+      const repaired = await applier.repair(repairsFor(failed.map((p) => p.name)));
+      if (repaired.length > 0) log(`repair: ${repaired.join(", ")} put back`);
+      await notify.status(`revision ${running().revision}, health ${h.status}`);
+    } finally {
+      cycleStartedAt = null;
     }
-    if (failed.some((p) => p.name === "offloads")) {
-      for (const [dev, features] of Object.entries(
-        JSON.parse((await sys.readFile(join(PATHS.current, "offloads.json"))) ?? "{}") as Record<string, Record<string, string>>,
-      ))
-        await sys.run("ethtool", ["-K", dev, ...Object.entries(features).flat()]);
-      log("repair: NIC offloads set again");
-    }
-    if (failed.some((p) => p.name === "coredns" || p.name === "dns64")) {
-      await sys.run("systemctl", ["restart", "coredns.service"]);
-      log("repair: CoreDNS restarted");
-    }
-    await notify.status(`revision ${r.revision}, health ${h.status}`);
-    // The loop ran: feed the watchdog. A hung loop (or agent) stops feeding it and systemd
-    // restarts the agent; failures of Jool or CoreDNS are the loop's to repair, not a reason.
-    await notify.watchdog();
   };
-  await cycle().catch((e: unknown) => log(`health: ${String(e)}`));
-  const timer = setInterval(
-    () => void cycle().catch((e: unknown) => log(`health: ${String(e)}`)),
-    running().config.health.intervalSec * 1000,
-  );
+  // The health timer follows health.intervalSec when a change sets it.
+  let timer: NodeJS.Timeout | undefined;
+  let interval = 0;
+  const schedule = () => {
+    const want = running().config.health.intervalSec * 1000;
+    if (want === interval) return;
+    interval = want;
+    clearInterval(timer);
+    timer = setInterval(() => void cycle().catch((e: unknown) => log.error(`health: ${String(e)}`)), interval);
+  };
+  bus.on("applied", "health-interval", schedule);
+  schedule();
+  await cycle().catch((e: unknown) => log.error(`health: ${String(e)}`));
 
   const shutdown = async () => {
     clearInterval(timer);
+    clearInterval(feeder);
+    clearTimeout(wanTimer);
+    stopWatch();
     applier.close();
-    control.close();
+    control?.close();
     metrics?.close();
     await fleet.stop().catch(() => undefined);
     process.exit(0);
@@ -165,6 +241,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log(`gate64-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  log.error(`gate64-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

@@ -27,6 +27,21 @@ export function parseJoolStats(text: string): Record<string, number> {
   return out;
 }
 
+/** `nft -j list counters` -> packets per guard reason ({ special: 3, ... }). */
+export function parseGuardCounters(json: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    const doc = JSON.parse(json) as { nftables?: { counter?: { name: string; packets: number } }[] };
+    for (const item of doc.nftables ?? []) {
+      const c = item.counter;
+      if (c?.name.startsWith("guard_")) out[c.name.slice("guard_".length)] = c.packets;
+    }
+  } catch {
+    // no ruleset loaded yet: no samples
+  }
+  return out;
+}
+
 export function formatPrometheus(samples: Sample[]): string {
   const seen = new Set<string>();
   const lines: string[] = [];
@@ -115,6 +130,15 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
         value: s.stdout.split("\n").filter((l) => l.trim() !== "").length,
       });
   }
+  const counters = await sys.run("nft", ["-j", "list", "counters", "table", "inet", "gate64"]);
+  for (const [reason, packets] of Object.entries(parseGuardCounters(counters.stdout)))
+    out.push({
+      name: "gate64_guard_dropped_packets_total",
+      help: "Packets to pool6 the translator's guard dropped, by reason (docs/configuration.md#the-translators-guard)",
+      type: "counter",
+      labels: { reason },
+      value: packets,
+    });
   try {
     const text = await get(`http://${COREDNS_METRICS}/metrics`);
     for (const line of text.split("\n")) {
@@ -154,7 +178,14 @@ export async function serveMetrics(
       (err: unknown) => res.writeHead(500).end(String(err)),
     );
   });
+  // A listen error (address not there yet, port taken) rejects; later errors are only logged.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, address, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   server.on("error", (err) => log(`metrics: ${err.message}`));
-  await new Promise<void>((resolve) => server.listen(port, address, () => resolve()));
   return server;
 }

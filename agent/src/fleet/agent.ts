@@ -17,6 +17,7 @@ import {
   CommandSchema,
   type Desired,
   DesiredSchema,
+  MAX_MESSAGE_BYTES,
   parseMessage,
   type Reported,
   type Response,
@@ -53,6 +54,18 @@ function safeJson(text: string): unknown {
   }
 }
 
+const CredentialsSchema = z.object({ username: z.string().max(256), password: z.string().max(1024) });
+
+/** The broker's URL without userinfo, for logs. */
+export function brokerName(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "(broker)";
+  }
+}
+
 export class FleetAgent {
   private client: MqttClient | null = null;
   private readonly t: Topics;
@@ -65,8 +78,13 @@ export class FleetAgent {
   private telemetryTimer: NodeJS.Timeout | null = null;
   private attempts = 0;
   private stopped = false;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  /** Fixed for the connection's life: the daemon starts a new agent when the device id changes. */
+  private readonly id: string;
 
   constructor(private readonly deps: FleetAgentDeps) {
+    this.id = deps.device.id;
     this.t = topics(deps.mqtt.topicPrefix);
     this.outbox = new Outbox(deps.outboxLimit ?? 200);
     this.shells = new ShellSessions(
@@ -81,10 +99,6 @@ export class FleetAgent {
         log: deps.log,
       },
     );
-  }
-
-  private get id(): string {
-    return this.deps.device.id;
   }
 
   private get sys() {
@@ -128,11 +142,16 @@ export class FleetAgent {
     });
     client.on("error", (err) => this.deps.log(`fleet: ${err.message}`));
     const bus = this.deps.device.deps.bus;
-    bus.on("health", "fleet", (h) => {
-      this.publishHealth(h);
-      this.publishState();
-    });
-    bus.on("applied", "fleet", () => this.publishState());
+    this.unsubscribe.push(
+      bus.on("health", "fleet", (h) => {
+        this.publishHealth(h);
+        this.publishState();
+      }),
+      bus.on("applied", "fleet", () => {
+        this.publishState();
+        if (this.candidates.size > 0) this.scheduleDesired(0);
+      }),
+    );
     this.telemetryTimer = setInterval(() => this.publishTelemetry(), m.telemetryIntervalSec * 1000);
     this.telemetryTimer.unref();
   }
@@ -143,7 +162,9 @@ export class FleetAgent {
       if (text === null) throw new Error(`cannot read ${path}`);
       return text;
     };
-    const creds = m.credentialsFile ? (JSON.parse(await read(m.credentialsFile)) as { username: string; password: string }) : null;
+    // The file holds a secret: a damaged one is named, never quoted.
+    const creds = m.credentialsFile ? CredentialsSchema.safeParse(safeJson(await read(m.credentialsFile))) : null;
+    if (creds && !creds.success) throw new Error(`${m.credentialsFile} is not {"username", "password"} JSON`);
     const url = new URL(m.url as string);
     const tls = url.protocol === "mqtts:";
     return {
@@ -159,7 +180,9 @@ export class FleetAgent {
       connectTimeout: 10_000,
       queueQoSZero: false,
       will: { topic: this.t.availability(this.id), payload: Buffer.from("lost"), qos: 1, retain: true },
-      ...(creds ? { username: creds.username, password: creds.password } : {}),
+      ...(creds?.data ? { username: creds.data.username, password: creds.data.password } : {}),
+      // A retained config larger than this would come back on every reconnect.
+      ...(m.protocolVersion === 5 ? { properties: { maximumPacketSize: MAX_MESSAGE_BYTES } } : {}),
       ...(m.tls.ca ? { ca: await read(m.tls.ca) } : {}),
       ...(m.tls.cert && m.tls.key ? { cert: await read(m.tls.cert), key: await read(m.tls.key) } : {}),
       rejectUnauthorized: true,
@@ -184,7 +207,7 @@ export class FleetAgent {
   private async onConnect(): Promise<void> {
     const c = this.client as MqttClient;
     this.attempts = 0;
-    this.deps.log(`fleet: connected to ${this.deps.mqtt.url}`);
+    this.deps.log(`fleet: connected to ${brokerName(this.deps.mqtt.url as string)}`);
     this.availability("init");
     const subs = [this.t.commands(this.id), this.t.desired(this.id), ...this.deps.mqtt.groups.map((g) => this.t.groupDesired(g))];
     for (const s of this.shells.list()) subs.push(this.t.shellIn(this.id, s.session));
@@ -349,6 +372,13 @@ export class FleetAgent {
         this.candidates.clear();
         if (best === null) return;
         const [source, desired] = best;
+        // A console change awaiting confirmation holds every other apply: this one waits for the
+        // confirmation or the revert (an "applied" event) instead of being refused for good.
+        if (this.deps.device.status().awaitingConfirmation !== null) {
+          this.candidates.set(source, desired);
+          this.deps.log(`fleet: desired ${desired.revision} waits for the console's pending revision`);
+          return;
+        }
         const base = { desiredRevision: desired.revision, source };
         let reported: Omit<Reported, "at">;
         try {
@@ -402,6 +432,7 @@ export class FleetAgent {
     if (this.desiredTimer) clearTimeout(this.desiredTimer);
     this.shells.closeAll("agent stopping"); // their end-of-session messages still go out
     this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
     const c = this.client;
     if (c === null) return;
     if (announce && c.connected)

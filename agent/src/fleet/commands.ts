@@ -63,8 +63,18 @@ export async function runCommand(cmd: Command, ctx: CommandContext): Promise<unk
     case "config.confirm":
       argsOf("config.confirm");
       return checkApply(await d.confirm(by));
-    case "config.rollback":
-      return checkApply(await d.rollback(argsOf("config.rollback").revision, { by }));
+    case "config.rollback": {
+      // The earlier revision's config with the running broker settings: a fleet command never
+      // moves a box to another broker (docs/protocol.md).
+      const n = argsOf("config.rollback").revision;
+      const old = await d.configShow(n);
+      if (old === null || typeof old.config !== "object" || old.config === null)
+        throw new CommandError("invalid", `there is no revision ${n}`, "args.revision");
+      const { mqtt: _theirs, ...rest } = old.config as Record<string, unknown>;
+      const ours = (d.running().input as Record<string, unknown>).mqtt;
+      const config = ours === undefined ? rest : { ...rest, mqtt: ours };
+      return checkApply(await d.apply(config, { by, message: `rollback to revision ${n}, broker settings kept` }));
+    }
     case "reboot":
       argsOf("reboot");
       return d.reboot(by);

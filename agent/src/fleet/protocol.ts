@@ -190,11 +190,19 @@ export function protocolJsonSchema(): Record<string, unknown> {
   };
 }
 
+/**
+ * The largest message a box takes: MQTT 5 connections tell the broker (Maximum Packet Size), and
+ * every payload is measured before it is parsed. A config is at most 256 KiB of JSON.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
 /** Parses JSON then a schema; the error names the field. */
 export function parseMessage<T extends z.ZodType>(
   schema: T,
   payload: Buffer | string,
 ): { ok: true; value: z.infer<T> } | { ok: false; field: string; reason: string } {
+  const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_MESSAGE_BYTES) return { ok: false, field: "(payload)", reason: `${size} bytes is more than ${MAX_MESSAGE_BYTES}` };
   let data: unknown;
   try {
     data = JSON.parse(payload.toString());

@@ -146,3 +146,27 @@ export function formatPrefix(p: Prefix): string {
 export function sizeOf(p: Prefix): number {
   return Number(hostMask(p) + 1n);
 }
+
+/** Position in the IPv6 address of bit i of an IPv4 address embedded after an RFC 6052 prefix of this length. */
+function embeddedBit(prefixLength: number, i: number): number {
+  const at = prefixLength + i;
+  // Bits 64-71 (the "u" octet) are skipped for every length below /96 (RFC 6052 section 2.2).
+  return prefixLength < 96 && at >= 64 ? at + 8 : at;
+}
+
+/** RFC 6052 section 2.2: the IPv4 address placed in the prefix; suffix and "u" bits zero. */
+export function embedIPv4(pool6: Prefix, v4: bigint): bigint {
+  let out = networkOf(pool6);
+  for (let i = 0; i < 32; i++) if ((v4 >> BigInt(31 - i)) & 1n) out |= 1n << BigInt(127 - embeddedBit(pool6.length, i));
+  return out;
+}
+
+/**
+ * The IPv6 prefix that holds every address translating to an IPv4 prefix under pool6. It includes
+ * the zero "u" octet where the IPv4 bits cross it, so it matches only when that octet is zero: a
+ * filter built on it must treat a non-zero "u" octet separately.
+ */
+export function embedPrefix(pool6: Prefix, v4: Prefix): Prefix {
+  const length = v4.length === 0 ? pool6.length : embeddedBit(pool6.length, v4.length - 1) + 1;
+  return { family: 6, value: embedIPv4(pool6, networkOf(v4)), length };
+}

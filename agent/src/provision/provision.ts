@@ -3,6 +3,7 @@
 // factory copy with the provisioned console hash. Without a hash root stays locked.
 import { createHash } from "node:crypto";
 import { formatPath, validateConfig } from "../config/validate.js";
+import { readJson } from "../lib/read-json.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type Identity, IdentitySchema, ProvisionSchema } from "./schema.js";
@@ -36,12 +37,8 @@ export function renderShadow(factory: string, hash: string | null): string {
 export async function provision(sys: System): Promise<ProvisionReport> {
   const problems: string[] = [];
   let identity: Identity | null = null;
-  const idText = await sys.readFile(PATHS.identity);
-  if (idText !== null) {
-    const parsed = IdentitySchema.safeParse(JSON.parse(idText));
-    if (parsed.success) identity = parsed.data;
-    else problems.push(`${PATHS.identity} is damaged; keeping a new identity`);
-  }
+  const id = await readJson(sys, PATHS.identity, IdentitySchema, (line) => problems.push(line));
+  if (id.ok) identity = id.value;
 
   const text = await sys.readFile(PATHS.provision);
   let provisioned = false;
@@ -76,7 +73,7 @@ export async function provision(sys: System): Promise<ProvisionReport> {
   }
 
   if (identity === null) identity = { deviceId: await fallbackDeviceId(sys), provisionedAt: new Date(sys.now()).toISOString() };
-  if (idText === null || provisioned) await sys.writeFileAtomic(PATHS.identity, `${JSON.stringify(identity, null, 2)}\n`, 0o644);
+  if (!id.ok || provisioned) await sys.writeFileAtomic(PATHS.identity, `${JSON.stringify(identity, null, 2)}\n`, 0o644);
 
   const hash = (await sys.readFile(PATHS.consoleHash))?.trim() || null;
   const factory = await sys.readFile(PATHS.factoryShadow);

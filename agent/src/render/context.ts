@@ -7,8 +7,12 @@ import { formatIPv6, networkOf, type Prefix, parsePrefix } from "../lib/ip.js";
 export interface Facts {
   /** Provisioned device id (from /data/identity.json), unless the config overrides it. */
   deviceId: string;
-  /** The WAN's current IPv4 address, for pool4 entries that say "wan". */
+  /** The WAN's current IPv4 address with its prefix length ("198.51.100.2/24"; a bare address is
+   * a /32), for pool4 entries that say "wan" and the translator's guard. */
   wanIPv4?: string;
+  /** Every IPv4 address on the box's interfaces, with prefix length: the guard keeps the LAN from
+   * reaching them through the translator. */
+  localIPv4?: string[];
 }
 
 export interface Resolved {
@@ -21,7 +25,10 @@ export interface Resolved {
   /** The LAN address without its length. */
   lanHost: string;
   dns64Prefix: string;
+  /** The WAN's IPv4 address (without length), when known. */
   wanIPv4?: string;
+  /** The box's own IPv4 addresses with prefix length (WAN first), deduplicated. */
+  ownIPv4: string[];
 }
 
 /** RFC 4193 ULA /64 whose global id is a hash of the device id: stable across reflashes. */
@@ -45,6 +52,7 @@ export function resolve(config: Config, facts: Facts): Resolved {
     lanPrefix: `${formatIPv6(networkOf(p))}/${p.length}`,
     lanHost: lanAddress.split("/")[0] as string,
     dns64Prefix: config.dns64.prefix ?? config.nat64.pool6,
-    ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4 }),
+    ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4.split("/")[0] as string }),
+    ownIPv4: [...new Set([...(facts.wanIPv4 === undefined ? [] : [facts.wanIPv4]), ...(facts.localIPv4 ?? [])])],
   };
 }

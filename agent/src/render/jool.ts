@@ -23,6 +23,16 @@ function pool4Entry(e: Pool4Entry, wanIPv4: string | undefined): Record<string, 
   };
 }
 
+/**
+ * Whether translation waits for the WAN: every pool4 entry says "wan" and the WAN has no IPv4
+ * address yet. An empty pool4 would make Jool fall back to the interface's address on ports
+ * 61001-65535 (~19 new TCP connections/s), so the instance stays disabled instead.
+ */
+export function awaitingWan(r: Resolved): boolean {
+  const pool4 = r.config.nat64.pool4;
+  return pool4.length > 0 && pool4.every((e) => e.prefix === "wan") && r.wanIPv4 === undefined;
+}
+
 export function renderJool(r: Resolved): string {
   const n = r.config.nat64;
   const pool4 = n.pool4.map((e) => pool4Entry(e, r.wanIPv4)).filter((e) => e !== null);
@@ -32,7 +42,7 @@ export function renderJool(r: Resolved): string {
     framework: "netfilter",
     global: {
       pool6: n.pool6,
-      "manually-enabled": n.enabled,
+      "manually-enabled": n.enabled && !awaitingWan(r),
       "zeroize-traffic-class": false,
       "override-tos": false,
       tos: 0,

@@ -12,25 +12,6 @@ function ini(sections: Section[]): string {
   return `# Rendered by gate64 from the device configuration; do not edit.\n${text}\n`;
 }
 
-function linkFile(name: string, mac: string | undefined, offloadsOff: boolean): string | null {
-  if (mac === undefined && !offloadsOff) return null;
-  const match: Section = ["Match", mac === undefined ? [["OriginalName", name]] : [["PermanentMACAddress", mac.toLowerCase()]]];
-  const link: Section = [
-    "Link",
-    [
-      ...(mac === undefined ? [] : ([["Name", name]] as [string, string][])),
-      ...(offloadsOff
-        ? ([
-            ["GenericReceiveOffload", false],
-            ["GenericSegmentationOffload", false],
-            ["TCPSegmentationOffload", false],
-          ] as [string, boolean][])
-        : []),
-    ],
-  ];
-  return ini([match, link]);
-}
-
 function lanNetwork(r: Resolved): string {
   const ra = r.config.routerAdvertisements;
   const sections: Section[] = [
@@ -116,16 +97,11 @@ function wanNetwork(r: Resolved): string {
 }
 
 /** Files for /run/systemd/network, keyed by file name. */
+/**
+ * Files for /run/systemd/network, keyed by file name. No .link files: udev applies those only when
+ * a NIC appears, before the agent runs; NIC names come from the board, offloads from ethtool.
+ */
 export function renderNetworkd(r: Resolved): Record<string, string> {
   const { lan, wan } = r.config.interfaces;
-  const off = r.config.nat64.offloads === "off";
-  const out: Record<string, string> = {
-    [`20-${lan.name}.network`]: lanNetwork(r),
-    [`20-${wan.name}.network`]: wanNetwork(r),
-  };
-  const lanLink = linkFile(lan.name, lan.mac, off);
-  const wanLink = linkFile(wan.name, wan.mac, off);
-  if (lanLink) out[`10-${lan.name}.link`] = lanLink;
-  if (wanLink) out[`10-${wan.name}.link`] = wanLink;
-  return out;
+  return { [`20-${lan.name}.network`]: lanNetwork(r), [`20-${wan.name}.network`]: wanNetwork(r) };
 }

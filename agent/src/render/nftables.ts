@@ -1,8 +1,10 @@
 // The nftables ruleset: nothing reaches the box from WAN unless the config opens it; the LAN gets
 // DNS (from the ACL), ND/RA and management from the management networks. Jool translates in
-// PRE_ROUTING, before these chains, so translated flows are not filtered here.
+// PRE_ROUTING, before the input and forward chains, so translated flows are filtered by the
+// guard's prerouting chain (guard.ts) instead.
 import { parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "./context.js";
+import { renderGuard } from "./guard.js";
 
 /** Ports of the box's management services (SSH if installed, the agent's metrics). */
 export const MANAGEMENT_PORTS = { ssh: 22, metrics: 9164 } as const;
@@ -36,6 +38,7 @@ export function renderNftables(r: Resolved): string {
         : []),
     ];
   });
+  const guard = renderGuard(r);
   const lines = [
     "#!/usr/sbin/nft -f",
     "# Rendered by gate64 from the device configuration; do not edit.",
@@ -46,7 +49,9 @@ export function renderNftables(r: Resolved): string {
     ...set("mgmt6", "ipv6_addr", mgmt.v6),
     ...set("dns4", "ipv4_addr", dns.v4),
     ...set("dns6", "ipv6_addr", dns.v6),
+    ...(guard?.declarations ?? []),
     "",
+    ...(guard ? [...guard.chains, ""] : []),
     "    chain input {",
     "        type filter hook input priority filter; policy drop;",
     "        ct state established,related accept",

@@ -52,6 +52,15 @@ export class FakeSystem implements System {
     this.links.set(link, target);
   }
 
+  /** Line callbacks of running watch() commands, by command line: tests call them to emit a line. */
+  readonly watchers = new Map<string, (line: string) => void>();
+
+  watch(cmd: string, args: readonly string[], onLine: (line: string) => void): () => void {
+    const key = [cmd, ...args].join(" ");
+    this.watchers.set(key, onLine);
+    return () => this.watchers.delete(key);
+  }
+
   now(): number {
     return this.epoch + (Date.now() - this.started);
   }

@@ -1,7 +1,8 @@
 // System on a real Linux machine.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, open, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { createInterface } from "node:readline";
 import type { RunResult, System } from "./system.js";
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -69,6 +70,14 @@ export const realSystem: System = {
     await symlink(target, tmp);
     await rename(tmp, link);
     await fsyncDir(dirname(link));
+  },
+  watch(cmd, args, onLine) {
+    const child = spawn(cmd, [...args], { stdio: ["ignore", "pipe", "ignore"] });
+    child.on("error", () => undefined);
+    createInterface({ input: child.stdout }).on("line", onLine);
+    return () => {
+      if (child.exitCode === null) child.kill();
+    };
   },
   now: () => Date.now(),
 };

@@ -15,5 +15,7 @@ export interface System {
   list(dir: string): Promise<string[]>;
   /** Points `link` at `target` atomically (a new symlink renamed over the old one). */
   swapSymlink(target: string, link: string): Promise<void>;
+  /** Runs a long-lived command and calls onLine for each line it prints; the result stops it. */
+  watch(cmd: string, args: readonly string[], onLine: (line: string) => void): () => void;
   now(): number;
 }

@@ -158,9 +158,10 @@ async function set({ args, out }: CommandContext): Promise<number> {
   } catch {
     // a bare word is a string
   }
-  const current = (await ask({ cmd: "config.show" })) as Record<string, unknown>;
-  const next = setPath(current, key, value);
-  return applyThroughAgent(out, next, `set ${key}`, confirm);
+  // Made from the running revision: the agent refuses it if another change came in meanwhile.
+  const current = (await ask({ cmd: "config.show", withRevision: true })) as { revision: number; config: Record<string, unknown> };
+  const next = setPath(current.config, key, value);
+  return applyThroughAgent(out, next, `set ${key}`, confirm, current.revision);
 }
 
 /** Hands a config to the agent's transactional apply and reports the outcome. */
@@ -169,8 +170,16 @@ async function applyThroughAgent(
   config: unknown,
   message: string,
   confirm: number | undefined,
+  baseRevision?: number,
 ): Promise<number> {
-  const r = (await ask({ cmd: "config.apply", config, by: who(), message, ...(confirm ? { confirmSec: confirm } : {}) })) as ApplyResult;
+  const r = (await ask({
+    cmd: "config.apply",
+    config,
+    by: who(),
+    message,
+    ...(confirm ? { confirmSec: confirm } : {}),
+    ...(baseRevision === undefined ? {} : { baseRevision }),
+  })) as ApplyResult;
   return reportApply(out, r);
 }
 
@@ -187,7 +196,7 @@ async function apply({ args, out }: CommandContext): Promise<number> {
 async function edit({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const draft = join(PATHS.run, "edit.json");
-  const current = await ask({ cmd: "config.show" });
+  const { revision, config: current } = (await ask({ cmd: "config.show", withRevision: true })) as { revision: number; config: unknown };
   await writeFile(draft, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
   const editor = process.env.VISUAL ?? process.env.EDITOR ?? "nano";
   const r = spawnSync(editor, [draft], { stdio: "inherit" });
@@ -205,7 +214,7 @@ async function edit({ args, out }: CommandContext): Promise<number> {
     out.print("no change");
     return EXIT.ok;
   }
-  return applyThroughAgent(out, JSON.parse(text), "edit", confirm);
+  return applyThroughAgent(out, JSON.parse(text), "edit", confirm, revision);
 }
 
 async function confirmCmd({ out }: CommandContext): Promise<number> {

@@ -1,0 +1,112 @@
+// The translator's guard: an nftables prerouting chain ahead of Jool. Jool's stateful NAT64
+// translates any destination under pool6, so without this a LAN client reaches the box's own
+// loopback and WAN services through 64:ff9b::127.0.0.1 or 64:ff9b::<WAN address>, and sends
+// broadcasts, multicast and link-local packets out of the WAN.
+//
+// Matching is on the IPv6 destination: each denied IPv4 prefix is rendered as the IPv6 prefix it
+// becomes under pool6 (RFC 6052 section 2.2 places the IPv4 bits differently for /32.../96 and
+// skips bits 64-71). Those prefixes assume a zero "u" octet, so a non-zero one is dropped first.
+import { NEVER_TRANSLATE, NON_GLOBAL, WELL_KNOWN_PREFIX } from "../config/special-ipv4.js";
+import { embedPrefix, formatPrefix, hostMask, networkOf, type Prefix, parsePrefix } from "../lib/ip.js";
+import type { Resolved } from "./context.js";
+
+/** The probe namespace's end of its veth pair on the box (daemon/probe-ns.ts). */
+export const PROBE_IFNAME = "gprobe0";
+
+/**
+ * Jool hooks PRE_ROUTING at NF_IP6_PRI_NAT_DST + 25 = -75 (its kernel_hook.h); mangle (-150)
+ * runs before it and after conntrack (-200).
+ */
+const GUARD_PRIORITY = "mangle";
+
+/** Why the guard dropped a packet; each is an nftables named counter and a metrics label. */
+export const GUARD_REASONS = {
+  foreign: "pool6 traffic that did not come from the LAN or the probe namespace",
+  reserved: 'a non-zero "u" octet (bits 64-71, RFC 6052 section 2.2)',
+  special: "this network, loopback, link-local, IETF protocol assignments, multicast, reserved, broadcast",
+  own: "the box's own IPv4 addresses and directed broadcasts, pool4 outside its port ranges",
+  nonglobal: "RFC 6052 section 3.1 ranges under the well-known prefix, not allow-listed",
+} as const;
+export type GuardReason = keyof typeof GUARD_REASONS;
+
+export const guardCounter = (reason: GuardReason) => `guard_${reason}`;
+
+const p4 = (text: string) => parsePrefix(text) as Prefix;
+
+/** A prefix of the box's own: the address itself and, for a subnet, its directed broadcast. */
+function ownDestinations(cidr: string): Prefix[] {
+  const p = p4(cidr);
+  const host: Prefix = { family: 4, value: p.value, length: 32 };
+  if (p.length >= 31) return [host];
+  return [host, { family: 4, value: networkOf(p) | hostMask(p), length: 32 }];
+}
+
+function set(name: string, elements: string[]): string[] {
+  const els = elements.length > 0 ? [`        elements = { ${elements.join(", ")} }`] : [];
+  return [`    set ${name} {`, "        type ipv6_addr", "        flags interval", "        auto-merge", ...els, "    }"];
+}
+
+export interface Guard {
+  /** Sets and counters, declared at the top of the table. */
+  declarations: string[];
+  /** The prerouting chain and the chain it jumps to. */
+  chains: string[];
+}
+
+export function renderGuard(r: Resolved): Guard | null {
+  const c = r.config;
+  if (!c.nat64.enabled) return null;
+  const pool6 = p4(c.nat64.pool6);
+  const embed = (v4: Prefix) => formatPrefix(embedPrefix(pool6, v4));
+  const pool4 = c.nat64.pool4.flatMap((e) => {
+    const prefix = e.prefix === "wan" ? r.wanIPv4 : e.prefix;
+    return prefix === undefined ? [] : [{ ...e, prefix: p4(prefix) }];
+  });
+  const own = [...r.ownIPv4.flatMap(ownDestinations), ...pool4.map((e) => e.prefix)];
+  const wellKnown = formatPrefix(pool6) === WELL_KNOWN_PREFIX;
+  const allowed = c.dns64.allowNonGlobal.map((a) => embed(p4(a)));
+
+  const declarations = [
+    ...Object.keys(GUARD_REASONS).map((reason) => `    counter ${guardCounter(reason as GuardReason)} {\n    }`),
+    ...set(
+      "guard_special",
+      NEVER_TRANSLATE.map((a) => embed(p4(a))),
+    ),
+    ...set("guard_own", [...new Set(own.map(embed))]),
+    ...(wellKnown
+      ? set(
+          "guard_nonglobal",
+          NON_GLOBAL.map((a) => embed(p4(a))),
+        )
+      : []),
+    ...(wellKnown && allowed.length > 0 ? set("guard_allowed", allowed) : []),
+  ];
+  const drop = (reason: GuardReason) => `counter name "${guardCounter(reason)}" drop`;
+  // Hairpinning (RFC 6146 section 3.8): a pool4 address at a port of its range is another LAN
+  // client's mapping. ICMP is left out: Jool matches inbound ICMP queries to no mapping.
+  const hairpin = pool4
+    .filter((e) => e.protocol !== "icmp")
+    .map((e) => `        ip6 daddr ${embed(e.prefix)} ${e.protocol} dport ${e.ports} accept`);
+  const chains = [
+    "    chain prerouting {",
+    `        type filter hook prerouting priority ${GUARD_PRIORITY}; policy accept;`,
+    `        ip6 daddr ${formatPrefix(pool6)} jump pool6_guard`,
+    "    }",
+    "",
+    "    chain pool6_guard {",
+    `        iifname != { "${c.interfaces.lan.name}", "${PROBE_IFNAME}" } ${drop("foreign")}`,
+    ...(pool6.length < 96 ? [`        @nh,256,8 != 0 ${drop("reserved")}`] : []),
+    `        ip6 daddr @guard_special ${drop("special")}`,
+    ...hairpin,
+    `        ip6 daddr @guard_own ${drop("own")}`,
+    ...(wellKnown
+      ? [
+          // The health probe tests the path to the WAN's resolvers, which may be private addresses.
+          `        iifname "${PROBE_IFNAME}" accept`,
+          `        ip6 daddr @guard_nonglobal${allowed.length > 0 ? " ip6 daddr != @guard_allowed" : ""} ${drop("nonglobal")}`,
+        ]
+      : []),
+    "    }",
+  ];
+  return { declarations, chains };
+}
