@@ -15,6 +15,6 @@ const common = {
   logLevel: "warning",
 };
 
-await build({ ...common, entryPoints: ["agent/src/cli/main.ts"], outfile: "out/agent/gate64.cjs" });
+await build({ ...common, entryPoints: ["agent/src/cli/bin.ts"], outfile: "out/agent/gate64.cjs" });
 await build({ ...common, entryPoints: ["agent/src/daemon/main.ts"], outfile: "out/agent/gate64-agent.cjs" });
 console.log("built out/agent/gate64.cjs and out/agent/gate64-agent.cjs");

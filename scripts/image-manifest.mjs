@@ -1,6 +1,7 @@
 // Prints manifest.json for a built image: every package with its version, and the versions and
 // sizes a fleet operator asks about. Usage: node scripts/image-manifest.mjs BOARD WORKDIR KVER JOOLVER
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -44,6 +45,11 @@ const manifest = {
     rootInstalledBytes: Number(run("du", ["-sb", "--exclude=./boot", join(work, "root")]).split("\t")[0]),
     diskBytes: statSync(`out/${board}/disk.img`).size,
     partitionsMiB: Object.fromEntries(layout.partitions.map((p) => [p.label, p.sizeMiB])),
+  },
+  sha256: {
+    rootSquashfs: createHash("sha256")
+      .update(readFileSync(join(work, "root.squashfs")))
+      .digest("hex"),
   },
   packages,
 };

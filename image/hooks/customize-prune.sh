@@ -1,21 +1,40 @@
 #!/bin/sh
-# mmdebstrap customize hook: drop what the board does not need. Kernel modules are kept only if
-# they match the board's allowlist; docs, manuals and caches go.
+# mmdebstrap customize hook: drop what the board does not need. Kernel modules are kept if they
+# match the board's allowlist, together with every module those depend on (modules.dep of the
+# full set), so nothing kept fails to load with "Unknown symbol"; docs, manuals and caches go.
 set -eu
 root=$1
 kver=$GATE64_KVER
-moddir=$root/usr/lib/modules/$kver/kernel
+mods=$root/usr/lib/modules/$kver
 allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
-find "$moddir" -type f -name '*.ko*' | while read -r f; do
-  rel=${f#"$moddir"/}
-  keep=no
-  for p in $allow; do
-    case $rel in "$p"*) keep=yes; break ;; esac
-  done
-  [ $keep = yes ] || rm -f "$f"
-done
-find "$moddir" -type d -empty -delete
 chroot "$root" depmod -a "$kver"
+keep=$(mktemp)
+(cd "$mods" && find kernel -type f -name '*.ko*') | while read -r rel; do
+  for p in $allow; do
+    case ${rel#kernel/} in "$p"*) echo "$rel"; break ;; esac
+  done
+done >"$keep"
+# The closure of the allowlist under modules.dep ("path: dep dep ...").
+awk -F': *' 'NR == FNR { want[$0] = 1; next } { deps[$1] = $2 }
+  END {
+    do { grew = 0
+      for (m in want) { n = split(deps[m], d, " "); for (i = 1; i <= n; i++) if (!(d[i] in want)) { want[d[i]] = 1; grew = 1 } }
+    } while (grew)
+    for (m in want) print m
+  }' "$keep" "$mods/modules.dep" | sort >"$keep.all"
+added=$(( $(wc -l <"$keep.all") - $(wc -l <"$keep") ))
+echo "modules: $(wc -l <"$keep") allow-listed, $added more they depend on" >&2
+(cd "$mods" && find kernel -type f -name '*.ko*') | sort | comm -23 - "$keep.all" | (cd "$mods" && xargs -r rm -f)
+find "$mods/kernel" -type d -empty -delete
+# Every symbol a kept module needs must come from the kernel or a kept module: depmod -e checks
+# against the kernel's Module.symvers (from the build stage's headers; Debian's System.map is a
+# stub) and says "needs unknown symbol" otherwise.
+symvers=$GATE64_TOP/$GATE64_WORK/buildroot/usr/src/linux-headers-$kver/Module.symvers
+cp "$symvers" "$root/tmp/Module.symvers"
+unknown=$(chroot "$root" depmod -a -e -E /tmp/Module.symvers "$kver" 2>&1 | grep 'unknown symbol' || true)
+rm -f "$root/tmp/Module.symvers"
+[ -z "$unknown" ] || { echo "modules: kept modules need symbols of pruned ones:" >&2; echo "$unknown" >&2; exit 1; }
+rm -f "$keep" "$keep.all"
 
 find "$root/usr/share/doc" -type f ! -name copyright -delete 2>/dev/null || true
 find "$root/usr/share/doc" -type d -empty -delete 2>/dev/null || true

@@ -38,6 +38,13 @@ export interface LabOptions {
   provision?: Record<string, unknown>;
   /** Top-level sections merged over the lab's box config (tests shorten health windows). */
   configOverrides?: Record<string, unknown>;
+  /**
+   * "single" (the default) emulates both vCPUs on one host thread. With one thread per vCPU, TCG
+   * loses races against the guest kernel patching its own code (static keys flip when netfilter
+   * hooks come and go): "Oops: int3" and a panic in 1 of a few boots here. Benchmarks that
+   * measure the VM's throughput ask for "multi".
+   */
+  tcgThreads?: "single" | "multi";
 }
 
 export class Lab {
@@ -282,7 +289,7 @@ export class Lab {
       "-machine",
       "q35",
       "-accel",
-      "tcg",
+      `tcg,thread=${this.opts.tcgThreads ?? "single"}`,
       "-cpu",
       "max",
       "-smp",

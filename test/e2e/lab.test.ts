@@ -54,11 +54,11 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
     assert.equal(logs.code, 0, logs.out);
     const lines = (JSON.parse(logs.out) as { lines: string[] }).lines;
     assert.ok(
-      lines.some((l) => /shell: session [0-9a-f]+ opened by gate64-op-/.test(l)),
+      lines.some((l) => /shell: session [0-9a-f]+ opened by op_admin/.test(l)),
       lines.join("\n"),
     );
     assert.ok(
-      lines.some((l) => /shell: session [0-9a-f]+ of gate64-op-\S+ closed: shell exited/.test(l)),
+      lines.some((l) => /shell: session [0-9a-f]+ of op_admin closed: shell exited/.test(l)),
       lines.join("\n"),
     );
   });

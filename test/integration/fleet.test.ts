@@ -14,7 +14,7 @@ import { Broker, writeCredentials } from "../../scripts/lab/broker.js";
 import { waitFor } from "../../scripts/lab/netns.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gate64-fleet-test-"));
-const PASS = { "dev-a": "pa-1", "dev-b": "pb-2", "dev-c": "pc-3", "dev-d": "pd-4", op_admin: "po-5" } as const;
+const PASS = { "dev-a": "pa-1", "dev-b": "pb-2", "dev-c": "pc-3", "dev-d": "pd-4", op_admin: "po-5", op_viewer: "pv-6" } as const;
 const withUpstream = (u: string) => ({ ...SIM_BASE_CONFIG, dns64: { upstreams: [u] } });
 
 describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, () => {
@@ -235,7 +235,7 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     // Asynchronous: the simulated boxes live in this process and must keep answering meanwhile.
     const cli = (...args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = spawn(process.execPath, ["--import", "tsx", "agent/src/cli/main.ts", "fleet", ...args, "--fleet", fleetFile]);
+        const c = spawn(process.execPath, ["--import", "tsx", "agent/src/cli/bin.ts", "fleet", ...args, "--fleet", fleetFile]);
         let out = "";
         c.stdout.on("data", (d: Buffer) => {
           out += d.toString();
@@ -367,7 +367,55 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
       async () => (await op.inventory({ device: "dev-a", settleMs: 200 })).get("dev-a")?.state?.shell.sessions.length === 0,
       5000,
     );
-    assert.ok(agents["dev-a"]?.lines.some((l) => l.includes(`shell: session ${s.session} opened by`)));
+    assert.ok(agents["dev-a"]?.lines.some((l) => l.includes(`shell: session ${s.session} opened by op_admin`)));
+  });
+
+  it("takes a shell's opener from the broker (commands/<user>), audits it, and keeps its output from viewers", async () => {
+    const admin = await raw("op_admin");
+    const viewer = await raw("op_viewer");
+    const seenByViewer: string[] = [];
+    viewer.on("message", (t) => seenByViewer.push(t));
+    await viewer.subscribeAsync("gate64/#", { qos: 1 });
+    const answers: Response[] = [];
+    admin.on("message", (t, p) => t.startsWith("gate64/dev-a/responses/") && answers.push(JSON.parse(p.toString()) as Response));
+    await admin.subscribeAsync("gate64/dev-a/responses/#", { qos: 1 });
+    const cmd = (id: string, name: string, args: object = {}) =>
+      JSON.stringify({ id, name, args, deadline: Date.now() + 10_000, replyTo: "gate64/dev-a/responses/raw", by: "op_viewer" });
+    // On the bare topic the claimed "by" is not trusted: no shell.
+    await admin.publishAsync("gate64/dev-a/commands", cmd("bare", "shell.open"), { qos: 1 });
+    // Under another operator's name: the broker refuses (PUBACK 135).
+    await assert.rejects(admin.publishAsync("gate64/dev-a/commands/op_viewer", cmd("forged", "shell.open"), { qos: 1 }), /Not authorized/);
+    // A box may write under its own id, and the box it targets refuses it.
+    const b = await raw("dev-b");
+    await b.publishAsync("gate64/dev-a/commands/dev-b", cmd("from-box", "ping"), { qos: 1 });
+    // Under its own name: opened by op_admin, whatever the payload claims.
+    await admin.publishAsync("gate64/dev-a/commands/op_admin", cmd("attested", "shell.open"), { qos: 1 });
+    await waitFor("three answers", () => answers.length >= 3, 10_000);
+    const byId = Object.fromEntries(answers.map((a) => [a.id, a]));
+    assert.ok(!byId.bare?.ok && byId.bare?.error.code === "forbidden", JSON.stringify(byId.bare));
+    assert.ok(!byId["from-box"]?.ok && byId["from-box"]?.error.code === "forbidden", JSON.stringify(byId["from-box"]));
+    assert.equal(byId.forged, undefined);
+    assert.ok(byId.attested?.ok, JSON.stringify(byId.attested));
+    const s = (byId.attested as { result: { session: string; by: string; in: string; out: string } }).result;
+    assert.equal(s.by, "op_admin");
+    await admin.publishAsync(s.in, "echo secret-$((6*7))\n", { qos: 1 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const closed = await op.request("dev-a", "shell.close", { session: s.session });
+    assert.ok(closed.ok);
+    // The audit record (retained) names the broker-attested user; the viewer saw no terminal.
+    const audit = await raw("op_viewer");
+    const last = new Promise<string>((resolve) => audit.on("message", (_t, p) => resolve(p.toString())));
+    await audit.subscribeAsync("gate64/dev-a/audit", { qos: 1 });
+    const record = JSON.parse(await last) as { event: string; by: string; session: string };
+    assert.deepEqual([record.event, record.by, record.session], ["closed", "op_admin", s.session]);
+    assert.ok(
+      seenByViewer.some((t) => t === "gate64/dev-a/state"),
+      seenByViewer.join(","),
+    );
+    assert.deepEqual(
+      seenByViewer.filter((t) => t.includes("/shell/")),
+      [],
+    );
   });
 
   it("republishes its retained state after the broker restarts, with what it queued meanwhile", async () => {

@@ -135,3 +135,139 @@ describe("apply", () => {
     assert.equal(sys.files.get(PATHS.config), before);
   });
 });
+
+describe("what an agent restart, a power cut or a stray file must not cost", () => {
+  const bootAgain = async (extra: Partial<ConstructorParameters<typeof Applier>[0]> = {}) => {
+    const again = new Applier({
+      sys,
+      facts: async () => ({ deviceId: "t1" }),
+      check: async () => report(true),
+      log: () => undefined,
+      pollMs: 5,
+      ...extra,
+    });
+    const input = JSON.parse(sys.files.get(PATHS.config) ?? JSON.stringify(BASE));
+    const v = validateConfig(input);
+    assert.ok(v.ok);
+    return { again, boot: await again.boot(v.config, input) };
+  };
+
+  it("a power cut between config.json and its record boots the new config under its own revision", async () => {
+    const r = await applier.apply(withUpstream("198.51.100.60"), { by: "test", confirmSec: 30 });
+    assert.equal(r.outcome, "pending");
+    applier.close();
+    // confirm() writes config.json, then the record: the cut comes between the two.
+    const w = sys.writeFileAtomic.bind(sys);
+    let writes = 0;
+    sys.writeFileAtomic = async (path, data) => {
+      if (writes++ === 1) throw new Error("power cut");
+      return w(path, data);
+    };
+    await assert.rejects(applier.confirm("test"), /power cut/);
+    sys.writeFileAtomic = w;
+    const { again } = await bootAgain();
+    assert.equal(again.running?.revision, r.outcome === "pending" ? r.revision : -1);
+    assert.deepEqual(again.running?.config.dns64.upstreams, ["198.51.100.60"]);
+    assert.equal((await again.revisions.get(again.running?.revision ?? -1))?.outcome, "committed");
+  });
+
+  it("a revision left pending by an agent restart is recorded as reverted, not pending forever", async () => {
+    const r = await applier.apply(withUpstream("198.51.100.61"), { by: "test", confirmSec: 30 });
+    applier.close();
+    const { again } = await bootAgain();
+    const rec = await again.revisions.get(r.outcome === "pending" ? r.revision : -1);
+    assert.equal(rec?.outcome, "reverted");
+    assert.match(rec?.reason ?? "", /restarted before it was confirmed/);
+    assert.deepEqual(again.running?.config.dns64.upstreams, ["198.51.100.53"]);
+  });
+
+  it("announces a revert when a confirmation runs out, so the fleet connection follows it", async () => {
+    const seen: string[] = [];
+    const { again } = await bootAgain({ onChange: (r) => seen.push(r.outcome) });
+    await again.apply(withUpstream("198.51.100.62"), { by: "test", confirmSec: 0.05 });
+    await new Promise((res) => setTimeout(res, 150));
+    assert.deepEqual(seen, ["reverted"]);
+  });
+
+  it("commits a change that renders no file (mqtt, health) instead of calling it unchanged", async () => {
+    const r = await applier.apply({ ...BASE, health: { ...BASE.health, intervalSec: 120 } }, { by: "test" });
+    assert.equal(r.outcome, "committed");
+    assert.equal(applier.running?.config.health.intervalSec, 120);
+    assert.equal(JSON.parse(sys.files.get(PATHS.config) ?? "{}").health.intervalSec, 120);
+    assert.equal((await applier.apply({ ...BASE, health: { ...BASE.health, intervalSec: 120 } }, { by: "test" })).outcome, "unchanged");
+  });
+
+  it("refuses a change made from a revision the box has moved past", async () => {
+    const base = applier.running?.revision ?? 0;
+    await applier.apply(withUpstream("198.51.100.63"), { by: "fleet" });
+    const r = await applier.apply(withUpstream("198.51.100.64"), { by: "console", baseRevision: base });
+    assert.equal(r.outcome, "refused");
+    assert.match(r.outcome === "refused" ? (r.problems[0]?.message ?? "") : "", /not 0 that this change was made from/);
+    assert.deepEqual(applier.running?.config.dns64.upstreams, ["198.51.100.63"]);
+  });
+
+  it("moves a damaged revision record aside and boots on", async () => {
+    await applier.apply(withUpstream("198.51.100.65"), { by: "test" });
+    const dir = `${PATHS.data}/revisions`;
+    sys.files.set(`${dir}/000001.json`, "{ not json");
+    const lines: string[] = [];
+    const { again, boot } = await bootAgain({ log: (l) => lines.push(l) });
+    assert.equal(boot.error, undefined);
+    assert.ok(again.running !== null);
+    assert.ok(
+      lines.some((l) => /000001\.json is damaged \(not JSON\); moved to/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(![...sys.files.keys()].includes(`${dir}/000001.json`));
+    assert.ok(!lines.join("\n").includes("not json"), "the content is never logged");
+    // The number is not given again.
+    const r = await again.apply(withUpstream("198.51.100.66"), { by: "test" });
+    assert.ok(r.outcome === "committed" && r.revision > 1);
+  });
+
+  it("records a large refused input by its digest, and keeps only system.keepRevisions records", async () => {
+    const huge = { ...BASE, junk: "x".repeat(100_000) };
+    await applier.apply(huge, { by: "test" });
+    const rec = (await applier.revisions.list()).at(-1);
+    assert.equal(rec?.outcome, "refused");
+    assert.match(JSON.stringify(rec?.config), /bytes, sha256 [0-9a-f]{64}/);
+    const keep = { ...BASE, system: { keepRevisions: 5 } };
+    for (let i = 0; i < 8; i++) await applier.apply({ ...keep, dns64: { upstreams: [`198.51.100.${70 + i}`] } }, { by: "test" });
+    assert.equal((await applier.revisions.list()).length, 5);
+    const runDirs = (await sys.list(PATHS.run)).filter((n) => n.startsWith("rev-"));
+    assert.deepEqual(runDirs, [`rev-${applier.running?.revision}`]);
+  });
+
+  it("a failed boot apply does not throw: the agent reports it and stays reachable", async () => {
+    sys.handlers.set("sysctl", () => ({ code: 255, stdout: "", stderr: "sysctl: cannot stat /proc/sys/net/ipv6/conf/nic9/forwarding" }));
+    const { again, boot } = await bootAgain();
+    assert.match(boot.error ?? "", /sysctl: .*cannot stat/);
+    assert.ok(again.running !== null, "the rendered config is known, so the console and the fleet can fix it");
+  });
+
+  it("an agent restart leaves a matching Jool instance and a running CoreDNS alone", async () => {
+    // /run survived the restart: the files in effect are the ones the first boot wrote.
+    for (const [rel, text] of Object.entries(applier.running?.files ?? {})) sys.files.set(`${PATHS.current}/${rel}`, text);
+    sys.handlers.set("jool", (args) => ({
+      code: 0,
+      stdout: args[0] === "instance" ? "default,netfilter\n" : "pool6,64:ff9b::/96\n",
+      stderr: "",
+    }));
+    sys.handlers.set("systemctl", () => ({ code: 0, stdout: "", stderr: "" }));
+    sys.commands.length = 0;
+    const { boot } = await bootAgain();
+    assert.deepEqual(boot.services.sort(), ["firewall", "hostname", "offloads", "sysctl"]);
+    assert.ok(!sys.commands.some((c) => /^jool (instance remove|file handle)/.test(c)), sys.commands.join("\n"));
+    assert.ok(!sys.commands.includes("systemctl restart coredns.service"));
+    assert.ok(!sys.commands.some((c) => c.startsWith("networkctl")));
+  });
+
+  it("repairs run in the applier's queue, after an apply in progress", async () => {
+    const order: string[] = [];
+    healthy = () => true;
+    const apply = applier.apply(withUpstream("198.51.100.80"), { by: "test" }).then(() => order.push("apply"));
+    const repair = applier.repair(["coredns"]).then(() => order.push("repair"));
+    await Promise.all([apply, repair]);
+    assert.deepEqual(order, ["apply", "repair"]);
+  });
+});

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 
 function gate64(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "agent/src/cli/main.ts", ...args], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "agent/src/cli/bin.ts", ...args], { encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -2,9 +2,9 @@
 // payload parsing with named fields.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { planRollout } from "../../agent/src/fleet/operator.js";
 import { backoffMs, Outbox } from "../../agent/src/fleet/outbox.js";
 import { CommandSchema, DesiredSchema, parseMessage, protocolJsonSchema, topics } from "../../agent/src/fleet/protocol.js";
+import { planRollout } from "../../agent/src/fleet/rollout.js";
 
 describe("outbox", () => {
   it("keeps the newest message of a retained topic and drops the oldest others past its bound", () => {

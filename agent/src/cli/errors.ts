@@ -11,6 +11,13 @@ export const EXIT = {
   unavailable: 4,
 } as const;
 
+/** What an outcome reported by a box (an apply, a desired config) means as an exit code. */
+export function exitForOutcome(status: string): number {
+  if (status === "refused") return EXIT.invalid;
+  if (status === "reverted" || status === "failed") return EXIT.failure;
+  return EXIT.ok;
+}
+
 export class CliError extends Error {
   constructor(
     message: string,

@@ -1,30 +1,32 @@
 // The gate64 command line: one table of commands, each in its own module loaded when used.
+// `--help`/`-h` after any command prints that command's usage (stdout, exit 0); exit codes are
+// the table in errors.ts, the same for console and fleet commands.
+import type { CommandModule } from "./command.js";
 import { CliError, EXIT, UsageError } from "./errors.js";
-import { makeOutput, type Output } from "./output.js";
-
-export interface CommandContext {
-  args: string[];
-  out: Output;
-}
+import { makeOutput } from "./output.js";
 
 interface Command {
   summary: string;
-  load: () => Promise<{ run: (ctx: CommandContext) => Promise<number> }>;
+  load: () => Promise<CommandModule>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  config: { summary: "validate, render or describe a configuration", load: () => import("./commands/config.js") },
+export const COMMANDS: Record<string, Command> = {
+  config: { summary: "validate, render, show or change a configuration", load: () => import("./commands/config.js") },
   status: { summary: "what this box runs and how it is", load: () => import("./commands/status.js") },
   health: { summary: "run the health probes now [--watch]", load: () => import("./commands/health.js") },
   logs: { summary: "journal of the box's services [agent|coredns|network|provision|jool] [-f]", load: () => import("./commands/logs.js") },
-  fleet: { summary: "run many boxes over MQTT: ls, status, watch, config, rollout, cmd, shell", load: () => import("./commands/fleet.js") },
+  fleet: {
+    summary: "run many boxes over MQTT: ls, status, watch, config, rollout, cmd, shell",
+    load: () => import("./commands/fleet/index.js"),
+  },
   reboot: { summary: "reboot the box", load: () => import("./commands/reboot.js") },
   provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
+  completion: { summary: "bash completion: source <(gate64 completion bash)", load: () => import("./commands/completion.js") },
 };
 
-function usage(): string {
+export function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return ["usage: gate64 <command> [args] [--json]", "", "commands:", ...rows].join("\n");
+  return ["usage: gate64 <command> [args] [--json]   (gate64 <command> --help for its usage)", "", "commands:", ...rows].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === undefined) throw new UsageError(`unknown command "${name}"\n\n${usage()}`);
     const mod = await command.load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out.print(mod.usage);
+      return EXIT.ok;
+    }
     return await mod.run({ args: rest, out });
   } catch (err) {
     if (err instanceof CliError) {
@@ -51,13 +57,3 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`gate64: ${String(err)}\n`);
-    process.exitCode = EXIT.failure;
-  },
-);

@@ -223,7 +223,10 @@ const mqtt = z.strictObject({
   remoteShell: z
     .strictObject({
       enabled: z.boolean().default(false),
+      /** Closed after this long without input (output does not count). */
       idleTimeoutSec: seconds(30, 86400).default(900),
+      /** Closed after this long, whatever it is doing. */
+      maxLifetimeSec: seconds(60, 86400).default(3600),
       maxSessions: z.number().int().min(1).max(4).default(1),
     })
     .prefault({}),

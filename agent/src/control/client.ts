@@ -7,7 +7,16 @@ import { CONTROL_SOCKET } from "./protocol.js";
 
 export const controlSocketPath = () => process.env.GATE64_CONTROL ?? join(PATHS.run, CONTROL_SOCKET);
 
-export function request(req: ControlRequest, timeoutMs = 120_000): Promise<ControlResponse> {
+/**
+ * How long an answer may take. An apply waits for its probes (health.applyVerifySec, at most
+ * 600 s) after installing (CoreDNS waits up to 30 s for the LAN address and 60 s to restart):
+ * changes get 15 minutes, everything else 2.
+ */
+export function timeoutFor(req: ControlRequest): number {
+  return req.cmd === "config.apply" || req.cmd === "config.rollback" || req.cmd === "config.confirm" ? 15 * 60_000 : 120_000;
+}
+
+export function request(req: ControlRequest, timeoutMs = timeoutFor(req)): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const sock = connect(controlSocketPath());
     let buf = "";

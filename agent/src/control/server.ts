@@ -8,23 +8,42 @@ import { type ControlRequest, ControlRequestSchema, type ControlResponse } from 
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
 
 const MAX_LINE = 1024 * 1024;
+/** A client that sends nothing for this long is dropped (an answer in progress is not cut). */
+const IDLE_MS = 60_000;
 
-export async function serveControl(path: string, handle: ControlHandler, log: (l: string) => void): Promise<Server> {
+export async function serveControl(
+  path: string,
+  handle: ControlHandler,
+  log: (l: string) => void,
+  opts: { idleMs?: number } = {},
+): Promise<Server> {
   await rm(path, { force: true });
   const server = createServer((sock) => {
     let buf = "";
+    let busy = 0;
     sock.setEncoding("utf8");
     sock.on("error", () => undefined);
+    sock.setTimeout(opts.idleMs ?? IDLE_MS, () => {
+      if (busy === 0) sock.destroy();
+    });
     sock.on("data", (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_LINE) {
+        // Answer once and stop reading: nothing more is buffered from this client.
         sock.end(`${JSON.stringify({ ok: false, error: "request too large" })}\n`);
+        sock.destroySoon();
+        sock.pause();
+        buf = "";
         return;
       }
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        void respond(line).then((res) => sock.write(`${JSON.stringify(res)}\n`));
+        busy++;
+        void respond(line).then((res) => {
+          busy--;
+          if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
+        });
       }
     });
   });
@@ -44,10 +63,16 @@ export async function serveControl(path: string, handle: ControlHandler, log: (l
       return { ok: false, error: (err as Error).message };
     }
   };
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => resolve());
-  });
+  // Created 0600 (umask while binding): there is no moment in which others may connect.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, () => resolve());
+    });
+  } finally {
+    process.umask(umask);
+  }
   await chmod(path, 0o600);
   return server;
 }

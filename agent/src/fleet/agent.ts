@@ -90,7 +90,13 @@ export class FleetAgent {
     this.shells = new ShellSessions(
       { ...deps.mqtt.remoteShell, ...(deps.shellCommand ? { command: deps.shellCommand } : {}) },
       {
-        output: (s, data) => this.send({ topic: this.t.shellOut(this.id, s), payload: data, retain: false }, false),
+        output: async (s, data) => {
+          const c = this.client;
+          if (this.stopped || !c?.connected) return; // output of a disconnected session is dropped
+          await c.publishAsync(this.t.shellOut(this.id, s), data, { qos: 1 }).catch(() => undefined);
+        },
+        audit: (record) => this.send({ topic: this.t.audit(this.id), payload: JSON.stringify(record), retain: true }),
+        now: () => this.sys.now(),
         closed: (s) => {
           this.client?.unsubscribe(this.t.shellIn(this.id, s));
           this.send({ topic: this.t.shellOut(this.id, s), payload: "", retain: false }, false);
@@ -209,7 +215,12 @@ export class FleetAgent {
     this.attempts = 0;
     this.deps.log(`fleet: connected to ${brokerName(this.deps.mqtt.url as string)}`);
     this.availability("init");
-    const subs = [this.t.commands(this.id), this.t.desired(this.id), ...this.deps.mqtt.groups.map((g) => this.t.groupDesired(g))];
+    const subs = [
+      this.t.commands(this.id),
+      this.t.commandsFrom(this.id, "+"),
+      this.t.desired(this.id),
+      ...this.deps.mqtt.groups.map((g) => this.t.groupDesired(g)),
+    ];
     for (const s of this.shells.list()) subs.push(this.t.shellIn(this.id, s.session));
     await c.subscribeAsync(subs, { qos: 1 });
     // What the broker may have lost (or never had): the retained picture, then the queue.
@@ -270,7 +281,9 @@ export class FleetAgent {
 
   private async onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     try {
-      if (topic === this.t.commands(this.id)) await this.onCommand(payload, packet);
+      const commands = this.t.commands(this.id);
+      if (topic === commands) await this.onCommand(payload, packet);
+      else if (topic.startsWith(`${commands}/`)) await this.onCommand(payload, packet, topic.slice(commands.length + 1));
       else if (topic === this.t.desired(this.id)) this.onDesired("device", payload);
       else if (topic.endsWith("/desired")) {
         const g = this.deps.mqtt.groups.find((name) => this.t.groupDesired(name) === topic);
@@ -286,7 +299,7 @@ export class FleetAgent {
 
   // --- commands ---
 
-  private async onCommand(payload: Buffer, packet: IPublishPacket): Promise<void> {
+  private async onCommand(payload: Buffer, packet: IPublishPacket, attested?: string): Promise<void> {
     const props = packet.properties;
     const parsed = parseMessage(CommandSchema, payload);
     const rawId = parsed.ok ? parsed.value.id : idOf(payload);
@@ -302,7 +315,7 @@ export class FleetAgent {
       const cmd = parsed.value;
       const now = this.sys.now();
       if (now > cmd.deadline) throw new CommandError("stale", `deadline passed ${now - cmd.deadline} ms ago; not run`, "deadline");
-      response = { id: cmd.id, ok: true, result: await runCommand(cmd, this.commandContext) };
+      response = { id: cmd.id, ok: true, result: await runCommand(cmd, this.commandContext, attested) };
     } catch (e) {
       const err = e instanceof CommandError ? e : new CommandError("failed", (e as Error).message);
       response = { id: rawId, ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };

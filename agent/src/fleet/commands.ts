@@ -26,7 +26,21 @@ export interface CommandContext {
   decommission: (by: string) => void;
 }
 
-export async function runCommand(cmd: Command, ctx: CommandContext): Promise<unknown> {
+/**
+ * Who sent a command: the user name in the topic (commands/<user>), which the broker's ACL lets
+ * only that user write, or, on the bare commands topic, what the sender says, marked unattested.
+ */
+export function senderOf(attested: string | undefined, claimed: string | undefined): string {
+  return attested ?? `${claimed ?? "fleet"} (unattested)`;
+}
+
+/** Operator accounts (docs/examples/mosquitto.acl); a device id cannot look like one. */
+const OPERATOR_NAME = /^op_[A-Za-z0-9_-]{1,60}$/;
+
+export async function runCommand(cmd: Command, ctx: CommandContext, attested?: string): Promise<unknown> {
+  // Another box may write commands/<its own id> (the ACL pattern is global): only operators command.
+  if (attested !== undefined && !OPERATOR_NAME.test(attested))
+    throw new CommandError("forbidden", `commands come from operator accounts (op_*), not from ${attested}`);
   const argsOf = <K extends keyof typeof CommandArgs>(name: K) => {
     const r = CommandArgs[name].safeParse(cmd.args ?? {});
     if (!r.success) {
@@ -36,7 +50,7 @@ export async function runCommand(cmd: Command, ctx: CommandContext): Promise<unk
     return r.data as z.infer<(typeof CommandArgs)[K]>;
   };
   const d = ctx.device;
-  const by = cmd.by ?? "fleet";
+  const by = senderOf(attested, cmd.by);
   switch (cmd.name) {
     case "ping":
       argsOf("ping");
@@ -88,6 +102,9 @@ export async function runCommand(cmd: Command, ctx: CommandContext): Promise<unk
       return { decommissioning: true };
     case "shell.open": {
       const a = argsOf("shell.open");
+      // A root shell needs a sender the broker vouches for: the audit trail names who it was.
+      if (attested === undefined)
+        throw new CommandError("forbidden", "a shell is opened only by a command on commands/<user name> (docs/protocol.md#remote-shell)");
       const r = await ctx.shells.open(by, a.cols, a.rows, ctx.now());
       if (!r.ok) throw new CommandError(r.code, r.message);
       return { ...r.session, ...(await ctx.shellOpened(r.session.session)) };

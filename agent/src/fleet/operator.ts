@@ -70,19 +70,6 @@ export function operatorClientOptions(c: OperatorConfig): IClientOptions {
   };
 }
 
-/** The waves of a rollout: the canaries first, then batches of the rest. */
-export function planRollout(devices: readonly string[], canary: number, batch: number): string[][] {
-  const sorted = [...devices].sort();
-  const waves: string[][] = [];
-  const first = Math.min(Math.max(canary, 0), sorted.length);
-  if (first > 0) waves.push(sorted.slice(0, first));
-  for (let i = first; i < sorted.length; i += Math.max(batch, 1)) waves.push(sorted.slice(i, i + Math.max(batch, 1)));
-  return waves;
-}
-
-export const converged = (r: Reported | undefined, revision: number) =>
-  r !== undefined && r.desiredRevision === revision && (r.status === "applied" || r.status === "unchanged");
-
 export class Operator {
   readonly t: Topics;
   private readonly pending = new Map<string, (r: Response) => void>();
@@ -120,6 +107,11 @@ export class Operator {
 
   get clientId(): string {
     return this.config.clientId as string;
+  }
+
+  /** The user name this operator logs in with: commands go under it, so the box knows who sent them. */
+  get username(): string | undefined {
+    return (this.client.options.username as string | undefined) || undefined;
   }
 
   responseTopic(device: string): string {
@@ -176,7 +168,8 @@ export class Operator {
         resolve(r);
       });
     });
-    await this.publish(this.t.commands(device), JSON.stringify(body), {
+    const topic = this.username === undefined ? this.t.commands(device) : this.t.commandsFrom(device, this.username);
+    await this.publish(topic, JSON.stringify(body), {
       ...(v5
         ? { properties: { responseTopic: reply, correlationData: Buffer.from(id), messageExpiryInterval: Math.ceil(timeoutMs / 1000) } }
         : {}),

@@ -20,6 +20,10 @@ export const topics = (prefix: string) => {
     health: (d: string) => `${root(d)}/health`,
     telemetry: (d: string) => `${root(d)}/telemetry`,
     commands: (d: string) => `${root(d)}/commands`,
+    /** Commands from one operator: the broker's ACL lets each write only under its own user name. */
+    commandsFrom: (d: string, user: string) => `${root(d)}/commands/${user}`,
+    /** Remote shell openings and closings, the last one retained. */
+    audit: (d: string) => `${root(d)}/audit`,
     responses: (d: string) => `${root(d)}/responses`,
     desired: (d: string) => `${root(d)}/desired`,
     reported: (d: string) => `${root(d)}/reported`,
@@ -46,6 +50,17 @@ export const isOnline = (a: Availability | undefined) => a === "init" || a === "
 const timestamp = z.string().max(40);
 
 export const ShellSessionSchema = z.strictObject({ session: z.string().max(64), by: z.string().max(128), openedAt: timestamp });
+
+/** A remote shell opened or closed (topic audit, the last one retained). */
+export const AuditSchema = z.strictObject({
+  event: z.enum(["opened", "closed"]),
+  session: z.string().max(64),
+  /** The broker-attested user name that opened it. */
+  by: z.string().max(128),
+  at: timestamp,
+  reason: z.string().max(256).optional(),
+});
+export type Audit = z.infer<typeof AuditSchema>;
 
 export const StateSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
@@ -176,6 +191,7 @@ export const MESSAGE_SCHEMAS = {
   reported: ReportedSchema,
   command: CommandSchema,
   response: ResponseSchema,
+  audit: AuditSchema,
   ...Object.fromEntries(Object.entries(CommandArgs).map(([k, v]) => [`args:${k}`, v])),
 } as Record<string, z.ZodType>;
 

@@ -3,7 +3,7 @@
 // stopping at the first box that refused, reverted or did not answer. When every wave passed,
 // the group's retained desired config gets the same revision, so members that were offline
 // converge when they come back and online ones (already on it) ignore it.
-import { converged, type Operator, planRollout } from "./operator.js";
+import type { Operator } from "./operator.js";
 import { isOnline, type Reported } from "./protocol.js";
 
 export interface RolloutOptions {
@@ -24,6 +24,22 @@ export interface RolloutResult {
   offline: string[];
   failed?: { device: string; wave: number; status: string; reason: string };
 }
+
+/** The waves of a rollout: the canaries first, then batches of the rest. */
+export function planRollout(devices: readonly string[], canary: number, batch: number): string[][] {
+  // A count that is not a whole number (a typo on the command line) must never mean "all at once".
+  if (!Number.isInteger(canary) || canary < 0) throw new RangeError(`canary count ${canary} is not a whole number >= 0`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch size ${batch} is not a whole number >= 1`);
+  const sorted = [...devices].sort();
+  const waves: string[][] = [];
+  const first = Math.min(canary, sorted.length);
+  if (first > 0) waves.push(sorted.slice(0, first));
+  for (let i = first; i < sorted.length; i += batch) waves.push(sorted.slice(i, i + batch));
+  return waves;
+}
+
+export const converged = (r: Reported | undefined, revision: number) =>
+  r !== undefined && r.desiredRevision === revision && (r.status === "applied" || r.status === "unchanged");
 
 export async function rollout(op: Operator, o: RolloutOptions): Promise<RolloutResult> {
   const say = o.onEvent ?? (() => undefined);

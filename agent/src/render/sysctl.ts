@@ -11,7 +11,8 @@ export function renderSysctl(r: Resolved): string {
     "net.ipv4.ip_forward = 1",
     "net.ipv6.conf.all.forwarding = 1",
     `net.ipv4.ip_local_port_range = ${first} ${last}`,
-    `net.ipv6.conf.${lan}.accept_ra = 0`,
+    // The slash form: an interface name may hold a dot (a VLAN, lan.100), which the dotted form splits.
+    `net/ipv6/conf/${lan}/accept_ra = 0`,
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -1,9 +1,10 @@
-// gate64 config validate|render|schema: work on a config file, no device needed.
+// gate64 config ...: validate, render or describe a config file (no device needed), and show or
+// change the box's configuration through its agent.
 
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { ApplyResult } from "../../apply/applier.js";
 import type { Revision } from "../../apply/revisions.js";
 import { configJsonSchema } from "../../config/json-schema.js";
@@ -11,12 +12,12 @@ import { validateConfigText } from "../../config/parse-text.js";
 import { formatProblems, type Validation } from "../../config/validate.js";
 import { PATHS } from "../../paths.js";
 import { renderAll } from "../../render/index.js";
+import { type CommandContext, intFlag, parseFlags } from "../command.js";
 import { ask, reportApply, statusColour, who } from "../device.js";
 import { CliError, EXIT, UsageError } from "../errors.js";
-import type { CommandContext } from "../main.js";
 import { colour } from "../output.js";
 
-const USAGE = `usage:
+export const usage = `usage:
   gate64 config validate FILE [--json]
   gate64 config render FILE --out DIR [--device-id ID] [--wan-ipv4 ADDR]
   gate64 config schema
@@ -31,7 +32,7 @@ on the box (through the agent):
   gate64 config rollback REVISION`;
 
 async function readConfig(file: string | undefined): Promise<Validation> {
-  if (file === undefined) throw new UsageError(`missing FILE\n${USAGE}`);
+  if (file === undefined) throw new UsageError(`missing FILE\n${usage}`);
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -61,13 +62,13 @@ async function validate({ args, out }: CommandContext): Promise<number> {
 }
 
 async function render({ args, out }: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { flags: values, positionals } = parseFlags(
     args,
-    allowPositionals: true,
-    options: { out: { type: "string" }, "device-id": { type: "string" }, "wan-ipv4": { type: "string" } },
-  });
+    { out: z.string().optional(), "device-id": z.string().optional(), "wan-ipv4": z.string().optional() },
+    usage,
+  );
   const file = positionals[0];
-  if (values.out === undefined) throw new UsageError(`missing --out DIR\n${USAGE}`);
+  if (values.out === undefined) throw new UsageError(`missing --out DIR\n${usage}`);
   const v = await readConfig(file);
   if (!v.ok) refuse(v, file as string);
   const facts = {
@@ -90,18 +91,16 @@ async function schema({ out }: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
+/** --confirm SECONDS; the other arguments are left in place. */
 function confirmSec(args: string[]): number | undefined {
-  const i = args.indexOf("--confirm");
-  if (i < 0) return undefined;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 5 || n > 3600) throw new UsageError("--confirm takes whole seconds, 5-3600");
-  args.splice(i, 2);
-  return n;
+  const { flags, positionals } = parseFlags(args, { confirm: intFlag(5, 3600).optional() }, usage);
+  args.splice(0, args.length, ...positionals);
+  return flags.confirm;
 }
 
 function revisionArg(text: string | undefined, name: string): number {
   const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a revision number\n${USAGE}`);
+  if (text === undefined || !Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a revision number\n${usage}`);
   return n;
 }
 
@@ -151,7 +150,7 @@ export function setPath(doc: Record<string, unknown>, key: string, value: unknow
 async function set({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const [key, text] = args;
-  if (key === undefined || text === undefined) throw new UsageError(`config set needs KEY and VALUE\n${USAGE}`);
+  if (key === undefined || text === undefined) throw new UsageError(`config set needs KEY and VALUE\n${usage}`);
   let value: unknown = text;
   try {
     value = JSON.parse(text);
@@ -186,7 +185,7 @@ async function applyThroughAgent(
 async function apply({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const file = args[0];
-  if (file === undefined) throw new UsageError(`config apply needs FILE\n${USAGE}`);
+  if (file === undefined) throw new UsageError(`config apply needs FILE\n${usage}`);
   const v = await readConfig(file);
   if (!v.ok) refuse(v, file);
   return applyThroughAgent(out, JSON.parse(await readFile(file, "utf8")), `apply ${file}`, confirm);
@@ -239,9 +238,13 @@ const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
   rollback,
 };
 
+/** Subcommands that read flags themselves; the others take none. */
+const WITH_FLAGS = new Set(["render", "set", "apply", "edit"]);
+
 export async function run(ctx: CommandContext): Promise<number> {
   const [sub, ...args] = ctx.args;
   const fn = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (fn === undefined) throw new UsageError(USAGE);
-  return fn({ ...ctx, args });
+  if (sub === undefined || fn === undefined)
+    throw new UsageError(sub === undefined ? usage : `unknown config command "${sub}"\n\n${usage}`);
+  return fn({ ...ctx, args: WITH_FLAGS.has(sub) ? args : parseFlags(args, {}, usage).positionals });
 }

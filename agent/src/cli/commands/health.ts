@@ -1,11 +1,13 @@
 // gate64 health [--watch]: run the probes now (and again every few seconds with --watch).
 import type { HealthReport } from "../../daemon/health.js";
+import { type CommandContext, parseFlags, switchFlag } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";
-import type { CommandContext } from "../main.js";
+
+export const usage = "usage: gate64 health [--watch] [--json]   run the probes now (every 5 s with --watch)";
 
 export async function run({ args, out }: CommandContext): Promise<number> {
-  const watch = args.includes("--watch");
+  const watch = parseFlags(args, { watch: switchFlag }, usage).flags.watch === true;
   for (;;) {
     const h = (await ask({ cmd: "health" })) as HealthReport;
     if (out.json) out.data(h);

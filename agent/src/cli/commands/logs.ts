@@ -1,12 +1,15 @@
 // gate64 logs [agent|coredns|jool|network|provision] [-f]: the journal of the box's services.
 import { spawnSync } from "node:child_process";
 import { journalArgs, LOG_UNITS } from "../../daemon/journal.js";
+import { type CommandContext, parseFlags, switchFlag } from "../command.js";
 import { EXIT, UsageError } from "../errors.js";
-import type { CommandContext } from "../main.js";
+
+export const usage = `usage: gate64 logs [${Object.keys(LOG_UNITS).join("|")}] [-f]   the journal of the box's services (-f follows)`;
 
 export async function run({ args }: CommandContext): Promise<number> {
-  const follow = args.includes("-f");
-  const name = args.find((a) => !a.startsWith("-"));
+  const { flags, positionals } = parseFlags(args, { f: switchFlag, follow: switchFlag }, usage);
+  const follow = flags.f === true || flags.follow === true;
+  const name = positionals[0];
   const units =
     name === undefined
       ? [...LOG_UNITS.agent, ...LOG_UNITS.coredns, ...LOG_UNITS.provision]

@@ -1,10 +1,13 @@
 // gate64 provision: run at boot by gate64-provision.service (see docs/image.md).
 import { provision } from "../../provision/provision.js";
 import { realSystem } from "../../system/real.js";
+import { type CommandContext, parseFlags } from "../command.js";
 import { EXIT } from "../errors.js";
-import type { CommandContext } from "../main.js";
 
-export async function run({ out }: CommandContext): Promise<number> {
+export const usage = "usage: gate64 provision [--json]   take /efi/gate64/provision.json (gate64-provision.service runs it at boot)";
+
+export async function run({ args, out }: CommandContext): Promise<number> {
+  parseFlags(args, {}, usage);
   const report = await provision(realSystem);
   if (out.json) out.data(report);
   else {

@@ -1,8 +1,8 @@
 // gate64 status: what this box runs and how it is.
 import type { HealthReport } from "../../daemon/health.js";
+import { type CommandContext, parseFlags } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";
-import type { CommandContext } from "../main.js";
 
 interface Status {
   deviceId: string;
@@ -16,7 +16,10 @@ interface Status {
   healthReport: HealthReport | null;
 }
 
-export async function run({ out }: CommandContext): Promise<number> {
+export const usage = "usage: gate64 status [--json]   device, firmware, revision, health and each probe";
+
+export async function run({ args, out }: CommandContext): Promise<number> {
+  parseFlags(args, {}, usage);
   const s = (await ask({ cmd: "status" })) as Status;
   if (out.json) {
     out.data(s);

@@ -1,13 +1,15 @@
 // gate64 fleet shell DEVICE: a terminal on a box over MQTT. Keystrokes go to the session's "in"
 // topic, its output comes from "out"; an empty message on "out" means the session ended.
-import type { Operator } from "../../fleet/operator.js";
-import { CliError, EXIT } from "../errors.js";
-import type { Output } from "../output.js";
+import { clean, need } from "../../command.js";
+import { CliError, EXIT } from "../../errors.js";
+import type { Verb } from "./common.js";
+import { usage } from "./usage.js";
 
-export async function shell(op: Operator, device: string, out: Output): Promise<number> {
+export const run: Verb = async (op, args, _flags, out) => {
+  const device = need(args[0], "DEVICE", usage);
   const size = () => ({ cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });
   const r = await op.request(device, "shell.open", size(), 15_000);
-  if (!r.ok) throw new CliError(`${device}: ${r.error.code}: ${r.error.message}`, EXIT.failure);
+  if (!r.ok) throw new CliError(clean(`${device}: ${r.error.code}: ${r.error.message}`), EXIT.failure);
   const s = r.result as { session: string; in: string; out: string };
   out.error(`connected to ${device}, session ${s.session} (exit the shell to leave)`);
   const ended = new Promise<void>((resolve) => {
@@ -33,6 +35,6 @@ export async function shell(op: Operator, device: string, out: Output): Promise<
   process.stdout.off("resize", onResize);
   if (stdin.isTTY) stdin.setRawMode(false);
   stdin.pause();
-  out.error(`\nsession ${s.session} ended`);
+  out.error(`\nsession ${clean(s.session)} ended`);
   return EXIT.ok;
-}
+};
