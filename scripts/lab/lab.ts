@@ -176,6 +176,7 @@ export class Lab {
       `--dhcp-leasefile=${join(this.dir, "dhcp-leases")}`,
       `--dhcp-option=option:router,${s.wan.gateway}`,
       `--dhcp-option=option:dns-server,${s.internet.dns}`,
+      `--dhcp-option=option:ntp-server,${s.wan.gateway}`,
       "--dhcp-authoritative",
     ]);
   }

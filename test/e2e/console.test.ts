@@ -93,6 +93,82 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(jool.output, /default/);
   });
 
+  it("commits a change that renders no file, and the fleet connection follows it", async () => {
+    const on = await con.run("gate64 config set mqtt.remoteShell.enabled true");
+    assert.match(on.output, /committed revision \d+/);
+    const off = await con.run("gate64 config set mqtt.remoteShell.enabled false");
+    assert.match(off.output, /committed revision \d+/);
+    let shell: { enabled: boolean } | undefined;
+    for (const until = Date.now() + 60_000; shell?.enabled !== false && Date.now() < until; ) {
+      shell = (JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}") as { shell?: { enabled: boolean } }).shell;
+      if (shell?.enabled !== false) await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.equal(shell?.enabled, false);
+  });
+
+  it("announces a revert when a confirmation runs out: the fleet connection goes back too", async () => {
+    const set = await con.run("gate64 config set mqtt.keepaliveSec 20 --confirm 10", 120_000);
+    assert.match(set.output, /pending revision (\d+)/);
+    await new Promise((r) => setTimeout(r, 20_000));
+    const hist = await con.run("gate64 config history | tail -n 1");
+    assert.match(hist.output, /reverted.*not confirmed within 10 s/);
+    const log = await con.run("journalctl -u gate64-agent -o cat | grep -c 'broker settings or device id changed'");
+    assert.ok(Number(log.output.trim()) >= 2, `reconnects: ${log.output}`);
+  });
+
+  it("keeps every NAT64 session across an agent restart, and the watchdog does not depend on the health interval", async () => {
+    assert.match((await con.run("gate64 config set health.intervalSec 120")).output, /committed revision \d+/);
+    const restarts = async () => (await con.run("systemctl show -p NRestarts --value gate64-agent")).output.trim();
+    const before = await restarts();
+    // A TCP flow through the translator that spans the restart.
+    const flow = lab.client.spawn("iperf3", ["-6", "-c", `64:ff9b::${lab.spec.internet.iperf}`, "-t", "40", "-i", "2", "-b", "20M", "-J"]);
+    let json = "";
+    flow.child.stdout?.setEncoding("utf8").on("data", (d: string) => (json += d));
+    const done = new Promise((r) => flow.child.once("exit", r));
+    await new Promise((r) => setTimeout(r, 8000));
+    const sessionsBefore = (await con.run("jool session display --tcp --numeric --csv --no-headers | grep -c ESTABLISHED")).output.trim();
+    await con.run("systemctl restart gate64-agent", 120_000);
+    await done;
+    const result = JSON.parse(json) as { error?: string; intervals: { sum: { bytes: number } }[] };
+    assert.equal(result.error, undefined, result.error);
+    const empty = result.intervals.filter((i) => i.sum.bytes === 0).length;
+    assert.equal(empty, 0, `${empty} of ${result.intervals.length} 2-second intervals moved no data`);
+    assert.ok(Number(sessionsBefore) >= 1, `sessions before: ${sessionsBefore}`);
+    // 100 s later, past WatchdogSec (90) with no health cycle due before 120: not killed.
+    await new Promise((r) => setTimeout(r, 100_000));
+    assert.equal(await restarts(), before, "systemd restarted the agent (watchdog)");
+    assert.match((await con.run("gate64 config set health.intervalSec 10")).output, /committed revision \d+/);
+  });
+
+  it("runs on, reachable and saying why, when config.json cannot be put into effect at boot", async () => {
+    await con.run("cp /data/gate64/config.json /data/gate64/config.good");
+    // Valid to the schema, but the LAN NIC does not exist: its sysctl fails at boot.
+    await con.run(`sed -i 's/"name": "lan"/"name": "nolan0"/' /data/gate64/config.json && grep -c nolan0 /data/gate64/config.json`);
+    await con.run("systemctl restart gate64-agent", 120_000);
+    let status = "";
+    for (const until = Date.now() + 120_000; !/boot-apply/.test(status) && Date.now() < until; ) {
+      status = (await con.run("gate64 status")).output;
+      if (!/boot-apply/.test(status)) await new Promise((r) => setTimeout(r, 3000));
+    }
+    assert.match(status, /failed\s+boot-apply\s+\/data\/gate64\/config\.json: sysctl: .*nolan0.*; running revision \d+ instead/);
+    assert.match(web(), /gate64 lab web server/, "the last good configuration translates");
+    assert.equal(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 10), "ready", "the fleet can reach it");
+    await con.run("mv /data/gate64/config.good /data/gate64/config.json && systemctl restart gate64-agent", 120_000);
+    await lab.waitForHealth("ok", 180);
+  });
+
+  it("syncs time from the NTP server DHCP names, logs at the configured level, loads every kept module", async () => {
+    const ntp = await con.run("timedatectl show-timesync --property=LinkNTPServers --value");
+    assert.match(ntp.output, new RegExp(lab.spec.wan.gateway.replace(/\./g, "\\.")));
+    assert.match((await con.run("gate64 config set logging.level debug")).output, /committed revision \d+/);
+    await new Promise((r) => setTimeout(r, 25_000));
+    const debug = await con.run("journalctl -u gate64-agent -p debug..debug -o cat | grep -c 'health ok:'");
+    assert.ok(Number(debug.output.trim()) >= 1, debug.output);
+    assert.match((await con.run("gate64 config set logging.level info")).output, /committed revision \d+/);
+    const unknown = await con.run("journalctl -k -b -o cat | grep -c 'Unknown symbol'");
+    assert.equal(unknown.output.trim().split("\n").pop(), "0", "a pruned module is missing a dependency");
+  });
+
   it("boots to a complete config after the power is cut during an apply", async () => {
     con.write(`gate64 config set dns64.cache.maxTtlSec 600\r`);
     // Cut a few seconds in: the CLI has started and the agent is applying (the command prints

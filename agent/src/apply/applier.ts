@@ -72,6 +72,7 @@ export class Applier {
   running: Running | null = null;
   private pending: { running: Running; previous: Running; timer: NodeJS.Timeout; record: Revision } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private bootFailed = false;
 
   constructor(private readonly deps: ApplierDeps) {
     this.revisions = new RevisionStore(deps.sys, deps.log);
@@ -141,13 +142,15 @@ export class Applier {
   boot(config: Config, input: unknown): Promise<BootResult> {
     return this.exclusive(async () => {
       const next = await this.render(config, input, await this.reconcile(input));
-      const inEffect = await this.filesInEffect(Object.keys(next.files));
+      // After a failed attempt the files under current/ were never all put into effect.
+      const inEffect = this.bootFailed ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
         const dir = await this.stage(next);
         await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
         return { services: await install(this.deps.sys, next.config, dir, inEffect, next.files, { boot: true }) };
       } catch (err) {
+        this.bootFailed = true;
         return { services: [], error: (err as Error).message };
       }
     });

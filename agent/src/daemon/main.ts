@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Applier } from "../apply/applier.js";
 import { validateConfigText } from "../config/parse-text.js";
 import type { Config } from "../config/schema.js";
-import { formatProblems } from "../config/validate.js";
+import { formatProblems, validateConfig } from "../config/validate.js";
 import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
 import { FleetAgent } from "../fleet/agent.js";
@@ -47,6 +47,25 @@ async function loadConfigs(sys: System): Promise<Loaded[]> {
   return out;
 }
 
+/**
+ * What to boot, in order: config.json, then the earlier committed revisions (newest first, the
+ * last good configurations, which normally keep the box on its fleet), then the image default.
+ */
+async function bootCandidates(sys: System, applier: Applier): Promise<Loaded[]> {
+  const loaded = await loadConfigs(sys);
+  const main = loaded.filter((l) => l.source === PATHS.config);
+  const fallback = loaded.filter((l) => l.source !== PATHS.config);
+  const seen = new Set(main.map((l) => JSON.stringify(l.input)));
+  const history: Loaded[] = [];
+  for (const r of (await applier.revisions.list()).filter((x) => x.outcome === "committed").reverse()) {
+    const v = validateConfig(r.config);
+    if (!v.ok || seen.has(JSON.stringify(r.config)) || history.length >= 3) continue;
+    seen.add(JSON.stringify(r.config));
+    history.push({ config: v.config, input: r.config, source: `revision ${r.revision}` });
+  }
+  return [...main, ...history, ...fallback];
+}
+
 async function deviceId(sys: System): Promise<string> {
   const r = await readJson(sys, PATHS.identity, IdentitySchema, log.error);
   return r.ok ? r.value.deviceId : "unprovisioned";
@@ -72,18 +91,20 @@ async function main(): Promise<void> {
     check: (r) => checkHealth(sys, r),
     onChange: (r) => bus.emit("applied", r),
   });
-  // config.json first; if it cannot be put into effect, the image's default configuration.
+  // config.json first; if it cannot be put into effect, the image's default configuration. The
+  // failure stays in health (probe "boot-apply") until a change is committed.
   let bootError: string | undefined;
-  for (const { config, input, source } of await loadConfigs(sys)) {
+  for (const { config, input, source } of await bootCandidates(sys, applier)) {
     log.setLevel(config.logging.level);
     log(`gate64-agent ${version}: device ${id}, config from ${source}`);
     const boot = await applier.boot(config, input);
-    bootError = boot.error === undefined ? undefined : `${source}: ${boot.error}`;
-    if (bootError === undefined) {
+    if (boot.error === undefined) {
       log(`applied revision ${applier.running?.revision}: ${boot.services.join(", ")}`);
+      if (bootError !== undefined) bootError += `; running ${source} instead`;
       break;
     }
-    log.error(`boot apply failed: ${bootError}`);
+    bootError ??= `${source}: ${boot.error}`;
+    log.error(`boot apply failed: ${source}: ${boot.error}`);
   }
 
   const device = new Device({
