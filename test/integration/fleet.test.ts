@@ -314,6 +314,33 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     );
   });
 
+  it("rolls back over the fleet to an earlier config without moving the box to other broker settings", async () => {
+    const a = agents["dev-a"] as SimAgent;
+    const base = a.device.running().input as { mqtt: { keepaliveSec: number } };
+    const older = await a.device.apply({ ...withUpstream("198.51.100.61"), mqtt: { ...base.mqtt, keepaliveSec: 45 } }, { by: "console" });
+    assert.equal(older.outcome, "committed");
+    assert.equal((await a.device.apply({ ...withUpstream("198.51.100.62"), mqtt: base.mqtt }, { by: "console" })).outcome, "committed");
+    const r = await op.request("dev-a", "config.rollback", { revision: older.outcome === "committed" ? older.revision : -1 });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(a.device.running().config.dns64.upstreams, ["198.51.100.61"]);
+    assert.equal(a.device.running().config.mqtt.keepaliveSec, base.mqtt.keepaliveSec);
+  });
+
+  it("holds a desired config while a console revision awaits confirmation, then applies it", async () => {
+    const a = agents["dev-a"] as SimAgent;
+    const mqttSection = (a.device.running().input as { mqtt: unknown }).mqtt;
+    const pending = await a.device.apply({ ...withUpstream("198.51.100.63"), mqtt: mqttSection }, { by: "console", confirmSec: 30 });
+    assert.equal(pending.outcome, "pending");
+    const revision = Date.now();
+    const reports = op.waitReported(["dev-a"], revision, 20_000);
+    await op.setDesired({ device: "dev-a" }, withUpstream("198.51.100.64"), { revision });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(a.device.running().config.dns64.upstreams, ["198.51.100.63"], "waits for the console");
+    await a.device.confirm("console");
+    assert.equal((await reports).get("dev-a")?.status, "applied");
+    assert.deepEqual(a.device.running().config.dns64.upstreams, ["198.51.100.64"]);
+  });
+
   it("shares events between operator instances through a shared subscription", async () => {
     const creds = join(dir, "op.json");
     const second = await Operator.connect({ ...op.config, clientId: "collector-2", credentialsFile: creds });

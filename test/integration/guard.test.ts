@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { parseGuardCounters } from "../../agent/src/daemon/metrics.js";
 import { embedIPv4, formatIPv6, type Prefix, parseIPv4, parsePrefix } from "../../agent/src/lib/ip.js";
+import { parseGuardCounters } from "../../agent/src/observe/metrics.js";
 import { renderAll } from "../../agent/src/render/index.js";
 import { isRoot, link, Namespace } from "../../scripts/lab/netns.js";
 

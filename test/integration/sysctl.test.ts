@@ -2,8 +2,8 @@
 // time) inside a namespace whose LAN is a VLAN-style name with a dot.
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
+import { sysctlEntries } from "../../agent/src/apply/execute.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { sysctlEntries } from "../../agent/src/daemon/install.js";
 import { renderAll } from "../../agent/src/render/index.js";
 import { isRoot, Namespace } from "../../scripts/lab/netns.js";
 

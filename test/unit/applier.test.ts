@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { Applier } from "../../agent/src/apply/applier.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import type { HealthReport } from "../../agent/src/daemon/health.js";
+import type { HealthReport } from "../../agent/src/observe/health.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 

@@ -2,9 +2,22 @@
 // payload parsing with named fields.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Applier } from "../../agent/src/apply/applier.js";
+import { validateConfig } from "../../agent/src/config/validate.js";
+import { Device } from "../../agent/src/device/device.js";
+import { EventBus } from "../../agent/src/device/events.js";
+import { brokerName, FleetAgent } from "../../agent/src/fleet/agent.js";
 import { backoffMs, Outbox } from "../../agent/src/fleet/outbox.js";
-import { CommandSchema, DesiredSchema, parseMessage, protocolJsonSchema, topics } from "../../agent/src/fleet/protocol.js";
+import {
+  CommandSchema,
+  DesiredSchema,
+  MAX_MESSAGE_BYTES,
+  parseMessage,
+  protocolJsonSchema,
+  topics,
+} from "../../agent/src/fleet/protocol.js";
 import { planRollout } from "../../agent/src/fleet/rollout.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
 
 describe("outbox", () => {
   it("keeps the newest message of a retained topic and drops the oldest others past its bound", () => {
@@ -63,5 +76,83 @@ describe("protocol payloads", () => {
       assert.ok(s.messages[m], m);
     assert.equal(topics("gate64").groupDesired("lab"), "gate64/_groups/lab/desired");
     assert.equal(CommandSchema.shape.id.safeParse("").success, false);
+  });
+});
+
+describe("what the fleet side must not trust or leak", () => {
+  it("refuses a payload over 1 MiB before parsing it", () => {
+    const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20);
+    const r = parseMessage(DesiredSchema, big);
+    assert.ok(!r.ok);
+    assert.equal(r.field, "(payload)");
+    assert.match(r.reason, /1048577 bytes is more than 1048576/);
+  });
+
+  it("logs a broker by scheme, host and port, never its userinfo", () => {
+    assert.equal(brokerName("mqtts://alice:s3cret@broker.example:8883"), "mqtts://broker.example:8883");
+    assert.equal(brokerName("not a url"), "(broker)");
+  });
+
+  it("names a damaged credentials file without quoting it", async () => {
+    const sys = new FakeSystem();
+    sys.files.set("/creds.json", '{"username":"dev","password":"hunter2"'); // cut short
+    const lines: string[] = [];
+    const v = validateConfig({
+      interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } },
+      mqtt: { enabled: true, url: "mqtts://127.0.0.1:1", credentialsFile: "/creds.json" },
+    });
+    assert.ok(v.ok);
+    const applier = new Applier({
+      sys,
+      facts: async () => ({ deviceId: "t" }),
+      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
+      log: (l) => lines.push(l),
+    });
+    sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
+    await applier.boot(v.config, {});
+    const device = new Device({
+      sys,
+      applier,
+      bus: new EventBus(() => undefined),
+      id: "t",
+      firmware: "x",
+      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
+      log: (l) => lines.push(l),
+    });
+    const fleet = new FleetAgent({ device, mqtt: v.config.mqtt, log: (l) => lines.push(l) });
+    await assert.rejects(
+      fleet.start(),
+      (e: Error) => /\/creds\.json is not \{"username", "password"\} JSON/.test(e.message) && !e.message.includes("hunter2"),
+    );
+    await fleet.stop();
+    assert.ok(!lines.join("\n").includes("hunter2"));
+  });
+
+  it("uses the config's identity.deviceId for its topics when it overrides the provisioned one", async () => {
+    const sys = new FakeSystem();
+    sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
+    const v = validateConfig({
+      identity: { deviceId: "branch-17" },
+      interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } },
+    });
+    assert.ok(v.ok);
+    const applier = new Applier({
+      sys,
+      facts: async () => ({ deviceId: "provisioned-1" }),
+      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
+      log: () => undefined,
+    });
+    await applier.boot(v.config, {});
+    const device = new Device({
+      sys,
+      applier,
+      bus: new EventBus(() => undefined),
+      id: "provisioned-1",
+      firmware: "x",
+      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
+      log: () => undefined,
+    });
+    assert.equal(device.id, "branch-17");
+    assert.equal(device.status().deviceId, "branch-17");
   });
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { probes } from "../../agent/src/daemon/health.js";
+import { probes } from "../../agent/src/observe/health.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { collect, formatPrometheus, parseJoolStats, parseMeminfo } from "../../agent/src/daemon/metrics.js";
+import { collect, formatPrometheus, parseJoolStats, parseMeminfo } from "../../agent/src/observe/metrics.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
 it("parses /proc/meminfo and Jool's stats CSV", () => {
@@ -38,7 +38,20 @@ it("collects from /proc, /sys and jool through the system interface", async () =
 });
 
 it("places a probe target inside the NAT64 prefix (RFC 6052)", async () => {
-  const { translatedTarget } = await import("../../agent/src/daemon/probe-ns.js");
+  const { translatedTarget } = await import("../../agent/src/observe/probe-ns.js");
   assert.deepEqual(translatedTarget("64:ff9b::/96", "198.51.100.80:80"), ["64:ff9b::c633:6450", "80"]);
   assert.deepEqual(translatedTarget("2001:db8:100::/40", "192.0.2.33:53"), ["2001:db8:1c0:2:21::", "53"]);
+});
+
+it("fails to start, instead of hanging, when its port is taken", async () => {
+  const { createServer } = await import("node:net");
+  const { serveMetrics } = await import("../../agent/src/observe/metrics.js");
+  const blocker = createServer().listen(0, "127.0.0.1");
+  await new Promise((r) => blocker.once("listening", r));
+  const port = (blocker.address() as { port: number }).port;
+  await assert.rejects(
+    serveMetrics(new FakeSystem(), "127.0.0.1", port, [], () => undefined),
+    /EADDRINUSE/,
+  );
+  blocker.close();
 });

@@ -9,12 +9,13 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { formatProblems, type Problem, validateConfig } from "../config/validate.js";
-import type { HealthReport } from "../daemon/health.js";
-import { install, type Service } from "../daemon/install.js";
+import type { HealthReport } from "../observe/health.js";
 import { PATHS } from "../paths.js";
 import { type Facts, type Resolved, resolve } from "../render/context.js";
 import { type RenderedFiles, renderAll } from "../render/index.js";
 import type { System } from "../system/system.js";
+import { execute } from "./execute.js";
+import { plan, repairSteps, type Service } from "./plan.js";
 import { type Revision, RevisionStore } from "./revisions.js";
 
 export interface ApplierDeps {
@@ -101,7 +102,7 @@ export class Applier {
   private async activate(next: Running, prev: Running | null): Promise<Service[]> {
     const dir = await this.stage(next);
     await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
-    return install(this.deps.sys, next.config, dir, prev?.files ?? null, next.files);
+    return execute(this.deps.sys, next.config, dir, next.files, plan(prev?.files ?? null, next.files));
   }
 
   /** The files an earlier run of the agent put into effect (/run survives an agent restart, not a reboot). */
@@ -148,7 +149,7 @@ export class Applier {
       try {
         const dir = await this.stage(next);
         await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
-        return { services: await install(this.deps.sys, next.config, dir, inEffect, next.files, { boot: true }) };
+        return { services: await execute(this.deps.sys, next.config, dir, next.files, plan(inEffect, next.files, { boot: true })) };
       } catch (err) {
         this.bootFailed = true;
         return { services: [], error: (err as Error).message };
@@ -170,19 +171,19 @@ export class Applier {
       const dir = join(PATHS.run, `rev-${r.revision}`);
       for (const [rel, text] of Object.entries(next.files))
         if (r.files[rel] !== text) await this.deps.sys.writeFileAtomic(join(dir, rel), text);
-      const services = await install(this.deps.sys, next.config, dir, r.files, next.files);
+      const services = await execute(this.deps.sys, next.config, dir, next.files, plan(r.files, next.files));
       this.running = next;
       if (this.pending?.running === r) this.pending.running = next;
       return services;
     });
   }
 
-  /** Reloads services of the running revision that the health probes found broken, between applies. */
-  repair(services: Service[]): Promise<Service[]> {
+  /** Reloads what the failed probes found broken in the running revision, between applies. */
+  repair(failedProbes: readonly string[]): Promise<Service[]> {
     return this.exclusive(async () => {
       const r = this.running;
-      if (r === null || services.length === 0) return [];
-      return install(this.deps.sys, r.config, join(PATHS.run, `rev-${r.revision}`), r.files, r.files, { force: services });
+      if (r === null) return [];
+      return execute(this.deps.sys, r.config, join(PATHS.run, `rev-${r.revision}`), r.files, repairSteps(failedProbes, r.files));
     });
   }
 
@@ -216,7 +217,7 @@ export class Applier {
     const previous = await this.render(before.config, before.input, before.revision);
     try {
       await this.deps.sys.swapSymlink(`rev-${previous.revision}`, PATHS.current);
-      await install(this.deps.sys, previous.config, await this.stage(previous), failed.files, previous.files);
+      await execute(this.deps.sys, previous.config, await this.stage(previous), previous.files, plan(failed.files, previous.files));
     } catch (err) {
       // The old files are in place; the health loop keeps repairing what did not come back.
       this.deps.log(`apply: revert of ${failed.revision} incomplete: ${(err as Error).message}`);

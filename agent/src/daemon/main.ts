@@ -10,20 +10,19 @@ import type { Config } from "../config/schema.js";
 import { formatProblems, validateConfig } from "../config/validate.js";
 import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
+import { Device } from "../device/device.js";
+import { EventBus } from "../device/events.js";
 import { FleetAgent } from "../fleet/agent.js";
 import { readJson } from "../lib/read-json.js";
+import { readFacts } from "../observe/facts.js";
+import { checkHealth } from "../observe/health.js";
+import { serveMetrics } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { MANAGEMENT_PORTS } from "../render/nftables.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
-import { Device } from "./device.js";
-import { EventBus } from "./events.js";
-import { readFacts } from "./facts.js";
-import { checkHealth } from "./health.js";
-import { repairsFor } from "./install.js";
 import { createLogger } from "./log.js";
-import { serveMetrics } from "./metrics.js";
 import { notifier } from "./watchdog.js";
 
 const log = createLogger();
@@ -225,7 +224,7 @@ async function main(): Promise<void> {
       if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
       else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
       // Repairs go through the applier's queue, so they never interleave with an apply or a revert.
-      const repaired = await applier.repair(repairsFor(failed.map((p) => p.name)));
+      const repaired = await applier.repair(failed.map((p) => p.name));
       if (repaired.length > 0) log(`repair: ${repaired.join(", ")} put back`);
       await notify.status(`revision ${running().revision}, health ${h.status}`);
     } finally {

@@ -7,8 +7,8 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
-import type { Device } from "../daemon/device.js";
-import type { HealthReport } from "../daemon/health.js";
+import type { Device } from "../device/device.js";
+import type { HealthReport } from "../observe/health.js";
 import { PATHS } from "../paths.js";
 import { type CommandContext, CommandError, idOf, keepMqtt, runCommand } from "./commands.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";

@@ -2,7 +2,7 @@
 // then run against the device core. Errors carry a protocol code and the field at fault.
 import type { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
-import type { Device } from "../daemon/device.js";
+import type { Device } from "../device/device.js";
 import { type Command, CommandArgs, type ErrorCodeSchema } from "./protocol.js";
 import type { ShellSessions } from "./shell.js";
 

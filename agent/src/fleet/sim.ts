@@ -4,9 +4,9 @@
 // hole here) fails its probes, so the revert path can be driven from the fleet.
 import { Applier } from "../apply/applier.js";
 import { validateConfig } from "../config/validate.js";
-import { Device } from "../daemon/device.js";
-import { EventBus } from "../daemon/events.js";
-import type { HealthReport } from "../daemon/health.js";
+import { Device } from "../device/device.js";
+import { EventBus } from "../device/events.js";
+import type { HealthReport } from "../observe/health.js";
 import type { Resolved } from "../render/context.js";
 import { FakeSystem } from "../system/fake.js";
 import { FleetAgent } from "./agent.js";

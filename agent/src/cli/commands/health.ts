@@ -1,5 +1,5 @@
 // gate64 health [--watch]: run the probes now (and again every few seconds with --watch).
-import type { HealthReport } from "../../daemon/health.js";
+import type { HealthReport } from "../../observe/health.js";
 import { type CommandContext, parseFlags, switchFlag } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";

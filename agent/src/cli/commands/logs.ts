@@ -1,6 +1,6 @@
 // gate64 logs [agent|coredns|jool|network|provision] [-f]: the journal of the box's services.
 import { spawnSync } from "node:child_process";
-import { journalArgs, LOG_UNITS } from "../../daemon/journal.js";
+import { journalArgs, LOG_UNITS } from "../../observe/journal.js";
 import { type CommandContext, parseFlags, switchFlag } from "../command.js";
 import { EXIT, UsageError } from "../errors.js";
 

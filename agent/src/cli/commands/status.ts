@@ -1,5 +1,5 @@
 // gate64 status: what this box runs and how it is.
-import type { HealthReport } from "../../daemon/health.js";
+import type { HealthReport } from "../../observe/health.js";
 import { type CommandContext, parseFlags } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";

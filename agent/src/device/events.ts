@@ -1,7 +1,7 @@
 // A typed event bus between the agent's modules. A failing listener is logged with its origin
 // and never breaks the emitter.
 import type { ApplyResult } from "../apply/applier.js";
-import type { HealthReport } from "./health.js";
+import type { HealthReport } from "../observe/health.js";
 
 export interface AgentEvents {
   /** Every apply, confirm or rollback that changed something (or was refused). */

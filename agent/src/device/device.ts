@@ -2,11 +2,11 @@
 // both may ask for. The control socket and the MQTT fleet module are two front ends of this.
 import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.js";
 import { diffConfigs } from "../apply/revisions.js";
+import type { HealthReport } from "../observe/health.js";
+import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
 import type { Resolved } from "../render/context.js";
 import type { System } from "../system/system.js";
 import type { EventBus } from "./events.js";
-import type { HealthReport } from "./health.js";
-import { journalArgs, LOG_UNITS, type LogUnit } from "./journal.js";
 
 export interface DeviceDeps {
   sys: System;

@@ -1,5 +1,5 @@
-// Puts a rendered revision into effect, touching only what changed. Each step says what it did
-// so the caller can report it; a failed step throws with the tool's own message.
+// Carries out a plan (plan.ts) on the running system, step by step in the plan's order. Each step
+// says what it did so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { PATHS } from "../paths.js";
@@ -7,37 +7,7 @@ import type { RenderedFiles } from "../render/index.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { OffloadPlan } from "../render/offloads.js";
 import type { System } from "../system/system.js";
-
-export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | "offloads" | "coredns";
-
-const SERVICE_OF: [prefix: string, service: Service][] = [
-  ["network/", "network"],
-  ["sysctl.d/", "sysctl"],
-  ["nftables/", "firewall"],
-  ["hostname", "hostname"],
-  ["jool/", "jool"],
-  ["offloads.json", "offloads"],
-  ["coredns/", "coredns"],
-];
-
-/** Which services' files differ between two renders (all of them when there is no previous one). */
-export function changedServices(prev: RenderedFiles | null, next: RenderedFiles): Set<Service> {
-  const out = new Set<Service>();
-  const keys = new Set([...Object.keys(next), ...Object.keys(prev ?? {})]);
-  for (const key of keys) {
-    if (prev !== null && prev[key] === next[key]) continue;
-    const hit = SERVICE_OF.find(([p]) => key.startsWith(p));
-    if (hit) out.add(hit[1]);
-  }
-  return out;
-}
-
-/** Health probes whose failure a service's reload repairs (a removed Jool instance, a dead CoreDNS). */
-const REPAIRS: Record<string, Service> = { jool: "jool", offloads: "offloads", coredns: "coredns", dns64: "coredns" };
-
-export function repairsFor(failedProbes: string[]): Service[] {
-  return [...new Set(failedProbes.flatMap((p) => (REPAIRS[p] === undefined ? [] : [REPAIRS[p]])))];
-}
+import type { Service, Step } from "./plan.js";
 
 export class StepError extends Error {
   constructor(
@@ -65,12 +35,6 @@ export function sysctlEntries(text: string): [key: string, value: string][] {
     });
 }
 
-/** Jool cannot change pool6 on a live instance: it is recreated when pool6 differs. */
-function pool6Of(files: RenderedFiles | null): string | null {
-  const text = files?.["jool/nat64.json"];
-  return text === undefined ? null : (JSON.parse(text) as { global: { pool6: string } }).global.pool6;
-}
-
 async function waitForAddress(sys: System, ifname: string, address: string, timeoutMs: number): Promise<void> {
   const until = sys.now() + timeoutMs;
   while (sys.now() < until) {
@@ -81,9 +45,6 @@ async function waitForAddress(sys: System, ifname: string, address: string, time
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
 
-/** Services whose reload is idempotent and costs no state: re-run at every agent start. */
-const CHEAP: Service[] = ["sysctl", "firewall", "hostname", "offloads"];
-
 async function joolLive(sys: System): Promise<boolean> {
   return (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
 }
@@ -93,44 +54,27 @@ async function livePool6(sys: System): Promise<string | null> {
   return /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim() ?? null;
 }
 
-/**
- * Puts `next` into effect where it differs from `prev`. With `boot`, prev is what an earlier run
- * of the agent left (null after a reboot): the cheap services are applied regardless, and a Jool
- * instance or CoreDNS that should run but does not is started even when its files match.
- */
-export async function install(
-  sys: System,
-  config: Config,
-  dir: string,
-  prev: RenderedFiles | null,
-  next: RenderedFiles,
-  opts: { boot?: boolean; force?: Service[] } = {},
-): Promise<Service[]> {
-  const changed = changedServices(prev, next);
-  for (const s of opts.force ?? []) changed.add(s);
-  if (opts.boot) {
-    for (const s of CHEAP) changed.add(s);
-    if (!changed.has("jool") && next["jool/nat64.json"] !== undefined && !(await joolLive(sys))) changed.add("jool");
-    if (!changed.has("coredns") && (await sys.run("systemctl", ["is-active", "--quiet", "coredns.service"])).code !== 0)
-      changed.add("coredns");
-  }
-  const done: Service[] = [];
-  const path = (rel: string) => join(dir, rel);
+/** Whether a step marked "if-down" has nothing to do: its service runs. */
+async function isUp(sys: System, service: Service): Promise<boolean> {
+  if (service === "jool") return joolLive(sys);
+  if (service === "coredns") return (await sys.run("systemctl", ["is-active", "--quiet", "coredns.service"])).code === 0;
+  return false;
+}
 
-  if (changed.has("sysctl")) {
+type Run = (sys: System, config: Config, path: (rel: string) => string, next: RenderedFiles, step: Step) => Promise<void>;
+
+const RUN: Record<Service, Run> = {
+  sysctl: async (sys, _c, _p, next) => {
     for (const [k, v] of sysctlEntries(next["sysctl.d/90-gate64.conf"] ?? ""))
       await must(sys, "sysctl", "sysctl", ["-q", "-w", `${k}=${v}`]);
-    done.push("sysctl");
-  }
-  if (changed.has("hostname")) {
+  },
+  hostname: async (sys, _c, _p, next) => {
     await must(sys, "hostname", "hostname", [(next.hostname ?? "gate64").trim()]);
-    done.push("hostname");
-  }
-  if (changed.has("firewall")) {
+  },
+  firewall: async (sys, _c, path) => {
     await must(sys, "firewall", "nft", ["-f", path("nftables/gate64.nft")]);
-    done.push("firewall");
-  }
-  if (changed.has("network")) {
+  },
+  network: async (sys, config, _p, next) => {
     const ours = new Set(
       Object.keys(next)
         .filter((k) => k.startsWith("network/"))
@@ -143,31 +87,37 @@ export async function install(
     await must(sys, "network", "networkctl", ["reconfigure", config.interfaces.lan.name, config.interfaces.wan.name]).catch(
       () => undefined,
     );
-    done.push("network");
-  }
-  if (changed.has("jool")) {
+  },
+  jool: async (sys, _c, path, next, step) => {
     await must(sys, "jool", "modprobe", ["jool"]);
-    // Recreated (every session lost) only when pool6 differs from the live instance's.
-    if ((await joolLive(sys)) && (pool6Of(prev) ?? (await livePool6(sys))) !== pool6Of(next))
+    const recreate = step.service === "jool" ? step.recreate : false;
+    const pool6 = (JSON.parse(next["jool/nat64.json"] ?? "{}") as { global?: { pool6?: string } }).global?.pool6;
+    // Recreated (every session lost) only when pool6 differs: Jool cannot change it live.
+    if ((await joolLive(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await livePool6(sys)) !== pool6)))
       await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
     await must(sys, "jool", "jool", ["file", "handle", path("jool/nat64.json")]);
-    done.push("jool");
-  }
-  if (changed.has("offloads")) {
-    const plan = JSON.parse(next["offloads.json"] ?? "{}") as OffloadPlan;
-    for (const [dev, features] of Object.entries(plan)) {
-      const args = Object.entries(features).flat();
+  },
+  offloads: async (sys, _c, _p, next) => {
+    for (const [dev, features] of Object.entries(JSON.parse(next["offloads.json"] ?? "{}") as OffloadPlan)) {
       // Drivers without a feature refuse it; what they do not have cannot break translation.
-      await sys.run("ethtool", ["-K", dev, ...args]);
+      await sys.run("ethtool", ["-K", dev, ...Object.entries(features).flat()]);
     }
-    done.push("offloads");
-  }
-  if (changed.has("coredns")) {
+  },
+  coredns: async (sys, config, _p, next) => {
     // CoreDNS binds the LAN address: it must exist (DAD done) before CoreDNS starts.
     const lanHost = /^Address=([^/\n]+)\//m.exec(next[`network/20-${config.interfaces.lan.name}.network`] ?? "")?.[1];
     if (lanHost !== undefined) await waitForAddress(sys, config.interfaces.lan.name, lanHost, 30_000);
     await must(sys, "coredns", "systemctl", ["restart", "coredns.service"], 60_000);
-    done.push("coredns");
+  },
+};
+
+/** Runs the steps with the files staged in `dir`; returns the services it reloaded. */
+export async function execute(sys: System, config: Config, dir: string, next: RenderedFiles, steps: readonly Step[]): Promise<Service[]> {
+  const done: Service[] = [];
+  for (const step of steps) {
+    if (step.when === "if-down" && (await isUp(sys, step.service))) continue;
+    await RUN[step.service](sys, config, (rel) => join(dir, rel), next, step);
+    done.push(step.service);
   }
   return done;
 }

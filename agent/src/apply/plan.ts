@@ -1,0 +1,86 @@
+// What putting a render into effect takes, as data: a pure plan(prev, next) -> steps, tested as
+// data (test/unit/plan.test.ts); execute.ts carries the steps out. An empty plan means the box
+// already runs what was rendered.
+import type { RenderedFiles } from "../render/index.js";
+
+export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | "offloads" | "coredns";
+
+/**
+ * One service to reload. `when`: "changed" runs it; "if-down" only if the running system lacks it
+ * (a Jool instance, a CoreDNS). Jool's `recreate`: its pool6 changed, so the instance is removed
+ * first (every session lost); "if-pool6-differs" asks the live instance, when the previous
+ * render is unknown.
+ */
+export type Step =
+  | { service: Exclude<Service, "jool">; when: "changed" | "if-down" }
+  | { service: "jool"; when: "changed" | "if-down"; recreate: boolean | "if-pool6-differs" };
+
+/** Execution order: kernel settings and the firewall before interfaces, CoreDNS last (it binds the LAN address). */
+export const ORDER: readonly Service[] = ["sysctl", "hostname", "firewall", "network", "jool", "offloads", "coredns"];
+
+const SERVICE_OF: [prefix: string, service: Service][] = [
+  ["network/", "network"],
+  ["sysctl.d/", "sysctl"],
+  ["nftables/", "firewall"],
+  ["hostname", "hostname"],
+  ["jool/", "jool"],
+  ["offloads.json", "offloads"],
+  ["coredns/", "coredns"],
+];
+
+/** Services whose reload is idempotent and costs no state: re-run at every agent start. */
+const CHEAP: readonly Service[] = ["sysctl", "firewall", "hostname", "offloads"];
+
+/** Which services' files differ between two renders (all of them when there is no previous one). */
+export function changedServices(prev: RenderedFiles | null, next: RenderedFiles): Set<Service> {
+  const out = new Set<Service>();
+  const keys = new Set([...Object.keys(next), ...Object.keys(prev ?? {})]);
+  for (const key of keys) {
+    if (prev !== null && prev[key] === next[key]) continue;
+    const hit = SERVICE_OF.find(([p]) => key.startsWith(p));
+    if (hit) out.add(hit[1]);
+  }
+  return out;
+}
+
+function pool6Of(files: RenderedFiles | null): string | null {
+  const text = files?.["jool/nat64.json"];
+  return text === undefined ? null : (JSON.parse(text) as { global: { pool6: string } }).global.pool6;
+}
+
+export interface PlanOptions {
+  /**
+   * Agent start: prev is what an earlier run left in effect (null after a reboot). The cheap
+   * services run regardless; Jool and CoreDNS are started if they are down.
+   */
+  boot?: boolean;
+  /** Reloaded whatever the files say (repairs). */
+  force?: readonly Service[];
+}
+
+export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: PlanOptions = {}): Step[] {
+  const changed = changedServices(prev, next);
+  for (const s of opts.force ?? []) changed.add(s);
+  if (opts.boot) for (const s of CHEAP) changed.add(s);
+  const prevPool6 = pool6Of(prev);
+  const recreate = prevPool6 === null ? ("if-pool6-differs" as const) : prevPool6 !== pool6Of(next);
+  const steps: Step[] = [];
+  for (const service of ORDER) {
+    const when = changed.has(service) ? "changed" : opts.boot && (service === "jool" || service === "coredns") ? "if-down" : null;
+    if (when === null) continue;
+    if (service === "jool") {
+      if (next["jool/nat64.json"] !== undefined)
+        steps.push({ service, when, recreate: opts.force?.includes("jool") ? "if-pool6-differs" : recreate });
+    } else steps.push({ service, when });
+  }
+  return steps;
+}
+
+/** Health probes whose failure a service's reload repairs (a removed Jool instance, a dead CoreDNS). */
+const REPAIRS: Record<string, Service> = { jool: "jool", offloads: "offloads", coredns: "coredns", dns64: "coredns" };
+
+/** The steps that put back what failed probes found broken, for the running render. */
+export function repairSteps(failedProbes: readonly string[], files: RenderedFiles): Step[] {
+  const force = [...new Set(failedProbes.flatMap((p) => (REPAIRS[p] === undefined ? [] : [REPAIRS[p]])))];
+  return force.length === 0 ? [] : plan(files, files, { force });
+}

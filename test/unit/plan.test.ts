@@ -1,0 +1,71 @@
+// The apply planner as data: which steps a change, an agent start and a repair take.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { plan, repairSteps } from "../../agent/src/apply/plan.js";
+import { validateConfig } from "../../agent/src/config/validate.js";
+import { type RenderedFiles, renderAll } from "../../agent/src/render/index.js";
+
+function render(extra: object = {}): RenderedFiles {
+  const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } }, ...extra });
+  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
+  return renderAll(v.config, { deviceId: "p", wanIPv4: "198.51.100.2/24" });
+}
+
+describe("plan", () => {
+  const base = render();
+
+  it("is empty when nothing changed: the box runs what was rendered", () => {
+    assert.deepEqual(plan(base, base), []);
+  });
+
+  it("reloads only what a change touches, in order", () => {
+    assert.deepEqual(plan(base, render({ dns64: { upstreams: ["198.51.100.53"] } })), [{ service: "coredns", when: "changed" }]);
+    assert.deepEqual(plan(base, render({ dns64: { acl: ["lan", "2001:db8:99::/48"] } })), [
+      { service: "firewall", when: "changed" },
+      { service: "coredns", when: "changed" },
+    ]);
+    assert.deepEqual(plan(base, render({ nat64: { timeouts: { udpSec: 600 } } })), [{ service: "jool", when: "changed", recreate: false }]);
+  });
+
+  it("recreates the Jool instance only when pool6 changes", () => {
+    const steps = plan(base, render({ nat64: { pool6: "2001:db8:64::/96" } }));
+    assert.deepEqual(
+      steps.find((s) => s.service === "jool"),
+      { service: "jool", when: "changed", recreate: true },
+    );
+  });
+
+  it("at a first boot applies everything, asking the live instance about pool6", () => {
+    assert.deepEqual(
+      plan(null, base, { boot: true }).map((s) => [s.service, s.when, "recreate" in s ? s.recreate : null]),
+      [
+        ["sysctl", "changed", null],
+        ["hostname", "changed", null],
+        ["firewall", "changed", null],
+        ["network", "changed", null],
+        ["jool", "changed", "if-pool6-differs"],
+        ["offloads", "changed", null],
+        ["coredns", "changed", null],
+      ],
+    );
+  });
+
+  it("at an agent restart re-runs the cheap steps and starts Jool and CoreDNS only if they are down", () => {
+    assert.deepEqual(plan(base, base, { boot: true }), [
+      { service: "sysctl", when: "changed" },
+      { service: "hostname", when: "changed" },
+      { service: "firewall", when: "changed" },
+      { service: "jool", when: "if-down", recreate: false },
+      { service: "offloads", when: "changed" },
+      { service: "coredns", when: "if-down" },
+    ]);
+  });
+
+  it("repairs what the failed probes name, and nothing for probes no reload fixes", () => {
+    assert.deepEqual(repairSteps(["dns64", "jool", "upstream-dns"], base), [
+      { service: "jool", when: "changed", recreate: "if-pool6-differs" },
+      { service: "coredns", when: "changed" },
+    ]);
+    assert.deepEqual(repairSteps(["upstream-dns", "wan-ipv4"], base), []);
+  });
+});
