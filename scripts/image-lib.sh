@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Functions for scripts/build-image, one per pipeline step. Source it; do not run it.
 
 # The Debian mirror: --mirror, else the first URI in the host's own apt sources.
@@ -19,7 +20,9 @@ derive_uuid() {
   printf '%s-%s-5%s-8%s-%s\n' "${h:0:8}" "${h:8:4}" "${h:13:3}" "${h:17:3}" "${h:20:12}"
 }
 
-# mmdebstrap with the apt archive cache synced in and out of $GATE64_CACHE.
+# mmdebstrap with the apt archive cache synced in and out of $GATE64_CACHE; $suite and $arch
+# come from the caller (build-image). Hook arguments are single-quoted: mmdebstrap expands "$1".
+# shellcheck disable=SC2154,SC2016
 debstrap() {
   local cache="$GATE64_CACHE/apt/$suite-$arch"
   mkdir -p "$cache"
@@ -35,7 +38,7 @@ debstrap() {
 # Fetch an npm tarball into the cache and check it against image/hashes.txt.
 fetch_npm() {
   local spec=$1 dir="$GATE64_CACHE/npm" file
-  file="$(echo "$spec" | sed 's/@/-/').tgz"
+  file="${spec/@/-}.tgz"
   mkdir -p "$dir"
   [ -f "$dir/$file" ] || (cd "$dir" && npm pack --silent "$spec" >/dev/null)
   (cd "$dir" && grep " $file\$" "$OLDPWD/image/hashes.txt" | sha256sum --quiet -c -) || die "$file does not match image/hashes.txt"

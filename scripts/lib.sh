@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell helpers. Source it; do not run it.
 set -euo pipefail
 

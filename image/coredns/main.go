@@ -8,7 +8,6 @@ import (
 	_ "github.com/coredns/coredns/plugin/acl"
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
-	_ "github.com/coredns/coredns/plugin/dns64"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/health"
@@ -35,7 +34,6 @@ var directives = []string{
 	"log",
 	"acl",
 	"dns64rfc",
-	"dns64",
 	"cache",
 	"forward",
 }

@@ -2,6 +2,7 @@
 // fix and a reason; none throws. They run only on a config that already passed the schema.
 import { contains, networkOf, overlaps, type Prefix, parseAddress, parsePrefix } from "../lib/ip.js";
 import { parsePortRange } from "./fields.js";
+import { isLoopbackHost } from "./ids.js";
 import type { Config, Pool4Entry } from "./schema.js";
 import { NEVER_TRANSLATE } from "./special-ipv4.js";
 
@@ -187,14 +188,6 @@ const pool4NotSpecial: Rule = (c) =>
       ? []
       : [{ path: `nat64.pool4[${i}].prefix`, message: `overlaps ${hit}, which is never an address to translate from` }];
   });
-
-function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "");
-  if (bare === "localhost") return true;
-  const a = parseAddress(bare);
-  if (a === null) return false;
-  return a.family === 4 ? a.value >> 24n === 127n : a.value === 1n;
-}
 
 export function mqttHost(url: string): string {
   const rest = url.replace(/^mqtts?:\/\//, "").replace(/\/$/, "");

@@ -3,12 +3,9 @@
 // describes the same fields. Cross-field rules live in rules.ts.
 import { z } from "zod";
 import { address, anyPrefix, devicePath, dnsServer, hostname, ifname, interfaceAddress, portRange, prefix, seconds } from "./fields.js";
+import { deviceId, groupName, mqttUrl } from "./ids.js";
 
 export const CONFIG_VERSION = 1;
-
-const deviceId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: "must be 1-63 lowercase letters, digits or '-', starting with a letter or digit" });
 
 const identity = z.strictObject({
   /** Overrides the provisioned device id (normally from /data/identity.json). */
@@ -191,11 +188,7 @@ const firewall = z.strictObject({
 const mqtt = z.strictObject({
   enabled: z.boolean().default(false),
   /** mqtts://host:8883 (TLS, server verified) or mqtt://host:1883. */
-  url: z
-    .string()
-    .max(2048)
-    .regex(/^mqtts?:\/\/[^\s/]+(:\d{1,5})?\/?$/, { message: "must be mqtt://host[:port] or mqtts://host[:port]" })
-    .optional(),
+  url: mqttUrl.optional(),
   /** Plain MQTT to a broker that is not on loopback must be asked for. */
   allowPlaintext: z.boolean().default(false),
   protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
@@ -204,10 +197,7 @@ const mqtt = z.strictObject({
     .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, { message: "must be topic levels of letters, digits, _ or - (no wildcards)" })
     .default("gate64"),
   /** Extra groups this box follows for group-wide desired configuration. */
-  groups: z
-    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" }))
-    .max(16)
-    .default([]),
+  groups: z.array(groupName).max(16).default([]),
   tls: z
     .strictObject({
       ca: devicePath.optional(),

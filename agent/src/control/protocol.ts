@@ -1,6 +1,7 @@
 // The control socket's messages: one JSON object per line each way. The CLI on the console
 // and tests speak it; the schema is the contract.
 import { z } from "zod";
+import { confirmSeconds } from "../config/ids.js";
 
 export const CONTROL_SOCKET = "control.sock";
 
@@ -20,7 +21,7 @@ export const ControlRequestSchema = z.discriminatedUnion("cmd", [
     config: z.unknown(),
     by: z.string().max(128),
     message: z.string().max(1024).optional(),
-    confirmSec: z.number().int().min(5).max(3600).optional(),
+    confirmSec: confirmSeconds.optional(),
     /** The revision the change was made from; refused if the box has moved on since. */
     baseRevision: z.number().int().min(0).optional(),
   }),

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
 import { z } from "zod";
+import { isLoopbackHost, mqttUrl } from "../config/ids.js";
 import {
   type Availability,
   AvailabilitySchema,
@@ -22,7 +23,7 @@ import {
 } from "./protocol.js";
 
 export const OperatorConfigSchema = z.strictObject({
-  url: z.string().regex(/^mqtts?:\/\/[^\s/]+(:\d{1,5})?\/?$/, { message: "must be mqtt://host[:port] or mqtts://host[:port]" }),
+  url: mqttUrl,
   ca: z.string().optional(),
   cert: z.string().optional(),
   key: z.string().optional(),
@@ -45,12 +46,10 @@ export interface DeviceView {
 
 export type FleetEvent = { device: string; kind: "availability" | "state" | "health" | "reported" | "telemetry"; value: unknown };
 
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/;
-
 export function operatorClientOptions(c: OperatorConfig): IClientOptions {
   const url = new URL(c.url);
   const tls = url.protocol === "mqtts:";
-  if (!tls && !c.allowPlaintext && !LOOPBACK.test(url.hostname))
+  if (!tls && !c.allowPlaintext && !isLoopbackHost(url.hostname))
     throw new Error(`url: plain MQTT to ${url.hostname} is refused; use mqtts:// or set allowPlaintext`);
   const creds = c.credentialsFile ? (JSON.parse(readFileSync(c.credentialsFile, "utf8")) as { username: string; password: string }) : null;
   return {

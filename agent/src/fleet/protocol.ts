@@ -2,14 +2,14 @@
 // describes it for people; `gate64 fleet schema` exports these as JSON Schema. Device and
 // operator both parse what they receive with these schemas and nothing else.
 import { z } from "zod";
+import { confirmSeconds, deviceId, groupName } from "../config/ids.js";
+import { HealthSchema } from "../observe/health.js";
 
 export const PROTOCOL_VERSION = 1;
 
 /** Device ids come from provisioning: lowercase letters, digits and dashes, so "_groups" never collides. */
-export const DeviceIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: "must be 1-63 of a-z, 0-9, - (not starting with -)" });
-export const GroupSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" });
+export const DeviceIdSchema = deviceId;
+export const GroupSchema = groupName;
 
 export const topics = (prefix: string) => {
   const root = (device: string) => `${prefix}/${device}`;
@@ -78,13 +78,7 @@ export const StateSchema = z.strictObject({
 });
 export type State = z.infer<typeof StateSchema>;
 
-export const HealthSchema = z.strictObject({
-  status: z.enum(["ok", "degraded", "failed"]),
-  checkedAt: timestamp,
-  probes: z.array(
-    z.strictObject({ name: z.string(), status: z.enum(["ok", "degraded", "failed"]), detail: z.string(), durationMs: z.number() }),
-  ),
-});
+export { HealthSchema };
 
 export const TelemetrySchema = z.strictObject({
   at: timestamp,
@@ -131,7 +125,7 @@ export const CommandArgs = {
   "config.get": z.strictObject({ revision: z.number().int().min(1).optional() }).prefault({}),
   "config.set": z.strictObject({
     config: z.unknown(),
-    confirmSec: z.number().int().min(5).max(3600).optional(),
+    confirmSec: confirmSeconds.optional(),
     message: z.string().max(1024).optional(),
   }),
   "config.confirm": noArgs,

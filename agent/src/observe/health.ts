@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
 import { request } from "node:http";
+import { z } from "zod";
 import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
@@ -13,20 +14,17 @@ import { renderOffloads } from "../render/offloads.js";
 import type { System } from "../system/system.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 
-export type ProbeStatus = "ok" | "degraded" | "failed";
+const ProbeStatusSchema = z.enum(["ok", "degraded", "failed"]);
 
-export interface ProbeResult {
-  name: string;
-  status: ProbeStatus;
-  detail: string;
-  durationMs: number;
-}
-
-export interface HealthReport {
-  status: ProbeStatus;
-  checkedAt: string;
-  probes: ProbeResult[];
-}
+/** A health report: what `gate64 health` prints and the fleet's health topic carries. */
+export const HealthSchema = z.strictObject({
+  status: ProbeStatusSchema,
+  checkedAt: z.string().max(40),
+  probes: z.array(z.strictObject({ name: z.string(), status: ProbeStatusSchema, detail: z.string(), durationMs: z.number() })),
+});
+export type HealthReport = z.infer<typeof HealthSchema>;
+export type ProbeResult = HealthReport["probes"][number];
+export type ProbeStatus = z.infer<typeof ProbeStatusSchema>;
 
 type Probe = { name: string; critical: boolean; run: () => Promise<string> };
 

@@ -1,13 +1,11 @@
 // The provisioning file the flash step (or a person) puts on the EFI partition as
 // gate64/provision.json. Read once at boot, moved to /data, deleted from the ESP.
 import { z } from "zod";
+import { deviceId } from "../config/ids.js";
 
 export const ProvisionSchema = z.strictObject({
   $comment: z.string().optional(),
-  deviceId: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: "must be 1-63 lowercase letters, digits or '-'" })
-    .optional(),
+  deviceId: deviceId.optional(),
   /** A crypt(3) hash (yescrypt, sha-512 or bcrypt), e.g. from `mkpasswd -m yescrypt`. Never a password. */
   consolePasswordHash: z
     .string()
@@ -22,7 +20,7 @@ export const ProvisionSchema = z.strictObject({
 export type Provision = z.infer<typeof ProvisionSchema>;
 
 export const IdentitySchema = z.strictObject({
-  deviceId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  deviceId,
   provisionedAt: z.string(),
 });
 export type Identity = z.infer<typeof IdentitySchema>;

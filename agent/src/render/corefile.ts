@@ -1,5 +1,5 @@
-// The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (image/coredns/plugin.cfg),
-// not by the order of lines here; the order here is for people reading the file.
+// The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (the directives in
+// image/coredns/main.go), not by the order of lines here; the order here is for people reading it.
 import type { Resolved } from "./context.js";
 
 /** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */

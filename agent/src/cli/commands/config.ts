@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { ApplyResult } from "../../apply/applier.js";
 import type { Revision } from "../../apply/revisions.js";
+import { CONFIRM_RANGE } from "../../config/ids.js";
 import { configJsonSchema } from "../../config/json-schema.js";
 import { validateConfigText } from "../../config/parse-text.js";
 import { formatProblems, type Validation } from "../../config/validate.js";
@@ -93,7 +94,7 @@ async function schema({ out }: CommandContext): Promise<number> {
 
 /** --confirm SECONDS; the other arguments are left in place. */
 function confirmSec(args: string[]): number | undefined {
-  const { flags, positionals } = parseFlags(args, { confirm: intFlag(5, 3600).optional() }, usage);
+  const { flags, positionals } = parseFlags(args, { confirm: intFlag(CONFIRM_RANGE.min, CONFIRM_RANGE.max).optional() }, usage);
   args.splice(0, args.length, ...positionals);
   return flags.confirm;
 }

@@ -1,6 +1,7 @@
 // What the fleet verbs share: the flags (one schema for all), asking a box and reading its answer.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { groupName } from "../../../config/ids.js";
 import type { Operator } from "../../../fleet/operator.js";
 import type { CommandName, Response } from "../../../fleet/protocol.js";
 import { clean, intFlag, switchFlag } from "../../command.js";
@@ -14,20 +15,14 @@ export const FLAGS = {
   credentials: z.string().optional(),
   mqtt: z.enum(["4", "5"], { message: "must be 4 or 5" }).optional(),
   prefix: z.string().optional(),
-  group: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" })
-    .optional(),
+  group: groupName.optional(),
   revision: intFlag(1, Number.MAX_SAFE_INTEGER).optional(),
   wait: intFlag(1, 86400).default(60),
   canary: intFlag(0, 100_000).default(1),
   batch: intFlag(1, 100_000).default(50),
   timeout: intFlag(1, 86400).default(120),
   telemetry: switchFlag,
-  share: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1-64 letters, digits, _ or -" })
-    .optional(),
+  share: groupName.optional(),
 };
 export type Flags = z.infer<z.ZodObject<typeof FLAGS>>;
 
