@@ -10,6 +10,7 @@ import { NEVER_TRANSLATE, NON_GLOBAL } from "../../agent/src/config/special-ipv4
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { contains, embedIPv4, embedPrefix, formatIPv6, type Prefix, parseIPv4, parsePrefix } from "../../agent/src/lib/ip.js";
 import { resolvConfTargets } from "../../agent/src/observe/health.js";
+import { translatedTarget } from "../../agent/src/observe/probe-ns.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { type Facts, renderAll } from "../../agent/src/render/index.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -46,6 +47,11 @@ describe("RFC 6052 embedding", () => {
       ["2001:db8:122:344::/96", "2001:db8:122:344::c000:221"],
     ];
     for (const [pool6, want] of table) assert.equal(formatIPv6(embedIPv4(P(pool6), parseIPv4("192.0.2.33") as bigint)), want, pool6);
+  });
+
+  it("places the health probe's targets the same way", () => {
+    assert.deepEqual(translatedTarget("64:ff9b::/96", "198.51.100.80:80"), ["64:ff9b::c633:6450", "80"]);
+    assert.deepEqual(translatedTarget("2001:db8:100::/40", "192.0.2.33:53"), ["2001:db8:1c0:2:21::", "53"]);
   });
 
   it("an IPv4 prefix becomes an IPv6 prefix that holds exactly its addresses", () => {

@@ -37,12 +37,6 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   assert.equal(find("gate64_jool_sessions", { protocol: "tcp" }), 2);
 });
 
-it("places a probe target inside the NAT64 prefix (RFC 6052)", async () => {
-  const { translatedTarget } = await import("../../agent/src/observe/probe-ns.js");
-  assert.deepEqual(translatedTarget("64:ff9b::/96", "198.51.100.80:80"), ["64:ff9b::c633:6450", "80"]);
-  assert.deepEqual(translatedTarget("2001:db8:100::/40", "192.0.2.33:53"), ["2001:db8:1c0:2:21::", "53"]);
-});
-
 it("fails to start, instead of hanging, when its port is taken", async () => {
   const { createServer } = await import("node:net");
   const { serveMetrics } = await import("../../agent/src/observe/metrics.js");
