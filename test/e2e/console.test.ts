@@ -179,6 +179,13 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     await lab.waitForHealth("ok", 300);
     con = new SerialConsole(lab.serialSocket);
     await con.login("root", lab.consolePassword);
+    // The broker's retained health is from before the cut: wait for the agent itself.
+    let reachable = false;
+    for (const until = Date.now() + 240_000; !reachable && Date.now() < until; ) {
+      reachable = (await con.run("gate64 status --json >/dev/null")).code !== 4;
+      if (!reachable) await new Promise((r) => setTimeout(r, 3000));
+    }
+    assert.ok(reachable, "the agent did not come up after the power cut");
     const show = await con.run("gate64 config show --json");
     const config = JSON.parse(show.output.slice(show.output.indexOf("{")));
     assert.deepEqual(config.dns64.upstreams, ["198.51.100.53:53"], "the last committed upstream survives");
