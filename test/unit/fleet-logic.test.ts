@@ -79,6 +79,18 @@ describe("protocol payloads", () => {
   });
 });
 
+/** A booted device core on the in-memory system, as the daemon wires it. */
+async function bootDevice(sys: FakeSystem, input: object, provisionedId: string, log: (l: string) => void = () => undefined) {
+  const v = validateConfig({ interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } }, ...input });
+  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
+  sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
+  const check = async () => ({ status: "ok" as const, checkedAt: "", probes: [] });
+  const applier = new Applier({ sys, facts: async () => ({ deviceId: provisionedId }), check, log });
+  await applier.boot(v.config, input);
+  const device = new Device({ sys, applier, bus: new EventBus(() => undefined), id: provisionedId, firmware: "x", check, log });
+  return { device, config: v.config };
+}
+
 describe("what the fleet side must not trust or leak", () => {
   it("refuses a payload over 1 MiB before parsing it", () => {
     const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1, 0x20);
@@ -97,29 +109,13 @@ describe("what the fleet side must not trust or leak", () => {
     const sys = new FakeSystem();
     sys.files.set("/creds.json", '{"username":"dev","password":"hunter2"'); // cut short
     const lines: string[] = [];
-    const v = validateConfig({
-      interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } },
-      mqtt: { enabled: true, url: "mqtts://127.0.0.1:1", credentialsFile: "/creds.json" },
-    });
-    assert.ok(v.ok);
-    const applier = new Applier({
+    const { device, config } = await bootDevice(
       sys,
-      facts: async () => ({ deviceId: "t" }),
-      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
-      log: (l) => lines.push(l),
-    });
-    sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
-    await applier.boot(v.config, {});
-    const device = new Device({
-      sys,
-      applier,
-      bus: new EventBus(() => undefined),
-      id: "t",
-      firmware: "x",
-      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
-      log: (l) => lines.push(l),
-    });
-    const fleet = new FleetAgent({ device, mqtt: v.config.mqtt, log: (l) => lines.push(l) });
+      { mqtt: { enabled: true, url: "mqtts://127.0.0.1:1", credentialsFile: "/creds.json" } },
+      "t",
+      (l) => lines.push(l),
+    );
+    const fleet = new FleetAgent({ device, mqtt: config.mqtt, log: (l) => lines.push(l) });
     await assert.rejects(
       fleet.start(),
       (e: Error) => /\/creds\.json is not \{"username", "password"\} JSON/.test(e.message) && !e.message.includes("hunter2"),
@@ -129,29 +125,7 @@ describe("what the fleet side must not trust or leak", () => {
   });
 
   it("uses the config's identity.deviceId for its topics when it overrides the provisioned one", async () => {
-    const sys = new FakeSystem();
-    sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
-    const v = validateConfig({
-      identity: { deviceId: "branch-17" },
-      interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } },
-    });
-    assert.ok(v.ok);
-    const applier = new Applier({
-      sys,
-      facts: async () => ({ deviceId: "provisioned-1" }),
-      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
-      log: () => undefined,
-    });
-    await applier.boot(v.config, {});
-    const device = new Device({
-      sys,
-      applier,
-      bus: new EventBus(() => undefined),
-      id: "provisioned-1",
-      firmware: "x",
-      check: async () => ({ status: "ok", checkedAt: "", probes: [] }),
-      log: () => undefined,
-    });
+    const { device } = await bootDevice(new FakeSystem(), { identity: { deviceId: "branch-17" } }, "provisioned-1");
     assert.equal(device.id, "branch-17");
     assert.equal(device.status().deviceId, "branch-17");
   });
