@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatIPv6, parseIPv6 } from "../../agent/src/lib/ip.js";
+import { translatedTarget } from "../../agent/src/observe/probe-ns.js";
 import { answersOfType, dig } from "./dig.js";
 import type { Lab } from "./lab.js";
 import { sh } from "./netns.js";
@@ -20,9 +21,9 @@ export interface Learned {
   pref64?: string;
 }
 
-/** Embeds an IPv4 address in a /96 NAT64 prefix ("64:ff9b::/96" + "198.51.100.80" -> "64:ff9b::198.51.100.80"). */
+/** The IPv6 address a client uses for an IPv4 one under the learned prefix (RFC 6052, any length). */
 export function synthesize(pref64: string, v4: string): string {
-  return `${pref64.split("/")[0]}${v4}`;
+  return translatedTarget(pref64, `${v4}:0`)[0];
 }
 
 export function captureRouterAdvert(lab: Lab): RouterAdvert {

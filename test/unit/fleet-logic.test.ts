@@ -115,7 +115,7 @@ describe("what the fleet side must not trust or leak", () => {
       "t",
       (l) => lines.push(l),
     );
-    const fleet = new FleetAgent({ device, mqtt: config.mqtt, log: (l) => lines.push(l) });
+    const fleet = new FleetAgent({ device, sys, bus: device.deps.bus, mqtt: config.mqtt, log: (l) => lines.push(l) });
     await assert.rejects(
       fleet.start(),
       (e: Error) => /\/creds\.json is not \{"username", "password"\} JSON/.test(e.message) && !e.message.includes("hunter2"),

@@ -192,14 +192,14 @@ async function main(): Promise<void> {
 
   // The fleet connection follows the running mqtt section and device id: a change reconnects.
   const fleetKey = () => JSON.stringify([running().config.mqtt, running().resolved.deviceId]);
-  let fleet = new FleetAgent({ device, mqtt: running().config.mqtt, log });
+  let fleet = new FleetAgent({ device, sys, bus, mqtt: running().config.mqtt, log });
   let fleetFor = fleetKey();
   await fleet.start().catch((e: unknown) => log.error(`fleet: ${String(e)}`));
   bus.on("applied", "fleet-restart", async () => {
     if (fleetKey() === fleetFor) return;
     log("fleet: broker settings or device id changed; reconnecting");
     await fleet.stop();
-    fleet = new FleetAgent({ device, mqtt: running().config.mqtt, log });
+    fleet = new FleetAgent({ device, sys, bus, mqtt: running().config.mqtt, log });
     fleetFor = fleetKey();
     await fleet.start();
   });

@@ -8,8 +8,11 @@ import { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
+import type { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
+import { parseMeminfo } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
+import type { System } from "../system/system.js";
 import { type CommandContext, CommandError, idOf, keepMqtt, runCommand } from "./commands.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
 import {
@@ -32,6 +35,10 @@ type Mqtt = Config["mqtt"];
 
 export interface FleetAgentDeps {
   device: Device;
+  /** The box's system interface (credentials, the fleet state file, the clock). */
+  sys: System;
+  /** Where the fleet hears of applies and health reports. */
+  bus: EventBus;
   mqtt: Mqtt;
   log: (line: string) => void;
   /** Where the last handled desired revision is kept across reboots. */
@@ -96,7 +103,7 @@ export class FleetAgent {
           await c.publishAsync(this.t.shellOut(this.id, s), data, { qos: 1 }).catch(() => undefined);
         },
         audit: (record) => this.send({ topic: this.t.audit(this.id), payload: JSON.stringify(record), retain: true }),
-        now: () => this.sys.now(),
+        now: () => this.deps.sys.now(),
         closed: (s) => {
           this.client?.unsubscribe(this.t.shellIn(this.id, s));
           this.send({ topic: this.t.shellOut(this.id, s), payload: "", retain: false }, false);
@@ -105,10 +112,6 @@ export class FleetAgent {
         log: deps.log,
       },
     );
-  }
-
-  private get sys() {
-    return this.deps.device.deps.sys;
   }
 
   private get statePath(): string {
@@ -130,7 +133,7 @@ export class FleetAgent {
   async start(): Promise<void> {
     const m = this.deps.mqtt;
     if (!m.enabled || m.url === undefined) return;
-    const text = await this.sys.readFile(this.statePath);
+    const text = await this.deps.sys.readFile(this.statePath);
     const saved = text === null ? null : PersistedSchema.safeParse(safeJson(text));
     if (saved?.success) this.persisted = saved.data;
     else if (saved) this.deps.log(`fleet: ${this.statePath} unreadable, starting from desired revision 0`);
@@ -147,7 +150,7 @@ export class FleetAgent {
       client.options.reconnectPeriod = backoffMs(this.attempts++, Math.random());
     });
     client.on("error", (err) => this.deps.log(`fleet: ${err.message}`));
-    const bus = this.deps.device.deps.bus;
+    const bus = this.deps.bus;
     this.unsubscribe.push(
       bus.on("health", "fleet", (h) => {
         this.publishHealth(h);
@@ -164,7 +167,7 @@ export class FleetAgent {
 
   private async clientOptions(m: Mqtt): Promise<IClientOptions> {
     const read = async (path: string) => {
-      const text = await this.sys.readFile(path);
+      const text = await this.deps.sys.readFile(path);
       if (text === null) throw new Error(`cannot read ${path}`);
       return text;
     };
@@ -246,7 +249,7 @@ export class FleetAgent {
       addresses: { lan: s.lan, wanIPv4: s.wanIPv4 },
       bootedAt: d.bootedAt,
       shell: { enabled: this.deps.mqtt.remoteShell.enabled, sessions: this.shells.list() },
-      at: new Date(this.sys.now()).toISOString(),
+      at: new Date(this.deps.sys.now()).toISOString(),
     };
   }
 
@@ -260,15 +263,15 @@ export class FleetAgent {
 
   async telemetry(): Promise<Telemetry> {
     const s = this.deps.device.status();
-    const meminfo = await this.sys.readFile("/proc/meminfo");
-    const avail = meminfo === null ? null : /MemAvailable:\s+(\d+) kB/.exec(meminfo);
+    const meminfo = await this.deps.sys.readFile("/proc/meminfo");
+    const avail = meminfo === null ? undefined : parseMeminfo(meminfo).MemAvailable;
     return {
-      at: new Date(this.sys.now()).toISOString(),
+      at: new Date(this.deps.sys.now()).toISOString(),
       uptimeSec: s.uptimeSec,
       health: s.health,
       revision: s.revision,
       load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-      memAvailableBytes: avail ? Number(avail[1]) * 1024 : null,
+      memAvailableBytes: avail ?? null,
       agentRssBytes: process.memoryUsage.rss(),
       dropped: this.outbox.dropped,
     };
@@ -313,7 +316,7 @@ export class FleetAgent {
       }
       if (!parsed.ok) throw new CommandError("invalid", parsed.reason, parsed.field);
       const cmd = parsed.value;
-      const now = this.sys.now();
+      const now = this.deps.sys.now();
       if (now > cmd.deadline) throw new CommandError("stale", `deadline passed ${now - cmd.deadline} ms ago; not run`, "deadline");
       response = { id: cmd.id, ok: true, result: await runCommand(cmd, this.commandContext, attested) };
     } catch (e) {
@@ -333,7 +336,7 @@ export class FleetAgent {
     return {
       device: this.deps.device,
       shells: this.shells,
-      now: () => this.sys.now(),
+      now: () => this.deps.sys.now(),
       shellOpened: async (session) => {
         await this.client?.subscribeAsync(this.t.shellIn(this.id, session), { qos: 1 });
         this.publishState();
@@ -410,7 +413,7 @@ export class FleetAgent {
           };
         }
         this.persisted.desiredRevision = desired.revision;
-        await this.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+        await this.deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
         this.report(reported);
         this.publishState();
       }
@@ -420,7 +423,7 @@ export class FleetAgent {
   }
 
   private report(r: Omit<Reported, "at">): void {
-    const full: Reported = { ...r, at: new Date(this.sys.now()).toISOString() };
+    const full: Reported = { ...r, at: new Date(this.deps.sys.now()).toISOString() };
     this.deps.log(`fleet: desired ${r.desiredRevision} from ${r.source}: ${r.status}${r.reason ? ` (${r.reason})` : ""}`);
     this.send({ topic: this.t.reported(this.id), payload: JSON.stringify(full), retain: true });
   }
@@ -430,7 +433,7 @@ export class FleetAgent {
   private async decommission(by: string): Promise<void> {
     this.deps.log(`fleet: decommissioned by ${by}; clearing retained topics and leaving the broker`);
     this.persisted.decommissioned = true;
-    await this.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+    await this.deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
     const c = this.client;
     if (c === null) return;
     this.shells.closeAll("box decommissioned"); // before clearing: closing republishes state

@@ -88,10 +88,13 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
   const check = async (r: Resolved) => simulatedHealth(r, new Date(sys.now()).toISOString());
   const applier = new Applier({ sys, log, facts: async () => ({ deviceId: o.deviceId }), check, pollMs: 500 });
   await applier.boot(v.config, input);
-  const device = new Device({ sys, applier, bus: new EventBus(log), id: o.deviceId, firmware: o.firmware ?? "sim", check, log });
+  const bus = new EventBus(log);
+  const device = new Device({ sys, applier, bus, id: o.deviceId, firmware: o.firmware ?? "sim", check, log });
   await device.runHealth();
   const fleet = new FleetAgent({
     device,
+    sys,
+    bus,
     mqtt: v.config.mqtt,
     log,
     ...(o.shellCommand ? { shellCommand: o.shellCommand } : {}),

@@ -2,7 +2,7 @@
 // (its identity, the WAN address it leased). Resolving them here keeps every renderer pure.
 import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.js";
-import { formatIPv6, networkOf, type Prefix, parsePrefix } from "../lib/ip.js";
+import { formatIPv6, formatPrefix, type Prefix, parsePrefix } from "../lib/ip.js";
 
 export interface Facts {
   /** Provisioned device id (from /data/identity.json), unless the config overrides it. */
@@ -49,7 +49,7 @@ export function resolve(config: Config, facts: Facts): Resolved {
     deviceId,
     hostname: config.identity.hostname ?? `gate64-${deviceId}`.slice(0, 63),
     lanAddress,
-    lanPrefix: `${formatIPv6(networkOf(p))}/${p.length}`,
+    lanPrefix: formatPrefix(p),
     lanHost: lanAddress.split("/")[0] as string,
     dns64Prefix: config.dns64.prefix ?? config.nat64.pool6,
     ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4.split("/")[0] as string }),
