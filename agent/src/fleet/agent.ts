@@ -5,7 +5,6 @@
 import { loadavg } from "node:os";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { z } from "zod";
-import type { ApplyResult } from "../apply/applier.js";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
@@ -13,13 +12,12 @@ import type { HealthReport } from "../observe/health.js";
 import { parseMeminfo } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
-import { type CommandContext, CommandError, idOf, keepMqtt, runCommand } from "./commands.js";
+import { type CommandContext, CommandError, idOf, runCommand } from "./commands.js";
+import { DesiredConvergence } from "./desired.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
 import {
   type Availability,
   CommandSchema,
-  type Desired,
-  DesiredSchema,
   MAX_MESSAGE_BYTES,
   parseMessage,
   type Reported,
@@ -79,9 +77,7 @@ export class FleetAgent {
   private readonly outbox: Outbox;
   private readonly shells: ShellSessions;
   private persisted: Persisted = { desiredRevision: 0 };
-  private readonly candidates = new Map<string, Desired>();
-  private desiredBusy = false;
-  private desiredTimer: NodeJS.Timeout | null = null;
+  private readonly desired: DesiredConvergence;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private attempts = 0;
   private stopped = false;
@@ -94,6 +90,17 @@ export class FleetAgent {
     this.id = deps.device.id;
     this.t = topics(deps.mqtt.topicPrefix);
     this.outbox = new Outbox(deps.outboxLimit ?? 200);
+    this.desired = new DesiredConvergence({
+      device: deps.device,
+      log: deps.log,
+      handled: () => this.persisted.desiredRevision,
+      setHandled: async (revision) => {
+        this.persisted.desiredRevision = revision;
+        await deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+      },
+      report: (r) => this.report(r),
+      changed: () => this.publishState(),
+    });
     this.shells = new ShellSessions(
       { ...deps.mqtt.remoteShell, ...(deps.shellCommand ? { command: deps.shellCommand } : {}) },
       {
@@ -158,7 +165,7 @@ export class FleetAgent {
       }),
       bus.on("applied", "fleet", () => {
         this.publishState();
-        if (this.candidates.size > 0) this.scheduleDesired(0);
+        if (this.desired.waiting) this.desired.schedule(0);
       }),
     );
     this.telemetryTimer = setInterval(() => this.publishTelemetry(), m.telemetryIntervalSec * 1000);
@@ -231,7 +238,7 @@ export class FleetAgent {
     this.publishState();
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     this.availability("ready");
-    this.scheduleDesired(this.deps.desiredSettleMs ?? 300);
+    this.desired.schedule(this.deps.desiredSettleMs ?? 300);
   }
 
   state(): State {
@@ -287,10 +294,10 @@ export class FleetAgent {
       const commands = this.t.commands(this.id);
       if (topic === commands) await this.onCommand(payload, packet);
       else if (topic.startsWith(`${commands}/`)) await this.onCommand(payload, packet, topic.slice(commands.length + 1));
-      else if (topic === this.t.desired(this.id)) this.onDesired("device", payload);
+      else if (topic === this.t.desired(this.id)) this.desired.offer("device", payload);
       else if (topic.endsWith("/desired")) {
         const g = this.deps.mqtt.groups.find((name) => this.t.groupDesired(name) === topic);
-        if (g !== undefined) this.onDesired(`group:${g}`, payload);
+        if (g !== undefined) this.desired.offer(`group:${g}`, payload);
       } else if (topic.endsWith("/in")) {
         const session = topic.slice(`${this.t.root(this.id)}/shell/`.length, -"/in".length);
         this.shells.input(session, payload);
@@ -348,80 +355,6 @@ export class FleetAgent {
     };
   }
 
-  // --- desired configuration ---
-
-  private onDesired(source: string, payload: Buffer): void {
-    if (payload.length === 0) return; // cleared by the operator
-    const parsed = parseMessage(DesiredSchema, payload);
-    if (!parsed.ok) {
-      this.report({
-        desiredRevision: 0,
-        source,
-        status: "refused",
-        revision: this.deps.device.status().revision,
-        problems: [{ field: parsed.field, reason: parsed.reason }],
-      });
-      return;
-    }
-    if (parsed.value.revision <= this.persisted.desiredRevision) return; // already handled (maybe from the other topic)
-    const prev = this.candidates.get(source);
-    if (prev === undefined || prev.revision < parsed.value.revision) this.candidates.set(source, parsed.value);
-    this.scheduleDesired(0);
-  }
-
-  private scheduleDesired(delayMs: number): void {
-    if (this.desiredTimer !== null || this.desiredBusy) return;
-    this.desiredTimer = setTimeout(() => {
-      this.desiredTimer = null;
-      void this.convergeDesired().catch((e: unknown) => this.deps.log(`fleet: desired: ${String(e)}`));
-    }, delayMs);
-  }
-
-  /** Applies the newest desired config not yet handled, one at a time; older ones are skipped. */
-  private async convergeDesired(): Promise<void> {
-    this.desiredBusy = true;
-    try {
-      for (;;) {
-        let best: [string, Desired] | null = null;
-        for (const [source, d] of this.candidates)
-          if (d.revision > this.persisted.desiredRevision && (best === null || d.revision > best[1].revision)) best = [source, d];
-        this.candidates.clear();
-        if (best === null) return;
-        const [source, desired] = best;
-        // A console change awaiting confirmation holds every other apply: this one waits for the
-        // confirmation or the revert (an "applied" event) instead of being refused for good.
-        if (this.deps.device.status().awaitingConfirmation !== null) {
-          this.candidates.set(source, desired);
-          this.deps.log(`fleet: desired ${desired.revision} waits for the console's pending revision`);
-          return;
-        }
-        const base = { desiredRevision: desired.revision, source };
-        let reported: Omit<Reported, "at">;
-        try {
-          const r = await this.deps.device.apply(keepMqtt(this.deps.device, desired.config), {
-            by: `${desired.by} (desired ${desired.revision}, ${source})`,
-            ...(desired.message ? { message: desired.message } : {}),
-          });
-          reported = { ...base, ...reportOf(r), revision: this.deps.device.status().revision };
-        } catch (e) {
-          const err = e as CommandError;
-          reported = {
-            ...base,
-            status: "refused",
-            revision: this.deps.device.status().revision,
-            problems: [{ field: err.field ?? "config", reason: err.message }],
-          };
-        }
-        this.persisted.desiredRevision = desired.revision;
-        await this.deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
-        this.report(reported);
-        this.publishState();
-      }
-    } finally {
-      this.desiredBusy = false;
-    }
-  }
-
   private report(r: Omit<Reported, "at">): void {
     const full: Reported = { ...r, at: new Date(this.deps.sys.now()).toISOString() };
     this.deps.log(`fleet: desired ${r.desiredRevision} from ${r.source}: ${r.status}${r.reason ? ` (${r.reason})` : ""}`);
@@ -445,7 +378,7 @@ export class FleetAgent {
   async stop(announce = true): Promise<void> {
     if (this.stopped) return;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
-    if (this.desiredTimer) clearTimeout(this.desiredTimer);
+    this.desired.stop();
     this.shells.closeAll("agent stopping"); // their end-of-session messages still go out
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
@@ -454,19 +387,5 @@ export class FleetAgent {
     if (announce && c.connected)
       await c.publishAsync(this.t.availability(this.id), "disconnected", { qos: 1, retain: true }).catch(() => undefined);
     await c.endAsync();
-  }
-}
-
-function reportOf(r: ApplyResult): Pick<Reported, "status" | "problems" | "reason"> {
-  switch (r.outcome) {
-    case "committed":
-    case "pending":
-      return { status: "applied" };
-    case "unchanged":
-      return { status: "unchanged" };
-    case "refused":
-      return { status: "refused", problems: r.problems.map((p) => ({ field: `config.${p.path}`, reason: p.message })) };
-    case "reverted":
-      return { status: "reverted", reason: r.reason };
   }
 }
