@@ -1,11 +1,11 @@
 // Shared by the commands that talk to the agent on this box through the control socket.
 import type { ApplyResult } from "../apply/applier.js";
 import { request } from "../control/client.js";
-import type { ControlRequest } from "../control/protocol.js";
+import type { ControlCmd, ControlReplies, RequestOf } from "../device/replies.js";
 import { CliError, EXIT } from "./errors.js";
 import { colour, type Output } from "./output.js";
 
-export async function ask(req: ControlRequest): Promise<unknown> {
+export async function ask<K extends ControlCmd>(req: RequestOf<K>): Promise<ControlReplies[K]> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(req);
@@ -16,7 +16,7 @@ export async function ask(req: ControlRequest): Promise<unknown> {
     );
   }
   if (!res.ok) throw new CliError(res.error, EXIT.failure, res.detail);
-  return res.data;
+  return res.data as ControlReplies[K];
 }
 
 export function who(): string {

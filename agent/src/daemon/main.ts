@@ -12,6 +12,7 @@ import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
+import type { ControlHandlers } from "../device/replies.js";
 import { FleetAgent } from "../fleet/agent.js";
 import { readJson } from "../lib/read-json.js";
 import { readFacts } from "../observe/facts.js";
@@ -143,35 +144,28 @@ async function main(): Promise<void> {
     wanTimer = setTimeout(() => void followWan().catch((e: unknown) => log.error(`wan: ${String(e)}`)), 500);
   });
 
-  const handle = async (req: ControlRequest): Promise<unknown> => {
-    switch (req.cmd) {
-      case "status":
-        return { ...device.status(), healthReport: device.lastHealth };
-      case "health":
-        return device.runHealth();
-      case "config.show": {
-        const shown = await device.configShow(req.revision);
-        return req.withRevision ? shown : (shown?.config ?? null);
-      }
-      case "config.history":
-        return device.history();
-      case "config.diff":
-        return device.diff(req.from, req.to);
-      case "config.apply":
-        return device.apply(req.config, {
-          by: req.by,
-          ...(req.message ? { message: req.message } : {}),
-          ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
-          ...(req.baseRevision === undefined ? {} : { baseRevision: req.baseRevision }),
-        });
-      case "config.confirm":
-        return device.confirm(req.by);
-      case "config.rollback":
-        return device.rollback(req.revision, { by: req.by });
-      case "reboot":
-        return device.reboot(req.by);
-    }
+  // One handler per control request, typed against what the console CLI reads (device/replies.ts).
+  const handlers: ControlHandlers = {
+    status: async () => ({ ...device.status(), healthReport: device.lastHealth }),
+    health: () => device.runHealth(),
+    "config.show": async (req) => {
+      const shown = await device.configShow(req.revision);
+      return req.withRevision ? shown : (shown?.config ?? null);
+    },
+    "config.history": () => device.history(),
+    "config.diff": (req) => device.diff(req.from, req.to),
+    "config.apply": (req) =>
+      device.apply(req.config, {
+        by: req.by,
+        ...(req.message ? { message: req.message } : {}),
+        ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
+        ...(req.baseRevision === undefined ? {} : { baseRevision: req.baseRevision }),
+      }),
+    "config.confirm": (req) => device.confirm(req.by),
+    "config.rollback": (req) => device.rollback(req.revision, { by: req.by }),
+    reboot: async (req) => device.reboot(req.by),
   };
+  const handle = (req: ControlRequest): Promise<unknown> => (handlers[req.cmd] as (r: ControlRequest) => Promise<unknown>)(req);
   const control = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, log).catch((e: unknown) => {
     log.error(`control: ${String(e)}`);
     return null;

@@ -14,6 +14,7 @@ import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type CommandContext, CommandError, idOf, runCommand } from "./commands.js";
 import { DesiredConvergence } from "./desired.js";
+import { connectionOptions, parseCredentials } from "./mqtt-options.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
 import {
   type Availability,
@@ -58,8 +59,6 @@ function safeJson(text: string): unknown {
     return null;
   }
 }
-
-const CredentialsSchema = z.object({ username: z.string().max(256), password: z.string().max(1024) });
 
 /** The broker's URL without userinfo, for logs. */
 export function brokerName(url: string): string {
@@ -178,30 +177,18 @@ export class FleetAgent {
       if (text === null) throw new Error(`cannot read ${path}`);
       return text;
     };
-    // The file holds a secret: a damaged one is named, never quoted.
-    const creds = m.credentialsFile ? CredentialsSchema.safeParse(safeJson(await read(m.credentialsFile))) : null;
-    if (creds && !creds.success) throw new Error(`${m.credentialsFile} is not {"username", "password"} JSON`);
-    const url = new URL(m.url as string);
-    const tls = url.protocol === "mqtts:";
     return {
-      protocol: tls ? "mqtts" : "mqtt",
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(url.port || (tls ? 8883 : 1883)),
-      protocolVersion: m.protocolVersion,
-      clientId: this.id,
-      clean: true,
-      resubscribe: false,
+      ...connectionOptions(m.url as string, m.protocolVersion, this.id, {
+        ...(m.credentialsFile ? { credentials: parseCredentials(m.credentialsFile, await read(m.credentialsFile)) } : {}),
+        ...(m.tls.ca ? { ca: await read(m.tls.ca) } : {}),
+        ...(m.tls.cert && m.tls.key ? { cert: await read(m.tls.cert), key: await read(m.tls.key) } : {}),
+      }),
       keepalive: m.keepaliveSec,
       reconnectPeriod: backoffMs(0, Math.random()),
-      connectTimeout: 10_000,
       queueQoSZero: false,
       will: { topic: this.t.availability(this.id), payload: Buffer.from("lost"), qos: 1, retain: true },
-      ...(creds?.data ? { username: creds.data.username, password: creds.data.password } : {}),
       // A retained config larger than this would come back on every reconnect.
       ...(m.protocolVersion === 5 ? { properties: { maximumPacketSize: MAX_MESSAGE_BYTES } } : {}),
-      ...(m.tls.ca ? { ca: await read(m.tls.ca) } : {}),
-      ...(m.tls.cert && m.tls.key ? { cert: await read(m.tls.cert), key: await read(m.tls.key) } : {}),
-      rejectUnauthorized: true,
     };
   }
 

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
 import { z } from "zod";
 import { isLoopbackHost, mqttUrl } from "../config/ids.js";
+import { connectionOptions, parseCredentials } from "./mqtt-options.js";
 import {
   type Availability,
   AvailabilitySchema,
@@ -51,21 +52,13 @@ export function operatorClientOptions(c: OperatorConfig): IClientOptions {
   const tls = url.protocol === "mqtts:";
   if (!tls && !c.allowPlaintext && !isLoopbackHost(url.hostname))
     throw new Error(`url: plain MQTT to ${url.hostname} is refused; use mqtts:// or set allowPlaintext`);
-  const creds = c.credentialsFile ? (JSON.parse(readFileSync(c.credentialsFile, "utf8")) as { username: string; password: string }) : null;
   return {
-    protocol: tls ? "mqtts" : "mqtt",
-    host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(url.port || (tls ? 8883 : 1883)),
-    protocolVersion: c.protocolVersion,
-    clientId: c.clientId ?? `gate64-op-${randomBytes(4).toString("hex")}`,
-    clean: true,
-    resubscribe: false,
+    ...connectionOptions(c.url, c.protocolVersion, c.clientId ?? `gate64-op-${randomBytes(4).toString("hex")}`, {
+      ...(c.credentialsFile ? { credentials: parseCredentials(c.credentialsFile, readFileSync(c.credentialsFile, "utf8")) } : {}),
+      ...(c.ca ? { ca: readFileSync(c.ca) } : {}),
+      ...(c.cert && c.key ? { cert: readFileSync(c.cert), key: readFileSync(c.key) } : {}),
+    }),
     reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    ...(creds ? { username: creds.username, password: creds.password } : {}),
-    ...(c.ca ? { ca: readFileSync(c.ca) } : {}),
-    ...(c.cert && c.key ? { cert: readFileSync(c.cert), key: readFileSync(c.key) } : {}),
-    rejectUnauthorized: true,
   };
 }
 

@@ -5,12 +5,11 @@ import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import type { ApplyResult } from "../../apply/applier.js";
-import type { Revision } from "../../apply/revisions.js";
 import { CONFIRM_RANGE } from "../../config/ids.js";
 import { configJsonSchema } from "../../config/json-schema.js";
 import { validateConfigText } from "../../config/parse-text.js";
 import { formatProblems, type Validation } from "../../config/validate.js";
+import type { ShownRevision } from "../../device/replies.js";
 import { PATHS } from "../../paths.js";
 import { renderAll } from "../../render/index.js";
 import { type CommandContext, intFlag, parseFlags } from "../command.js";
@@ -112,7 +111,7 @@ async function show({ args, out }: CommandContext): Promise<number> {
 }
 
 async function history({ out }: CommandContext): Promise<number> {
-  const list = (await ask({ cmd: "config.history" })) as Revision[];
+  const list = await ask({ cmd: "config.history" });
   if (out.json) out.data(list);
   else
     for (const r of list)
@@ -123,11 +122,11 @@ async function history({ out }: CommandContext): Promise<number> {
 }
 
 async function diff({ args, out }: CommandContext): Promise<number> {
-  const lines = (await ask({
+  const lines = await ask({
     cmd: "config.diff",
     from: revisionArg(args[0], "FROM"),
     ...(args[1] === undefined ? {} : { to: revisionArg(args[1], "TO") }),
-  })) as string[];
+  });
   if (out.json) out.data(lines);
   else for (const l of lines) out.print(l.startsWith("+") ? colour.ok(l) : colour.bad(l));
   return EXIT.ok;
@@ -159,7 +158,7 @@ async function set({ args, out }: CommandContext): Promise<number> {
     // a bare word is a string
   }
   // Made from the running revision: the agent refuses it if another change came in meanwhile.
-  const current = (await ask({ cmd: "config.show", withRevision: true })) as { revision: number; config: Record<string, unknown> };
+  const current = (await ask({ cmd: "config.show", withRevision: true })) as ShownRevision;
   const next = setPath(current.config, key, value);
   return applyThroughAgent(out, next, `set ${key}`, confirm, current.revision);
 }
@@ -172,14 +171,14 @@ async function applyThroughAgent(
   confirm: number | undefined,
   baseRevision?: number,
 ): Promise<number> {
-  const r = (await ask({
+  const r = await ask({
     cmd: "config.apply",
     config,
     by: who(),
     message,
     ...(confirm ? { confirmSec: confirm } : {}),
     ...(baseRevision === undefined ? {} : { baseRevision }),
-  })) as ApplyResult;
+  });
   return reportApply(out, r);
 }
 
@@ -196,7 +195,7 @@ async function apply({ args, out }: CommandContext): Promise<number> {
 async function edit({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const draft = join(PATHS.run, "edit.json");
-  const { revision, config: current } = (await ask({ cmd: "config.show", withRevision: true })) as { revision: number; config: unknown };
+  const { revision, config: current } = (await ask({ cmd: "config.show", withRevision: true })) as ShownRevision;
   await writeFile(draft, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
   const editor = process.env.VISUAL ?? process.env.EDITOR ?? "nano";
   const r = spawnSync(editor, [draft], { stdio: "inherit" });
@@ -218,11 +217,11 @@ async function edit({ args, out }: CommandContext): Promise<number> {
 }
 
 async function confirmCmd({ out }: CommandContext): Promise<number> {
-  return reportApply(out, (await ask({ cmd: "config.confirm", by: who() })) as ApplyResult);
+  return reportApply(out, await ask({ cmd: "config.confirm", by: who() }));
 }
 
 async function rollback({ args, out }: CommandContext): Promise<number> {
-  return reportApply(out, (await ask({ cmd: "config.rollback", revision: revisionArg(args[0], "REVISION"), by: who() })) as ApplyResult);
+  return reportApply(out, await ask({ cmd: "config.rollback", revision: revisionArg(args[0], "REVISION"), by: who() }));
 }
 
 const SUBCOMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {

@@ -1,5 +1,4 @@
 // gate64 health [--watch]: run the probes now (and again every few seconds with --watch).
-import type { HealthReport } from "../../observe/health.js";
 import { type CommandContext, parseFlags, switchFlag } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";
@@ -9,7 +8,7 @@ export const usage = "usage: gate64 health [--watch] [--json]   run the probes n
 export async function run({ args, out }: CommandContext): Promise<number> {
   const watch = parseFlags(args, { watch: switchFlag }, usage).flags.watch === true;
   for (;;) {
-    const h = (await ask({ cmd: "health" })) as HealthReport;
+    const h = await ask({ cmd: "health" });
     if (out.json) out.data(h);
     else {
       out.print(`${h.checkedAt}  ${statusColour(h.status)}`);
