@@ -3,28 +3,27 @@
 // console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
 // none of them keeps the others from starting: a box whose configuration fails to apply stays
 // reachable on its console and over the fleet, to be fixed.
-import { join } from "node:path";
 import { Applier } from "../apply/applier.js";
 import { validateConfigText } from "../config/parse-text.js";
 import type { Config } from "../config/schema.js";
 import { formatProblems, validateConfig } from "../config/validate.js";
-import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
-import { serveControl } from "../control/server.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
-import type { ControlHandlers } from "../device/replies.js";
-import { FleetAgent } from "../fleet/agent.js";
 import { readJson } from "../lib/read-json.js";
 import { readFacts } from "../observe/facts.js";
 import { checkHealth } from "../observe/health.js";
-import { serveMetrics } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
-import { MANAGEMENT_PORTS } from "../render/nftables.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
+import { ControlSocket } from "./control.js";
+import { FleetConnection } from "./fleet-connection.js";
+import { HealthLoop } from "./health-loop.js";
 import { createLogger } from "./log.js";
-import { notifier } from "./watchdog.js";
+import { MetricsServer } from "./metrics-server.js";
+import { type Module, startAll, stopAll } from "./module.js";
+import { WanFollower } from "./wan-follower.js";
+import { notifier, WatchdogFeeder } from "./watchdog.js";
 
 const log = createLogger();
 
@@ -70,11 +69,6 @@ async function deviceId(sys: System): Promise<string> {
   const r = await readJson(sys, PATHS.identity, IdentitySchema, log.error);
   return r.ok ? r.value.deviceId : "unprovisioned";
 }
-
-/** systemd's watchdog is fed while the event loop runs, every third of WatchdogSec (90 s). */
-const WATCHDOG_FEED_MS = 30_000;
-/** A health cycle still running after this long counts as hung: the watchdog is no longer fed. */
-const HUNG_CYCLE_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const sys = realSystem;
@@ -129,125 +123,23 @@ async function main(): Promise<void> {
   });
   bus.on("applied", "log-level", () => log.setLevel(running().config.logging.level));
 
-  // pool4 and the translator's guard follow the WAN's addresses (DHCP renumbering) without a new
-  // revision; `ip monitor` says when, the health cycle checks again in case an event was missed.
-  const followWan = async () => {
-    const changed = await applier.refresh();
-    if (changed.length === 0) return;
-    log(`wan: IPv4 now ${applier.running?.resolved.wanIPv4 ?? "none"}; updated ${changed.join(", ")}`);
-    // Reported now (health and state carry the address), not at the next interval.
-    void device.runHealth().catch((e: unknown) => log.error(`health: ${String(e)}`));
-  };
-  let wanTimer: NodeJS.Timeout | undefined;
-  const stopWatch = sys.watch("ip", ["-4", "monitor", "address"], () => {
-    clearTimeout(wanTimer);
-    wanTimer = setTimeout(() => void followWan().catch((e: unknown) => log.error(`wan: ${String(e)}`)), 500);
-  });
-
-  // One handler per control request, typed against what the console CLI reads (device/replies.ts).
-  const handlers: ControlHandlers = {
-    status: async () => ({ ...device.status(), healthReport: device.lastHealth }),
-    health: () => device.runHealth(),
-    "config.show": async (req) => {
-      const shown = await device.configShow(req.revision);
-      return req.withRevision ? shown : (shown?.config ?? null);
-    },
-    "config.history": () => device.history(),
-    "config.diff": (req) => device.diff(req.from, req.to),
-    "config.apply": (req) =>
-      device.apply(req.config, {
-        by: req.by,
-        ...(req.message ? { message: req.message } : {}),
-        ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
-        ...(req.baseRevision === undefined ? {} : { baseRevision: req.baseRevision }),
-      }),
-    "config.confirm": (req) => device.confirm(req.by),
-    "config.rollback": (req) => device.rollback(req.revision, { by: req.by }),
-    reboot: async (req) => device.reboot(req.by),
-  };
-  const handle = (req: ControlRequest): Promise<unknown> => (handlers[req.cmd] as (r: ControlRequest) => Promise<unknown>)(req);
-  const control = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, log).catch((e: unknown) => {
-    log.error(`control: ${String(e)}`);
-    return null;
-  });
-
-  // Prometheus text on the LAN address; the firewall admits only firewall.management networks.
-  const r0 = running();
-  const metrics = await serveMetrics(
-    sys,
-    r0.resolved.lanHost,
-    MANAGEMENT_PORTS.metrics,
-    [r0.config.interfaces.lan.name, r0.config.interfaces.wan.name],
-    log,
-  ).catch((e: unknown) => {
-    log.error(`metrics: ${String(e)}`);
-    return null;
-  });
-
-  // The fleet connection follows the running mqtt section and device id: a change reconnects.
-  const fleetKey = () => JSON.stringify([running().config.mqtt, running().resolved.deviceId]);
-  let fleet = new FleetAgent({ device, sys, bus, mqtt: running().config.mqtt, log });
-  let fleetFor = fleetKey();
-  await fleet.start().catch((e: unknown) => log.error(`fleet: ${String(e)}`));
-  bus.on("applied", "fleet-restart", async () => {
-    if (fleetKey() === fleetFor) return;
-    log("fleet: broker settings or device id changed; reconnecting");
-    await fleet.stop();
-    fleet = new FleetAgent({ device, sys, bus, mqtt: running().config.mqtt, log });
-    fleetFor = fleetKey();
-    await fleet.start();
-  });
-
-  // The watchdog follows the event loop, not the health interval (which may be longer than
-  // WatchdogSec): a blocked loop, or a health cycle stuck for 10 minutes, stops the feeding.
-  let cycleStartedAt: number | null = null;
-  const feeder = setInterval(() => {
-    if (cycleStartedAt !== null && sys.now() - cycleStartedAt > HUNG_CYCLE_MS) return;
-    void notify.watchdog();
-  }, WATCHDOG_FEED_MS);
+  // The long-running parts, started in this order and stopped in reverse.
+  const wan = new WanFollower({ sys, applier, device, log });
+  const health = new HealthLoop({ sys, device, applier, bus, wan, notify, log });
+  const modules: Module[] = [
+    wan,
+    new ControlSocket({ device, log }),
+    new MetricsServer({ sys, device, log }),
+    new FleetConnection({ device, sys, bus, log }),
+    new WatchdogFeeder({ sys, notify, busySince: () => health.busySince }),
+  ];
+  await startAll(modules, log);
   await notify.ready(`revision ${applier.running?.revision}`);
-  void notify.watchdog();
-
-  const cycle = async () => {
-    if (cycleStartedAt !== null) return; // the previous cycle is still running
-    cycleStartedAt = sys.now();
-    try {
-      await followWan().catch((e: unknown) => log.error(`wan: ${String(e)}`));
-      const h = await device.runHealth();
-      const failed = h.probes.filter((p) => p.status !== "ok");
-      if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
-      else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
-      // Repairs go through the applier's queue, so they never interleave with an apply or a revert.
-      const repaired = await applier.repair(failed.map((p) => p.name));
-      if (repaired.length > 0) log(`repair: ${repaired.join(", ")} put back`);
-      await notify.status(`revision ${running().revision}, health ${h.status}`);
-    } finally {
-      cycleStartedAt = null;
-    }
-  };
-  // The health timer follows health.intervalSec when a change sets it.
-  let timer: NodeJS.Timeout | undefined;
-  let interval = 0;
-  const schedule = () => {
-    const want = running().config.health.intervalSec * 1000;
-    if (want === interval) return;
-    interval = want;
-    clearInterval(timer);
-    timer = setInterval(() => void cycle().catch((e: unknown) => log.error(`health: ${String(e)}`)), interval);
-  };
-  bus.on("applied", "health-interval", schedule);
-  schedule();
-  await cycle().catch((e: unknown) => log.error(`health: ${String(e)}`));
+  await startAll([health], log);
 
   const shutdown = async () => {
-    clearInterval(timer);
-    clearInterval(feeder);
-    clearTimeout(wanTimer);
-    stopWatch();
+    await stopAll([...modules, health], log);
     applier.close();
-    control?.close();
-    metrics?.close();
-    await fleet.stop().catch(() => undefined);
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown());

@@ -1,0 +1,73 @@
+// The health loop: every health.intervalSec (following changes to it), follow the WAN, run the
+// probes, and repair what failed through the applier's queue, so repairs never interleave with
+// an apply or a revert. A cycle still running when the next is due is not started twice.
+import type { Applier } from "../apply/applier.js";
+import type { Device } from "../device/device.js";
+import type { EventBus } from "../device/events.js";
+import type { System } from "../system/system.js";
+import type { Logger } from "./log.js";
+import type { Module } from "./module.js";
+import type { WanFollower } from "./wan-follower.js";
+import type { Notifier } from "./watchdog.js";
+
+export class HealthLoop implements Module {
+  readonly id = "health";
+  private timer: NodeJS.Timeout | undefined;
+  private interval = 0;
+  private startedAt: number | null = null;
+  private off: (() => void) | null = null;
+
+  constructor(
+    private readonly deps: {
+      sys: System;
+      device: Device;
+      applier: Applier;
+      bus: EventBus;
+      wan: WanFollower;
+      notify: Notifier;
+      log: Logger;
+    },
+  ) {}
+
+  /** Since when the running cycle has been running (null between cycles): the watchdog's view. */
+  get busySince(): number | null {
+    return this.startedAt;
+  }
+
+  async cycle(): Promise<void> {
+    const { sys, device, applier, wan, notify, log } = this.deps;
+    if (this.startedAt !== null) return;
+    this.startedAt = sys.now();
+    try {
+      await wan.follow().catch((e: unknown) => log.error(`wan: ${String(e)}`));
+      const h = await device.runHealth();
+      const failed = h.probes.filter((p) => p.status !== "ok");
+      if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
+      else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
+      const repaired = await applier.repair(failed.map((p) => p.name));
+      if (repaired.length > 0) log(`repair: ${repaired.join(", ")} put back`);
+      await notify.status(`revision ${device.running().revision}, health ${h.status}`);
+    } finally {
+      this.startedAt = null;
+    }
+  }
+
+  private schedule(): void {
+    const want = this.deps.device.running().config.health.intervalSec * 1000;
+    if (want === this.interval) return;
+    this.interval = want;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.cycle().catch((e: unknown) => this.deps.log.error(`health: ${String(e)}`)), want);
+  }
+
+  async start(): Promise<void> {
+    this.off = this.deps.bus.on("applied", this.id, () => this.schedule());
+    this.schedule();
+    await this.cycle();
+  }
+
+  async stop(): Promise<void> {
+    this.off?.();
+    clearInterval(this.timer);
+  }
+}
