@@ -57,17 +57,19 @@ export class SerialConsole {
     await this.run("export TERM=dumb PS1='# '; stty cols 200 -echo");
   }
 
-  /** Runs a shell command; returns its output and exit status. */
+  /**
+   * Runs a shell command; returns its output and exit status. The output is what the shell prints
+   * between a begin and an end marker, so a prompt still arriving from the previous command (or
+   * an echoed command line) is never part of it.
+   */
   async run(cmd: string, timeoutMs = 60_000): Promise<{ code: number; output: string }> {
     const n = ++this.seq;
     const mark = this.screen.length;
-    this.write(`${cmd}; printf '\\n@@%s@@%s\\n' end${n} $?\r`);
+    this.write(`printf '@@begin%s@@\\n' ${n}; ${cmd}; printf '\\n@@%s@@%s\\n' end${n} $?\r`);
     const m = await this.expect(new RegExp(`@@end${n}@@(\\d+)`), timeoutMs, mark);
     const text = this.screen.slice(mark);
-    const output = text
-      .slice(0, text.indexOf(`@@end${n}@@`))
-      .replace(/^.*printf.*$/m, "")
-      .trim();
+    const begin = `@@begin${n}@@`;
+    const output = text.slice(text.indexOf(begin) + begin.length, text.indexOf(`@@end${n}@@`)).trim();
     return { code: Number(m[1]), output };
   }
 
