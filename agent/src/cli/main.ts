@@ -14,7 +14,10 @@ export const COMMANDS: Record<string, Command> = {
   config: { summary: "validate, render, show or change a configuration", load: () => import("./commands/config.js") },
   status: { summary: "what this box runs and how it is", load: () => import("./commands/status.js") },
   health: { summary: "run the health probes now [--watch]", load: () => import("./commands/health.js") },
-  logs: { summary: "journal of the box's services [agent|coredns|network|provision|jool] [-f]", load: () => import("./commands/logs.js") },
+  logs: {
+    summary: "journal of the box's services (agent, coredns, network, provision, jool) [-f]",
+    load: () => import("./commands/logs.js"),
+  },
   fleet: {
     summary: "run many boxes over MQTT: ls, status, watch, config, rollout, cmd, shell",
     load: () => import("./commands/fleet/index.js"),

@@ -14,18 +14,16 @@ export function canonical(text: string): string {
   return text.includes("/") ? `${addr}/${p.length}` : addr;
 }
 
-export function address(family: Family) {
-  const name = family === 4 ? "IPv4" : "IPv6";
-  return z
-    .string()
-    .max(64)
-    .refine((s) => parseAddress(s)?.family === family, { message: `must be an ${name} address` })
-    .overwrite(canonical);
-}
+const NAME = { 4: "IPv4", 6: "IPv6" } as const;
+
+/** Address text that `ok` accepts, written back in RFC 5952 form. */
+const ipText = (ok: (s: string) => boolean, message: string) => z.string().max(64).refine(ok, { message }).overwrite(canonical);
+
+export const address = (family: Family) => ipText((s) => parseAddress(s)?.family === family, `must be an ${NAME[family]} address`);
 
 /** A network prefix "addr/len" of one family; host bits must be zero. */
 export function prefix(family: Family) {
-  const name = family === 4 ? "IPv4" : "IPv6";
+  const name = NAME[family];
   return z
     .string()
     .max(64)
@@ -42,23 +40,14 @@ export function prefix(family: Family) {
 }
 
 /** An interface address with its prefix length, e.g. "198.51.100.2/24" (host bits expected). */
-export function interfaceAddress(family: Family) {
-  const name = family === 4 ? "IPv4" : "IPv6";
-  return z
-    .string()
-    .max(64)
-    .refine((s) => s.includes("/") && parsePrefix(s)?.family === family, {
-      message: `must be an ${name} address with prefix length, like ${family === 4 ? "198.51.100.2/24" : "2001:db8:1::1/64"}`,
-    })
-    .overwrite(canonical);
-}
+export const interfaceAddress = (family: Family) =>
+  ipText(
+    (s) => s.includes("/") && parsePrefix(s)?.family === family,
+    `must be an ${NAME[family]} address with prefix length, like ${family === 4 ? "198.51.100.2/24" : "2001:db8:1::1/64"}`,
+  );
 
 /** Either prefix family. */
-export const anyPrefix = z
-  .string()
-  .max(64)
-  .refine((s) => parsePrefix(s) !== null, { message: "must be an IPv4 or IPv6 prefix (address/length)" })
-  .overwrite(canonical);
+export const anyPrefix = ipText((s) => parsePrefix(s) !== null, "must be an IPv4 or IPv6 prefix (address/length)");
 
 export const portRange = z
   .string()

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { confirmSeconds, deviceId, groupName } from "../config/ids.js";
 import { HealthSchema } from "../observe/health.js";
+import { LOG_UNITS, type LogUnit } from "../observe/journal.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -133,7 +134,7 @@ export const CommandArgs = {
   reboot: noArgs,
   "logs.tail": z
     .strictObject({
-      unit: z.enum(["agent", "coredns", "network", "provision", "jool"]).default("agent"),
+      unit: z.enum(Object.keys(LOG_UNITS) as [LogUnit, ...LogUnit[]]).default("agent"),
       lines: z.number().int().min(1).max(1000).default(100),
     })
     .prefault({}),

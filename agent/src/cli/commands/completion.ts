@@ -1,4 +1,5 @@
 // gate64 completion bash: a bash completion script (source <(gate64 completion bash)).
+import { LOG_UNITS } from "../../observe/journal.js";
 import { type CommandContext, parseFlags } from "../command.js";
 import { EXIT, UsageError } from "../errors.js";
 
@@ -9,7 +10,7 @@ const WORDS: Record<string, string> = {
   "": "config status health logs fleet reboot provision completion --help",
   config: "validate render schema show history diff set apply edit confirm rollback",
   fleet: "ls status watch config rollout cmd shell decommission schema",
-  logs: "agent coredns jool network provision",
+  logs: Object.keys(LOG_UNITS).join(" "),
   completion: "bash",
 };
 
