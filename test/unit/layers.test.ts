@@ -15,7 +15,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   render: ["config", "lib"],
   observe: ["config", "lib", "render", "system", "paths"],
   apply: ["config", "lib", "render", "system", "observe", "paths"],
-  device: ["apply", "config", "lib", "render", "system", "observe", "paths"],
+  device: ["apply", "config", "control", "lib", "render", "system", "observe", "paths"],
   provision: ["config", "lib", "system", "paths"],
   control: ["config", "paths"],
   fleet: ["device", "apply", "config", "lib", "render", "system", "observe", "paths"],
