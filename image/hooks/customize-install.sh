@@ -24,9 +24,8 @@ cp "$top/out/agent/"*.cjs "$root/usr/lib/gate64/"
 cp -a "$top/node_modules/@lydell/node-pty" "$top/node_modules/$GATE64_PTY" "$root/usr/lib/gate64/node_modules/@lydell/"
 printf '%s\n' "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo dev)" >"$root/usr/lib/gate64/VERSION"
 
-sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/image/units.txt" | while read -r verb unit; do
-  chroot "$root" systemctl "$verb" "$unit" >/dev/null 2>&1 || { echo "systemctl $verb $unit failed" >&2; exit 1; }
-done
+# Which units run: the preset file in the overlay (usr/lib/systemd/system-preset/10-gate64.preset).
+chroot "$root" systemctl --quiet preset-all
 
 # Identity comes from provisioning and /data, never from the build host.
 : >"$root/etc/machine-id"
