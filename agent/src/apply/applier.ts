@@ -15,7 +15,7 @@ import { type Facts, type Resolved, resolve } from "../render/context.js";
 import { type RenderedFiles, renderAll } from "../render/index.js";
 import type { System } from "../system/system.js";
 import { execute } from "./execute.js";
-import { plan, repairSteps, type Service } from "./plan.js";
+import { type PlanOptions, plan, repairSteps, type Service } from "./plan.js";
 import { type Revision, RevisionStore } from "./revisions.js";
 
 export interface ApplierDeps {
@@ -99,10 +99,10 @@ export class Applier {
   }
 
   /** Puts a rendered revision into effect (staged dir, atomic symlink swap, reload what changed). */
-  private async activate(next: Running, prev: Running | null): Promise<Service[]> {
+  private async activate(next: Running, prev: RenderedFiles | null, opts: PlanOptions = {}): Promise<Service[]> {
     const dir = await this.stage(next);
     await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
-    return execute(this.deps.sys, next.config, dir, next.files, plan(prev?.files ?? null, next.files));
+    return execute(this.deps.sys, next.config, dir, next.files, plan(prev, next.files, opts));
   }
 
   /** The files an earlier run of the agent put into effect (/run survives an agent restart, not a reboot). */
@@ -147,9 +147,7 @@ export class Applier {
       const inEffect = this.bootFailed ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
-        const dir = await this.stage(next);
-        await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
-        return { services: await execute(this.deps.sys, next.config, dir, next.files, plan(inEffect, next.files, { boot: true })) };
+        return { services: await this.activate(next, inEffect, { boot: true }) };
       } catch (err) {
         this.bootFailed = true;
         return { services: [], error: (err as Error).message };
@@ -302,7 +300,7 @@ export class Applier {
 
     let services: Service[];
     try {
-      services = await this.activate(next, previous);
+      services = await this.activate(next, previous.files);
     } catch (err) {
       return this.revert(next, previous, record, `install failed: ${(err as Error).message}`);
     }

@@ -47,8 +47,7 @@ export class RevisionStore {
   /** Past every number used, damaged records included, so a number is never given twice. */
   async next(): Promise<number> {
     const used = (await this.sys.list(dir())).map((n) => Number(/^(\d{6})\.json/.exec(n)?.[1] ?? 0));
-    const listed = (await this.list()).map((r) => r.revision);
-    return Math.max(0, ...used, ...listed) + 1;
+    return Math.max(0, ...used) + 1;
   }
 
   async save(r: Revision): Promise<void> {
