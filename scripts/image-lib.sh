@@ -44,3 +44,31 @@ fetch_npm() {
   (cd "$dir" && grep " $file\$" "$OLDPWD/image/hashes.txt" | sha256sum --quiet -c -) || die "$file does not match image/hashes.txt"
   echo "$dir/$file"
 }
+
+# A build's firmware version when no --version is given: the package version as a semver
+# pre-release counted in commits (0.1.0-dev.253+g1a2b3c4d), so each commit's build is newer than
+# the one before and older than the release 0.1.0.
+dev_version() {
+  local base count sha
+  base=$(jq -r .version package.json)
+  count=$(git rev-list --count HEAD 2>/dev/null || echo 0)
+  sha=$(git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
+  echo "$base-dev.$count+g$sha"
+}
+
+# Versions are semver (the box compares them to refuse a downgrade).
+check_version() {
+  [[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]] || die "--version $1: not a semantic version (like 1.4.0 or 1.4.0-rc.1)"
+}
+
+check_keys() {
+  { [ -f "$1/update-cert.pem" ] && [ -f "$1/update-key.pem" ]; } ||
+    die "no update signing keys in $1: make them once with 'npm run keys -- init $1' (or pass --keys DIR)"
+}
+
+# The root tree as the slot's squashfs: zstd, without /boot (the kernel travels in the UKI),
+# timestamps from SOURCE_DATE_EPOCH so that one commit gives one image.
+make_root_squashfs() { # TREE OUT
+  mksquashfs "$1" "$2" -noappend -quiet -comp zstd -Xcompression-level 19 \
+    -e boot -all-time "$SOURCE_DATE_EPOCH" -mkfs-time "$SOURCE_DATE_EPOCH" -no-progress >/dev/null
+}

@@ -1,14 +1,15 @@
 // Prints manifest.json for a built image: every package with its version, and the versions and
-// sizes a fleet operator asks about. Usage: node scripts/image-manifest.mjs BOARD WORKDIR KVER JOOLVER
+// sizes a fleet operator asks about. Usage: node scripts/image-manifest.mjs BOARD WORKDIR KVER JOOLVER VERSION BUNDLE
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const [board, work, kernel, jool] = process.argv.slice(2);
+const [board, work, kernel, jool, firmware, bundle] = process.argv.slice(2);
 const boardJson = JSON.parse(readFileSync(`image/boards/${board}/board.json`, "utf8"));
 const layout = JSON.parse(readFileSync(`image/boards/${board}/layout.json`, "utf8"));
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const sha256 = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
 
 const DPKG_FORMAT = ["-f=$", "{Package}\t$", "{Version}\n"].join(""); // dpkg-query's own ${field} syntax
@@ -32,6 +33,8 @@ const manifest = {
   suite: boardJson.suite,
   commit,
   sourceDateEpoch: Number(process.env.SOURCE_DATE_EPOCH),
+  firmwareVersion: firmware,
+  bundle,
   versions: {
     agent: pkg.version,
     kernel,
@@ -44,12 +47,12 @@ const manifest = {
     rootSquashfsBytes: statSync(join(work, "root.squashfs")).size,
     rootInstalledBytes: Number(run("du", ["-sb", "--exclude=./boot", join(work, "root")]).split("\t")[0]),
     diskBytes: statSync(`out/${board}/disk.img`).size,
+    bundleBytes: statSync(`out/${board}/${bundle}`).size,
     partitionsMiB: Object.fromEntries(layout.partitions.map((p) => [p.label, p.sizeMiB])),
   },
   sha256: {
-    rootSquashfs: createHash("sha256")
-      .update(readFileSync(join(work, "root.squashfs")))
-      .digest("hex"),
+    rootSquashfs: sha256(join(work, "root.squashfs")),
+    bundle: sha256(`out/${board}/${bundle}`),
   },
   packages,
 };

@@ -15,3 +15,6 @@ need_tools() {
   for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
   [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (run: npm run setup)"
 }
+
+# The operator's update signing keys (scripts/keys init): GATE64_KEYS overrides.
+default_keys_dir() { echo "${GATE64_KEYS:-${XDG_CONFIG_HOME:-$HOME/.config}/gate64/keys}"; }

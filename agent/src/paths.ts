@@ -21,4 +21,10 @@ export const PATHS = {
   defaultConfig: p("usr/share/gate64/default-config.json"),
   networkdDir: p("run/systemd/network"),
   version: p("usr/lib/gate64/VERSION"),
+  /** Update attempts, the downloaded bundle and the health gate's verdicts (docs/updates.md). */
+  updateDir: p("data/gate64/update"),
+  /** systemd-boot's UKIs, one per slot. */
+  espLinux: p("efi/EFI/Linux"),
+  raucSystemConf: p("etc/rauc/system.conf"),
+  cmdline: p("proc/cmdline"),
 } as const;

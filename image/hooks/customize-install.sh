@@ -22,7 +22,13 @@ install -D -m 755 "$top/out/coredns/$GATE64_CORE_ARCH/coredns" "$root/usr/sbin/c
 install -d "$root/usr/lib/gate64/node_modules/@lydell"
 cp "$top/out/agent/"*.cjs "$root/usr/lib/gate64/"
 cp -a "$top/node_modules/@lydell/node-pty" "$top/node_modules/$GATE64_PTY" "$root/usr/lib/gate64/node_modules/@lydell/"
-printf '%s\n' "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo dev)" >"$root/usr/lib/gate64/VERSION"
+sh "$top/image/hooks/stamp-version.sh" "$root" "$GATE64_VERSION"
+
+# Updates: RAUC's system.conf for this board and the operator's certificate as its keyring (only
+# the certificate: the signing key never enters a root).
+install -d "$root/etc/rauc"
+sed "s/@BOARD@/$board/" "$top/image/rauc/system.conf.in" >"$root/etc/rauc/system.conf"
+install -D -m 644 "$GATE64_UPDATE_CERT" "$root/etc/rauc/keyring.pem"
 
 # Which units run: the preset file in the overlay (usr/lib/systemd/system-preset/10-gate64.preset).
 chroot "$root" systemctl --quiet preset-all

@@ -55,8 +55,8 @@ function stockDisk(image: string, dir: string): string {
   // Slot B starts after the 1 MiB GPT area, the 128 MiB ESP and the 384 MiB slot A.
   sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${1 + 128 + 384}`, "conv=notrunc", "status=none"]);
   const esp = `${disk}@@1048576`;
-  sh("mdel", ["-i", esp, "::EFI/Linux/gate64-a+3.efi"]);
-  sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-b.efi"]);
+  sh("mdel", ["-i", esp, "::EFI/Linux/gate64-1-a.efi"]);
+  sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-1-b.efi"]);
   return disk;
 }
 

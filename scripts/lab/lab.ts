@@ -209,17 +209,28 @@ export class Lab {
     await waitFor("lab broker", () => this.subscribeOnce("$SYS/broker/version", 2) !== null);
   }
 
+  private fleetArgs(args: string[]): string[] {
+    const cli = resolve(import.meta.dirname, "../../out/agent/gate64.cjs");
+    return ["netns", "exec", this.brokerNs.name, process.execPath, cli, "fleet", ...args, "--fleet", this.operatorConfig];
+  }
+
   /** Runs the fleet CLI (the built bundle) as the operator, next to the broker. */
   fleet(...args: string[]): { code: number | null; out: string } {
-    const cli = resolve(import.meta.dirname, "../../out/agent/gate64.cjs");
-    const r = spawnSync(
-      "ip",
-      ["netns", "exec", this.brokerNs.name, process.execPath, cli, "fleet", ...args, "--fleet", this.operatorConfig],
-      {
-        encoding: "utf8",
-      },
-    );
+    const r = spawnSync("ip", this.fleetArgs(args), { encoding: "utf8" });
     return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  }
+
+  /** The same for a long command (a fleet update): the event loop runs on while it does. */
+  fleetAsync(...args: string[]): Promise<{ code: number | null; out: string }> {
+    const child = spawn("ip", this.fleetArgs(args), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d;
+    });
+    return new Promise((r) => child.on("close", (code) => r({ code, out })));
   }
 
   /** The operator config for `gate64 fleet --fleet FILE` against the lab broker. */
@@ -246,7 +257,8 @@ export class Lab {
     const disk = join(this.dir, "disk.img");
     execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
     // A disk larger than the image, as a real board's is: the data partition grows into the rest.
-    execFileSync("truncate", ["-s", "+256M", disk]);
+    // 512 MiB more: /data holds a downloaded update bundle (~150 MB) next to the configuration.
+    execFileSync("truncate", ["-s", "+512M", disk]);
     const base = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
     const config = { ...base, ...this.opts.configOverrides };
     const provision = {

@@ -15,12 +15,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   render: ["config", "lib"],
   observe: ["config", "lib", "render", "system", "paths"],
   apply: ["config", "lib", "render", "system", "observe", "paths"],
-  device: ["apply", "config", "control", "lib", "render", "system", "observe", "paths"],
+  update: ["lib", "system", "observe", "paths"],
+  device: ["apply", "config", "control", "lib", "render", "system", "observe", "paths", "update"],
   provision: ["config", "lib", "system", "paths"],
-  control: ["config", "paths"],
-  fleet: ["device", "apply", "config", "lib", "render", "system", "observe", "paths"],
-  cli: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths"],
-  daemon: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths"],
+  control: ["config", "paths", "update"],
+  fleet: ["device", "apply", "config", "lib", "render", "system", "observe", "paths", "update"],
+  cli: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths", "update"],
+  daemon: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths", "update"],
   paths: [],
 };
 

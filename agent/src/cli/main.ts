@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "run many boxes over MQTT: ls, status, watch, config, rollout, cmd, shell",
     load: () => import("./commands/fleet/index.js"),
   },
+  update: { summary: "firmware updates: install a bundle, status, the boot health gate", load: () => import("./commands/update.js") },
   reboot: { summary: "reboot the box", load: () => import("./commands/reboot.js") },
   provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
   completion: { summary: "bash completion: source <(gate64 completion bash)", load: () => import("./commands/completion.js") },

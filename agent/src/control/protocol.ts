@@ -2,6 +2,7 @@
 // and tests speak it; the schema is the contract.
 import { z } from "zod";
 import { confirmSeconds } from "../config/ids.js";
+import { InstallRequestSchema } from "../update/attempt.js";
 
 export const CONTROL_SOCKET = "control.sock";
 
@@ -28,6 +29,7 @@ export const ControlRequestSchema = z.discriminatedUnion("cmd", [
   z.strictObject({ cmd: z.literal("config.confirm"), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("config.rollback"), revision: z.number().int().min(1), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("reboot"), by: z.string().max(128) }),
+  InstallRequestSchema.extend({ cmd: z.literal("update.install"), by: z.string().max(128) }),
 ]);
 export type ControlRequest = z.infer<typeof ControlRequestSchema>;
 

@@ -16,6 +16,7 @@ import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
+import { Updater } from "../update/updater.js";
 import { ControlSocket } from "./control.js";
 import { FleetConnection } from "./fleet-connection.js";
 import { HealthLoop } from "./health-loop.js";
@@ -101,7 +102,21 @@ async function main(): Promise<void> {
     log.error(`boot apply failed: ${source}: ${boot.error}`);
   }
 
+  // Firmware updates: what the last attempt came to is settled before anything is reported.
+  const updater = new Updater({
+    sys,
+    log,
+    version,
+    blocker: () =>
+      applier.awaitingConfirmation === null
+        ? null
+        : `a configuration change is awaiting confirmation (revision ${applier.awaitingConfirmation})`,
+    onChange: (s) => bus.emit("update", s),
+  });
+  await updater.recover().catch((e: unknown) => log.error(`update: ${String(e)}`));
+
   const device = new Device({
+    updater,
     sys,
     applier,
     bus,
@@ -122,6 +137,7 @@ async function main(): Promise<void> {
     if (r.outcome === "committed") bootError = undefined;
   });
   bus.on("applied", "log-level", () => log.setLevel(running().config.logging.level));
+  bus.on("health", "update", () => updater.refresh());
 
   // The long-running parts, started in this order and stopped in reverse.
   const wan = new WanFollower({ sys, applier, device, log });

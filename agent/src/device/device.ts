@@ -6,6 +6,8 @@ import type { HealthReport } from "../observe/health.js";
 import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
 import type { Resolved } from "../render/context.js";
 import type { System } from "../system/system.js";
+import type { InstallRequest } from "../update/attempt.js";
+import type { Updater } from "../update/updater.js";
 import type { EventBus } from "./events.js";
 
 export interface DeviceDeps {
@@ -18,6 +20,8 @@ export interface DeviceDeps {
   log: (line: string) => void;
   /** When the agent started (defaults to now). */
   startedAt?: number;
+  /** Firmware updates; absent where the box has no update slots (the fleet simulator). */
+  updater?: Updater;
 }
 
 export class Device {
@@ -44,6 +48,8 @@ export class Device {
     return {
       deviceId: this.id,
       firmware: this.deps.firmware,
+      slot: this.deps.updater?.bootedSlot() ?? null,
+      update: this.deps.updater?.status() ?? null,
       revision: r?.revision ?? null,
       awaitingConfirmation: this.deps.applier.awaitingConfirmation,
       health: this.lastHealth?.status ?? ("unknown" as const),
@@ -97,6 +103,12 @@ export class Device {
     const r = await this.deps.sys.run("journalctl", [...journalArgs(LOG_UNITS[unit], lines), "-o", "short-iso"]);
     if (r.code !== 0) throw new Error(`journalctl: ${r.stderr.trim() || `exit ${r.code}`}`);
     return r.stdout.split("\n").filter((l) => l !== "");
+  }
+
+  async updateInstall(req: InstallRequest, by: string) {
+    const u = this.deps.updater;
+    if (!u) throw new Error("this box has no update slots");
+    return u.start(req, by);
   }
 
   reboot(by: string): { rebooting: true } {

@@ -2,11 +2,14 @@
 // and never breaks the emitter.
 import type { ApplyResult } from "../apply/applier.js";
 import type { HealthReport } from "../observe/health.js";
+import type { UpdateStatus } from "../update/attempt.js";
 
 export interface AgentEvents {
   /** Every apply, confirm or rollback that changed something (or was refused). */
   applied: ApplyResult;
   health: HealthReport;
+  /** A firmware update moved on (phase or progress). */
+  update: UpdateStatus;
 }
 
 type Listener<K extends keyof AgentEvents> = (payload: AgentEvents[K]) => void | Promise<void>;

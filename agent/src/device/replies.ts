@@ -4,6 +4,7 @@ import type { ApplyResult } from "../apply/applier.js";
 import type { Revision } from "../apply/revisions.js";
 import type { ControlRequest } from "../control/protocol.js";
 import type { HealthReport } from "../observe/health.js";
+import type { UpdateStatus } from "../update/attempt.js";
 import type { Device } from "./device.js";
 
 export type DeviceStatus = ReturnType<Device["status"]> & { healthReport: HealthReport | null };
@@ -19,6 +20,7 @@ export interface ControlReplies {
   "config.confirm": ApplyResult;
   "config.rollback": ApplyResult;
   reboot: { rebooting: true };
+  "update.install": UpdateStatus;
 }
 
 export type ControlCmd = ControlRequest["cmd"];

@@ -162,6 +162,7 @@ export class FleetAgent {
         this.publishHealth(h);
         this.publishState();
       }),
+      bus.on("update", "fleet", () => this.publishState()),
       bus.on("applied", "fleet", () => {
         this.publishState();
         if (this.desired.waiting) this.desired.schedule(0);
@@ -235,6 +236,8 @@ export class FleetAgent {
       v: 1,
       deviceId: this.id,
       firmware: s.firmware,
+      slot: s.slot,
+      update: s.update,
       revision: s.revision,
       awaitingConfirmation: s.awaitingConfirmation,
       desiredRevision: this.persisted.desiredRevision,

@@ -3,6 +3,7 @@
 import type { z } from "zod";
 import type { ApplyResult } from "../apply/applier.js";
 import type { Device } from "../device/device.js";
+import { UpdateRefused } from "../update/updater.js";
 import { type Command, CommandArgs, type ErrorCodeSchema } from "./protocol.js";
 import type { ShellSessions } from "./shell.js";
 
@@ -100,6 +101,15 @@ export async function runCommand(cmd: Command, ctx: CommandContext, attested?: s
       argsOf("decommission");
       ctx.decommission(by);
       return { decommissioning: true };
+    case "update.install": {
+      const req = argsOf("update.install");
+      try {
+        return await d.updateInstall(req, by);
+      } catch (e) {
+        if (e instanceof UpdateRefused) throw new CommandError(e.code, e.message, e.field ? `args.${e.field}` : undefined);
+        throw e;
+      }
+    }
     case "shell.open": {
       const a = argsOf("shell.open");
       // A root shell needs a sender the broker vouches for: the audit trail names who it was.

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { confirmSeconds, deviceId, groupName } from "../config/ids.js";
 import { HealthSchema } from "../observe/health.js";
 import { LOG_UNITS, type LogUnit } from "../observe/journal.js";
+import { InstallRequestSchema, UpdateStatusSchema } from "../update/attempt.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -67,6 +68,10 @@ export const StateSchema = z.strictObject({
   v: z.literal(PROTOCOL_VERSION),
   deviceId: DeviceIdSchema,
   firmware: z.string().max(128),
+  /** The root slot this boot runs from (null on a box without update slots). */
+  slot: z.enum(["a", "b"]).nullable(),
+  /** The last firmware update and how far it got (null: none since the box was flashed). */
+  update: UpdateStatusSchema.nullable(),
   revision: z.number().int().min(0).nullable(),
   awaitingConfirmation: z.number().int().nullable(),
   desiredRevision: z.number().int().min(0),
@@ -148,6 +153,8 @@ export const CommandArgs = {
     rows: z.number().int().min(5).max(500),
   }),
   "shell.close": z.strictObject({ session: z.string().max(64) }),
+  /** Download (HTTP(S)), verify, install into the inactive slot and reboot; progress on state.update. */
+  "update.install": InstallRequestSchema,
 } as const;
 export type CommandName = keyof typeof CommandArgs;
 export const COMMAND_NAMES = Object.keys(CommandArgs) as CommandName[];

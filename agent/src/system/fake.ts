@@ -1,6 +1,7 @@
 // An in-memory System for unit tests and the fleet simulator: files in a Map, commands answered
 // by handlers the test installs, every command recorded.
-import type { RunResult, System } from "./system.js";
+import { createHash } from "node:crypto";
+import type { DownloadOptions, RunResult, System } from "./system.js";
 
 export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
 
@@ -20,10 +21,31 @@ export class FakeSystem implements System {
    */
   constructor(readonly epoch = 1_700_000_000_000) {}
 
-  async run(cmd: string, args: readonly string[], opts: { input?: string } = {}): Promise<RunResult> {
+  async run(cmd: string, args: readonly string[], opts: { input?: string; onLine?: (line: string) => void } = {}): Promise<RunResult> {
     this.commands.push([cmd, ...args].join(" "));
     const h = this.handlers.get(cmd);
-    return h ? h(args, opts.input) : { code: 0, stdout: "", stderr: "" };
+    const r = h ? await h(args, opts.input) : { code: 0, stdout: "", stderr: "" };
+    for (const line of r.stdout.split("\n")) if (line !== "") opts.onLine?.(line);
+    return r;
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const data = this.files.get(from);
+    if (data === undefined) throw new Error(`ENOENT: ${from}`);
+    this.files.delete(from);
+    this.files.set(to, data);
+  }
+
+  /** Downloads: URL -> content, installed by the test. */
+  readonly urls = new Map<string, string>();
+
+  async download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
+    const body = this.urls.get(url);
+    if (body === undefined) throw new Error(`${url}: HTTP 404`);
+    if (body.length > opts.maxBytes) throw new Error(`more than ${opts.maxBytes} bytes`);
+    opts.onBytes?.(body.length);
+    this.files.set(dest, body);
+    return { bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") };
   }
 
   /** Symlinks are recorded in `links` but not followed: tests read files by their real paths. */

@@ -1,9 +1,13 @@
 // System on a real Linux machine.
 import { execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
-import type { RunResult, System } from "./system.js";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { DownloadOptions, RunResult, System } from "./system.js";
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, "r");
@@ -31,6 +35,7 @@ export const realSystem: System = {
         },
       );
       if (opts.input !== undefined) child.stdin?.end(opts.input);
+      if (opts.onLine && child.stdout) createInterface({ input: child.stdout }).on("line", opts.onLine);
     });
   },
   async readFile(path) {
@@ -57,6 +62,13 @@ export const realSystem: System = {
   async remove(path) {
     await rm(path, { recursive: true, force: true });
   },
+  async rename(from, to) {
+    await rename(from, to);
+    await fsyncDir(dirname(to));
+  },
+  async download(url, dest, opts) {
+    return download(url, dest, opts);
+  },
   async list(dir) {
     try {
       return await readdir(dir);
@@ -81,3 +93,29 @@ export const realSystem: System = {
   },
   now: () => Date.now(),
 };
+
+async function download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs) });
+  if (!res.ok || res.body === null) throw new Error(`${url}: HTTP ${res.status}`);
+  await mkdir(dirname(dest), { recursive: true });
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > opts.maxBytes) return done(new Error(`more than ${opts.maxBytes} bytes`));
+      hash.update(chunk);
+      opts.onBytes?.(bytes);
+      done(null, chunk);
+    },
+  });
+  const out = createWriteStream(dest, { mode: 0o600 });
+  await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), count, out);
+  const fh = await open(dest, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}

@@ -6,12 +6,30 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface DownloadOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  onBytes?: (total: number) => void;
+}
+
 export interface System {
-  run(cmd: string, args: readonly string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** onLine sees each line of stdout as it comes (progress of a long command). */
+  run(
+    cmd: string,
+    args: readonly string[],
+    opts?: { input?: string; timeoutMs?: number; onLine?: (line: string) => void },
+  ): Promise<RunResult>;
   readFile(path: string): Promise<string | null>;
   /** Write, fsync, rename: a crash leaves the old or the new file, never a mix. */
   writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Renames within one filesystem and syncs the directory: the new name survives a power cut. */
+  rename(from: string, to: string): Promise<void>;
+  /**
+   * Fetches an HTTP(S) URL into `dest` (TLS verified against the system's CAs), stopping past
+   * maxBytes; onBytes sees the running total. The result carries the SHA-256 of what was written.
+   */
+  download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }>;
   list(dir: string): Promise<string[]>;
   /** Points `link` at `target` atomically (a new symlink renamed over the old one). */
   swapSymlink(target: string, link: string): Promise<void>;

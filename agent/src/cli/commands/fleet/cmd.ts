@@ -17,5 +17,5 @@ export const run: Verb = async (op, args, flags, out) => {
       throw new UsageError(`JSON-ARGS: ${(e as Error).message}`);
     }
   }
-  return respond(out, await ask(op, device, name, cmdArgs, flags.timeout * 1000));
+  return respond(out, await ask(op, device, name, cmdArgs, (flags.timeout ?? 120) * 1000));
 };

@@ -20,7 +20,11 @@ export const FLAGS = {
   wait: intFlag(1, 86400).default(60),
   canary: intFlag(0, 100_000).default(1),
   batch: intFlag(1, 100_000).default(50),
-  timeout: intFlag(1, 86400).default(120),
+  /** Per verb: cmd and rollout wait 120 s, update 1800 s per wave. */
+  timeout: intFlag(1, 86400).optional(),
+  serve: z.string().optional(),
+  "allow-downgrade": switchFlag,
+  version: z.string().max(128).optional(),
   telemetry: switchFlag,
   share: groupName.optional(),
 };

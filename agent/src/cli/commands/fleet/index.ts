@@ -18,6 +18,7 @@ const VERBS: Record<string, () => Promise<{ run: Verb }>> = {
   watch: () => import("./watch.js"),
   config: () => import("./config.js"),
   rollout: () => import("./rollout.js"),
+  update: () => import("./update.js"),
   cmd: () => import("./cmd.js"),
   shell: () => import("./shell.js"),
   decommission: () => import("./decommission.js"),

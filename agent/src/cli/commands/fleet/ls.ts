@@ -15,18 +15,26 @@ function row(id: string, v: DeviceView): string[] {
     String(s?.desiredRevision ?? "-"),
     v.reported?.status ?? "-",
     s?.firmware ?? "-",
+    s?.slot ?? "-",
+    s?.update
+      ? `${s.update.phase}${s.update.phase === "downloading" || s.update.phase === "installing" ? ` ${s.update.percent}%` : ""}`
+      : "-",
   ].map(clean);
 }
 
 export const run: Verb = async (op, _args, flags, out) => {
   const views = [...(await op.inventory())]
     .filter(([, v]) => flags.group === undefined || v.state?.groups.includes(flags.group))
+    .filter(([, v]) => flags.version === undefined || v.state?.firmware === flags.version)
     .sort(([a], [b]) => a.localeCompare(b));
   if (out.json) {
     out.data(Object.fromEntries(views));
     return EXIT.ok;
   }
-  const rows = [["DEVICE", "AVAILABILITY", "HEALTH", "REVISION", "DESIRED", "REPORTED", "FIRMWARE"], ...views.map(([id, v]) => row(id, v))];
+  const rows = [
+    ["DEVICE", "AVAILABILITY", "HEALTH", "REVISION", "DESIRED", "REPORTED", "FIRMWARE", "SLOT", "UPDATE"],
+    ...views.map(([id, v]) => row(id, v)),
+  ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   for (const r of rows)
     out.print(

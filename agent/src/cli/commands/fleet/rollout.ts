@@ -11,7 +11,7 @@ export const run: Verb = async (op, args, flags, out) => {
     config: readConfigFile(args[0]),
     canary: flags.canary,
     batch: flags.batch,
-    timeoutMs: flags.timeout * 1000,
+    timeoutMs: (flags.timeout ?? 120) * 1000,
     ...(flags.revision ? { revision: flags.revision } : {}),
     onEvent: (l) => (out.json ? undefined : out.print(clean(l))),
   });

@@ -2,7 +2,7 @@ import { COMMAND_NAMES } from "../../../fleet/protocol.js";
 
 export const usage = `usage: gate64 fleet <command> [--fleet FILE] [--url URL] [--ca FILE] [--credentials FILE] [--mqtt 4|5] [--prefix P] [--json]
 
-  ls [--group G]                          every box: availability, health, revisions, firmware
+  ls [--group G] [--version V]            every box: availability, health, revisions, firmware, slot
   status DEVICE                           one box: state, health probes, last report
   watch [DEVICE] [--telemetry] [--share NAME]
                                           stream changes (shared subscription with --share)
@@ -11,6 +11,8 @@ export const usage = `usage: gate64 fleet <command> [--fleet FILE] [--url URL] [
                                           publish a desired config and wait for the report(s)
   rollout FILE --group G [--canary N] [--batch M] [--timeout SEC]
                                           canaries first, then batches; stops at the first failure
+  update BUNDLE|URL DEVICE|--group G [--serve ADDR:PORT] [--canary N] [--batch M] [--timeout SEC]
+        [--allow-downgrade]               install firmware: canaries first, stops at a failure or rollback
   cmd DEVICE NAME [JSON-ARGS] [--timeout SEC]
                                           run a command (${COMMAND_NAMES.join(", ")})
   shell DEVICE                            remote terminal (when the box enables it)

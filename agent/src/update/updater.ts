@@ -1,0 +1,207 @@
+// Firmware updates on the box: download (HTTP(S), size and SHA-256 from the command), RAUC checks
+// the signature and board and writes the inactive slot, reboot, and after the reboot the outcome:
+// done once the new slot passed its health gate, rolled-back when the old slot came back.
+// The attempt lives on /data so that every step survives a power cut (docs/updates.md).
+import { readJson } from "../lib/read-json.js";
+import { PATHS } from "../paths.js";
+import type { System } from "../system/system.js";
+import {
+  type Attempt,
+  AttemptSchema,
+  afterBoot,
+  BUSY_PHASES,
+  GateFailureSchema,
+  type InstallRequest,
+  MAX_BUNDLE_BYTES,
+  statusOf,
+  type UpdateStatus,
+} from "./attempt.js";
+import { entryOf, otherSlot, type Slot } from "./boot-entries.js";
+import { bootedSlot, compatible, espEntries } from "./box.js";
+import { GATE_FAILURE } from "./gate.js";
+import { bundleInfo, install } from "./rauc.js";
+import { compareVersions, isVersion } from "./version.js";
+
+export const ATTEMPT_FILE = "attempt.json";
+const BUNDLE = "bundle.raucb";
+
+export class UpdateRefused extends Error {
+  constructor(
+    readonly code: "busy" | "invalid",
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface UpdaterDeps {
+  sys: System;
+  log: (line: string) => void;
+  /** The running firmware version (usr/lib/gate64/VERSION). */
+  version: string;
+  /** Why an install must wait now (a config change awaiting confirmation), or null. */
+  blocker: () => string | null;
+  onChange: (s: UpdateStatus) => void;
+}
+
+export class Updater {
+  private attempt: Attempt | null = null;
+  private slot: Slot | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly deps: UpdaterDeps) {}
+
+  private get dir(): string {
+    return PATHS.updateDir;
+  }
+
+  status(): UpdateStatus | null {
+    return this.attempt ? statusOf(this.attempt) : null;
+  }
+
+  bootedSlot(): Slot | null {
+    return this.slot;
+  }
+
+  /** At agent start: what the last attempt came to, and no leftovers of an interrupted one. */
+  async recover(): Promise<void> {
+    const { sys, log } = this.deps;
+    this.slot = await bootedSlot(sys).catch(() => null);
+    const r = await readJson(sys, `${this.dir}/${ATTEMPT_FILE}`, AttemptSchema, log);
+    if (r.ok && this.slot !== null) {
+      const g = await readJson(sys, `${this.dir}/${GATE_FAILURE}`, GateFailureSchema, () => undefined);
+      const next = afterBoot(
+        r.value,
+        {
+          bootedSlot: this.slot,
+          bootedVersion: this.deps.version,
+          bootedCounting: await this.counting(),
+          gateFailure: g.ok ? g.value : null,
+        },
+        this.now(),
+      );
+      if (next !== r.value) log(`update: ${r.value.phase} -> ${next.phase}${next.reason ? ` (${next.reason})` : ""}`);
+      await this.save(next);
+    } else if (r.ok) this.attempt = r.value;
+    await sys.remove(`${this.dir}/${BUNDLE}`);
+    await sys.remove(`${this.dir}/${BUNDLE}.part`);
+  }
+
+  /** Called every health round: a verifying attempt is done once the gate blessed the slot. */
+  async refresh(): Promise<void> {
+    if (this.attempt?.phase !== "verifying" || (await this.counting())) return;
+    await this.save({ ...this.attempt, phase: "done", at: this.now() });
+    this.deps.log(`update: version ${this.attempt.targetVersion} on slot ${this.slot} passed its health gate`);
+  }
+
+  /** Checks and starts an install; the result is the accepted status, progress follows on onChange. */
+  async start(req: InstallRequest, by: string): Promise<UpdateStatus> {
+    if (this.attempt && BUSY_PHASES.includes(this.attempt.phase))
+      throw new UpdateRefused("busy", `an update to ${this.attempt.targetVersion ?? "?"} is ${this.attempt.phase}`);
+    const blocker = this.deps.blocker();
+    if (blocker !== null) throw new UpdateRefused("busy", blocker);
+    if (this.slot === null) throw new UpdateRefused("invalid", "this box did not boot from an update slot (no rauc.slot=)");
+    const remote = /^https?:\/\//.test(req.url);
+    if (!remote && !req.url.startsWith("/")) throw new UpdateRefused("invalid", "an http(s):// URL or an absolute path", "url");
+    const attempt: Attempt = {
+      phase: "downloading",
+      percent: 0,
+      targetVersion: null,
+      fromVersion: this.deps.version,
+      by,
+      at: this.now(),
+      fromSlot: this.slot,
+      targetSlot: otherSlot(this.slot),
+    };
+    await this.save(attempt);
+    this.deps.log(`update: requested by ${by} from ${req.url}`);
+    this.running = this.pipeline(req, remote)
+      .catch(async (e: unknown) => {
+        const reason = (e as Error).message;
+        this.deps.log(`update: failed: ${reason}`);
+        await this.save({ ...(this.attempt as Attempt), phase: "failed", reason: reason.slice(0, 1024), at: this.now() });
+        await this.deps.sys.remove(`${this.dir}/${BUNDLE}`);
+        await this.deps.sys.remove(`${this.dir}/${BUNDLE}.part`);
+      })
+      .finally(() => {
+        this.running = null;
+      });
+    return statusOf(attempt);
+  }
+
+  /** Resolves when the running install (if any) has ended: for tests and a clean stop. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  private async pipeline(req: InstallRequest, remote: boolean): Promise<void> {
+    const { sys } = this.deps;
+    let bundle = req.url;
+    if (remote) {
+      bundle = `${this.dir}/${BUNDLE}`;
+      const part = `${bundle}.part`;
+      await sys.remove(part);
+      let shown = 0;
+      const got = await sys.download(req.url, part, {
+        maxBytes: req.size ?? MAX_BUNDLE_BYTES,
+        timeoutMs: 60 * 60_000,
+        onBytes: (n) => {
+          const p = req.size ? Math.floor((100 * n) / req.size) : 0;
+          if (p >= shown + 5) {
+            shown = p;
+            void this.progress(p);
+          }
+        },
+      });
+      if (req.size !== undefined && got.bytes !== req.size) throw new Error(`downloaded ${got.bytes} bytes, the command said ${req.size}`);
+      if (req.sha256 !== undefined && got.sha256 !== req.sha256)
+        throw new Error(`downloaded bundle has SHA-256 ${got.sha256}, the command said ${req.sha256}`);
+      await sys.rename(part, bundle);
+    } else if (req.sha256 !== undefined) {
+      const r = await sys.run("sha256sum", [bundle], { timeoutMs: 300_000 });
+      const sum = r.stdout.split(" ")[0];
+      if (sum !== req.sha256) throw new Error(`${bundle} has SHA-256 ${sum}, expected ${req.sha256}`);
+    }
+    // Signature (rauc info checks it against the keyring), board and version, before a byte is written.
+    const info = await bundleInfo(sys, bundle);
+    const mine = await compatible(sys);
+    if (info.compatible !== mine) throw new Error(`bundle is for ${info.compatible}, this box is ${mine}`);
+    if (!isVersion(info.version)) throw new Error(`bundle version ${info.version} is not a semantic version`);
+    const cmp = isVersion(this.deps.version) ? compareVersions(info.version, this.deps.version) : 1;
+    if (cmp < 0 && !req.allowDowngrade)
+      throw new Error(`bundle version ${info.version} is older than the running ${this.deps.version} (allowDowngrade to install it)`);
+    await this.save({ ...(this.attempt as Attempt), phase: "installing", percent: 0, targetVersion: info.version, at: this.now() });
+    this.deps.log(`update: installing ${info.version} into slot ${this.attempt?.targetSlot}`);
+    await install(sys, bundle, (p) => void this.progress(p));
+    await sys.remove(`${this.dir}/${BUNDLE}`);
+    await sys.remove(`${this.dir}/${GATE_FAILURE}`);
+    await this.save({ ...(this.attempt as Attempt), phase: "rebooting", percent: 100, at: this.now() });
+    this.deps.log(`update: ${info.version} installed; rebooting into slot ${this.attempt?.targetSlot}`);
+    setTimeout(() => void sys.run("systemctl", ["reboot"]), 2000).unref();
+  }
+
+  private async progress(percent: number): Promise<void> {
+    if (!this.attempt || percent <= this.attempt.percent) return;
+    this.attempt = { ...this.attempt, percent, at: this.now() };
+    this.deps.onChange(statusOf(this.attempt));
+  }
+
+  private async counting(): Promise<boolean> {
+    if (this.slot === null) return false;
+    const e = entryOf(await espEntries(this.deps.sys), this.slot);
+    return e !== undefined && e.left !== null;
+  }
+
+  private async save(a: Attempt): Promise<void> {
+    const changed = JSON.stringify(a) !== JSON.stringify(this.attempt);
+    this.attempt = a;
+    if (!changed) return;
+    await this.deps.sys.writeFileAtomic(`${this.dir}/${ATTEMPT_FILE}`, JSON.stringify(a), 0o600);
+    this.deps.onChange(statusOf(a));
+  }
+
+  private now(): string {
+    return new Date(this.deps.sys.now()).toISOString();
+  }
+}

@@ -1,0 +1,319 @@
+// Firmware updates as data and on the fake system: boot entry names (what systemd-boot will
+// boot), version order, what a reboot makes of an attempt, the updater's refusals and phases,
+// RAUC's backend calls, the health gate, and when a fleet update counts a box as done.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { beforeEach, describe, it } from "node:test";
+import type { State } from "../../agent/src/fleet/protocol.js";
+import { updateOutcome } from "../../agent/src/fleet/update-rollout.js";
+import type { HealthReport } from "../../agent/src/observe/health.js";
+import { PATHS } from "../../agent/src/paths.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
+import { type Attempt, afterBoot, type UpdateStatus } from "../../agent/src/update/attempt.js";
+import { bootBackend, preInstall } from "../../agent/src/update/backend.js";
+import { bootOrder, parseEntries, parseEntry, primary, setPrimary, setState, state } from "../../agent/src/update/boot-entries.js";
+import { runGate } from "../../agent/src/update/gate.js";
+import { Updater } from "../../agent/src/update/updater.js";
+import { compareVersions } from "../../agent/src/update/version.js";
+
+const ESP = PATHS.espLinux;
+const names = (sys: FakeSystem) =>
+  [...sys.files.keys()]
+    .filter((k) => k.startsWith(`${ESP}/`))
+    .map((k) => k.slice(ESP.length + 1))
+    .sort();
+
+describe("boot entries", () => {
+  it("reads generation, slot and counter from a UKI name, and nothing else", () => {
+    assert.deepEqual(parseEntry("gate64-2-b+1-1.efi"), { name: "gate64-2-b+1-1.efi", generation: 2, slot: "b", left: 1, done: 1 });
+    assert.deepEqual(parseEntry("gate64-1-a.efi")?.left, null);
+    assert.equal(parseEntry("gate64-a+3.efi"), null);
+    assert.equal(parseEntry("other-1-a.efi"), null);
+  });
+
+  it("boots the highest generation that has tries, and falls back when it has none left", () => {
+    const fresh = parseEntries(["gate64-1-a.efi", "gate64-2-b+2.efi"]);
+    assert.equal(primary(fresh), "b");
+    const spent = parseEntries(["gate64-1-a.efi", "gate64-2-b+0-2.efi"]);
+    assert.equal(primary(spent), "a");
+    assert.equal(state(spent, "b"), "bad");
+    assert.equal(state(spent, "a"), "good");
+    assert.deepEqual(
+      bootOrder(spent).map((e) => e.slot),
+      ["a", "b"],
+    );
+  });
+
+  it("set-primary raises the generation with fresh tries; set-state good blesses, bad spends the tries", () => {
+    const e = parseEntries(["gate64-1-a.efi", "gate64-0-b+0-0.efi"]);
+    assert.deepEqual(setPrimary(e, "b", 2), [{ from: "gate64-0-b+0-0.efi", to: "gate64-2-b+2.efi" }]);
+    const after = parseEntries(["gate64-1-a.efi", "gate64-2-b+1-1.efi"]);
+    assert.deepEqual(setState(after, "b", "good"), [{ from: "gate64-2-b+1-1.efi", to: "gate64-2-b.efi" }]);
+    assert.deepEqual(setState(after, "b", "bad"), [{ from: "gate64-2-b+1-1.efi", to: "gate64-2-b+0-1.efi" }]);
+    assert.deepEqual(setState(after, "a", "good"), []);
+    assert.throws(() => setPrimary(parseEntries(["gate64-1-a.efi"]), "b", 2), /slot b has no UKI/);
+  });
+});
+
+describe("versions", () => {
+  it("orders releases, pre-releases and dev builds as semver does", () => {
+    assert.ok(compareVersions("0.2.0", "0.1.9") > 0);
+    assert.ok(compareVersions("0.1.0-dev.57+gabc", "0.1.0") < 0);
+    assert.ok(compareVersions("0.1.0-dev.57+gabc", "0.1.0-dev.9+gdef") > 0);
+    assert.equal(compareVersions("1.0.0+a", "1.0.0+b"), 0);
+    assert.ok(compareVersions("1.0.0-rc.1", "1.0.0-beta") > 0);
+    assert.throws(() => compareVersions("1.0", "1.0.0"), /not a semantic version: 1.0/);
+  });
+});
+
+const attempt = (phase: Attempt["phase"]): Attempt => ({
+  phase,
+  percent: 0,
+  targetVersion: "0.2.0",
+  fromVersion: "0.1.0",
+  by: "op_admin",
+  at: "2026-11-30T07:00:00.000Z",
+  fromSlot: "a",
+  targetSlot: "b",
+});
+const NOW = "2026-11-30T07:10:00.000Z";
+
+describe("an attempt after a reboot", () => {
+  it("is verifying on the new slot until it is blessed, then done", () => {
+    const facts = { bootedSlot: "b" as const, bootedVersion: "0.2.0", gateFailure: null };
+    assert.equal(afterBoot(attempt("rebooting"), { ...facts, bootedCounting: true }, NOW).phase, "verifying");
+    assert.equal(afterBoot(attempt("verifying"), { ...facts, bootedCounting: false }, NOW).phase, "done");
+  });
+
+  it("is rolled back, with the gate's failed probes, when the old slot came back", () => {
+    const gateFailure = { slot: "b" as const, version: "0.2.0", at: NOW, failedProbes: [{ name: "coredns", detail: "not ready" }] };
+    const a = afterBoot(attempt("verifying"), { bootedSlot: "a", bootedVersion: "0.1.0", bootedCounting: false, gateFailure }, NOW);
+    assert.equal(a.phase, "rolled-back");
+    assert.deepEqual(a.failedProbes, gateFailure.failedProbes);
+    assert.match(a.reason ?? "", /0\.2\.0 failed its health gate on slot b: coredns; back on slot a/);
+    const silent = afterBoot(
+      attempt("rebooting"),
+      { bootedSlot: "a", bootedVersion: "0.1.0", bootedCounting: false, gateFailure: null },
+      NOW,
+    );
+    assert.match(silent.reason ?? "", /never completed a boot/);
+  });
+
+  it("is failed when the power went during the download or the install; an ended one stays", () => {
+    const facts = { bootedSlot: "a" as const, bootedVersion: "0.1.0", bootedCounting: false, gateFailure: null };
+    assert.match(afterBoot(attempt("installing"), facts, NOW).reason ?? "", /interrupted while installing/);
+    assert.equal(afterBoot(attempt("downloading"), facts, NOW).phase, "failed");
+    const done = attempt("done");
+    assert.equal(afterBoot(done, facts, NOW), done);
+  });
+});
+
+describe("the updater on the fake system", () => {
+  let sys: FakeSystem;
+  let changes: UpdateStatus[];
+  let blocker: string | null;
+  const BUNDLE = "signed bundle bytes";
+  const SHA = createHash("sha256").update(BUNDLE).digest("hex");
+  let info: { compatible: string; version: string };
+  let installed: string[];
+
+  const updater = (version = "0.1.0") =>
+    new Updater({ sys, log: () => undefined, version, blocker: () => blocker, onChange: (s) => changes.push(s) });
+
+  beforeEach(() => {
+    sys = new FakeSystem();
+    changes = [];
+    blocker = null;
+    installed = [];
+    info = { compatible: "gate64-x86-64", version: "0.2.0" };
+    sys.files.set(PATHS.cmdline, "root=PARTLABEL=gate64-root-a rauc.slot=a ro\n");
+    sys.files.set(PATHS.raucSystemConf, "[system]\ncompatible=gate64-x86-64\n");
+    sys.files.set(`${ESP}/gate64-1-a.efi`, "uki");
+    sys.urls.set("http://198.51.100.10:8080/b.raucb", BUNDLE);
+    sys.handlers.set("rauc", (args) => {
+      if (args[0] === "info") return { code: 0, stdout: JSON.stringify(info), stderr: "" };
+      installed.push(args[args.length - 1] as string);
+      return { code: 0, stdout: "20% Checking bundle\n80% Copying image\n100% Installing done.\n", stderr: "" };
+    });
+  });
+
+  it("downloads, checks, installs into the other slot and reboots, reporting each phase", async () => {
+    const u = updater();
+    await u.recover();
+    const s = await u.start(
+      { url: "http://198.51.100.10:8080/b.raucb", sha256: SHA, size: BUNDLE.length, allowDowngrade: false },
+      "op_admin",
+    );
+    assert.equal(s.phase, "downloading");
+    await u.settled();
+    assert.deepEqual(installed, [`${PATHS.updateDir}/bundle.raucb`]);
+    assert.deepEqual([...new Set(changes.map((c) => c.phase))], ["downloading", "installing", "rebooting"]);
+    assert.ok(changes.some((c) => c.phase === "installing" && c.percent === 80));
+    assert.equal(u.status()?.targetVersion, "0.2.0");
+    assert.equal(sys.files.has(`${PATHS.updateDir}/bundle.raucb`), false, "the bundle is removed once installed");
+    const saved = JSON.parse(sys.files.get(`${PATHS.updateDir}/attempt.json`) as string) as Attempt;
+    assert.deepEqual([saved.phase, saved.fromSlot, saved.targetSlot], ["rebooting", "a", "b"]);
+  });
+
+  it("refuses a download whose SHA-256 differs from the command's, before RAUC sees it", async () => {
+    const u = updater();
+    await u.recover();
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", sha256: "0".repeat(64), allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.equal(u.status()?.phase, "failed");
+    assert.match(u.status()?.reason ?? "", /SHA-256/);
+    assert.deepEqual(installed, []);
+    assert.equal(sys.commands.filter((c) => c.startsWith("rauc")).length, 0);
+  });
+
+  it("refuses another board's bundle and an older version, unless a downgrade is allowed", async () => {
+    const u = updater("0.3.0");
+    await u.recover();
+    info = { compatible: "gate64-rpi4", version: "0.4.0" };
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.match(u.status()?.reason ?? "", /bundle is for gate64-rpi4, this box is gate64-x86-64/);
+    info = { compatible: "gate64-x86-64", version: "0.2.0" };
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.match(u.status()?.reason ?? "", /older than the running 0\.3\.0/);
+    assert.deepEqual(installed, []);
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: true }, "op_admin");
+    await u.settled();
+    assert.equal(u.status()?.phase, "rebooting");
+  });
+
+  it("refuses a second install while one runs, and any while a config change awaits confirmation", async () => {
+    const u = updater();
+    await u.recover();
+    sys.handlers.set("rauc", () => new Promise(() => undefined)); // an install that never ends
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await assert.rejects(
+      u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_b"),
+      /is downloading|is installing/,
+    );
+    const v = updater();
+    await v.recover();
+    blocker = "a configuration change is awaiting confirmation (revision 4)";
+    await assert.rejects(v.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin"), /awaiting confirmation/);
+  });
+
+  it("after a power cut mid-download: failed, the partial file gone, and the next install goes ahead", async () => {
+    sys.files.set(`${PATHS.updateDir}/attempt.json`, JSON.stringify(attempt("downloading")));
+    sys.files.set(`${PATHS.updateDir}/bundle.raucb.part`, "half");
+    const u = updater();
+    await u.recover();
+    assert.equal(u.status()?.phase, "failed");
+    assert.equal(sys.files.has(`${PATHS.updateDir}/bundle.raucb.part`), false);
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.equal(u.status()?.phase, "rebooting");
+  });
+});
+
+describe("RAUC's backend and pre-install handler", () => {
+  let sys: FakeSystem;
+  beforeEach(() => {
+    sys = new FakeSystem();
+    sys.files.set(PATHS.cmdline, "rauc.slot=a");
+    sys.files.set(`${ESP}/gate64-1-a.efi`, "uki a");
+    sys.files.set(`${ESP}/gate64-2-b+0-2.efi`, "old b");
+    sys.handlers.set("cp", (args) => {
+      sys.files.set(args[1] as string, `copy of ${args[0]}`);
+      return { code: 0, stdout: "", stderr: "" };
+    });
+  });
+
+  it("stages the bundle's UKI for the target in place of its old one, then makes it primary", async () => {
+    const staged = await preInstall(sys, {
+      RAUC_BUNDLE_MOUNT_POINT: "/run/rauc/bundle",
+      RAUC_TARGET_SLOTS: "2",
+      RAUC_SLOT_BOOTNAME_2: "b",
+    });
+    assert.deepEqual(staged, ["gate64-0-b+0-0.efi"]);
+    assert.deepEqual(names(sys), ["gate64-0-b+0-0.efi", "gate64-1-a.efi"]);
+    assert.equal(await bootBackend(sys, ["get-primary"]), "a");
+    await bootBackend(sys, ["set-state", "b", "bad"]);
+    await bootBackend(sys, ["set-primary", "b"]);
+    assert.deepEqual(names(sys), ["gate64-1-a.efi", "gate64-2-b+2.efi"]);
+    assert.equal(await bootBackend(sys, ["get-primary"]), "b");
+    assert.equal(await bootBackend(sys, ["get-state", "b"]), "good");
+    assert.equal(await bootBackend(sys, ["get-current"]), "a");
+  });
+
+  it("never stages over the booted slot, and names what it does not understand", async () => {
+    await assert.rejects(
+      preInstall(sys, { RAUC_BUNDLE_MOUNT_POINT: "/m", RAUC_TARGET_SLOTS: "1", RAUC_SLOT_BOOTNAME_1: "a" }),
+      /refusing to touch the booted slot a/,
+    );
+    await assert.rejects(bootBackend(sys, ["set-state", "b", "meh"]), /state: expected good or bad/);
+    await assert.rejects(bootBackend(sys, ["get-state", "c"]), /slot: expected a or b/);
+  });
+});
+
+describe("the boot health gate", () => {
+  let sys: FakeSystem;
+  const report = (ok: boolean): HealthReport => ({
+    status: ok ? "ok" : "failed",
+    checkedAt: "",
+    probes: [
+      { name: "jool", status: "ok", detail: "up", durationMs: 1 },
+      { name: "coredns", status: ok ? "ok" : "failed", detail: ok ? "ready" : "connection refused", durationMs: 1 },
+    ],
+  });
+  const gate = (health: () => Promise<HealthReport>) =>
+    runGate(sys, { health, version: "0.2.0", timeoutMs: 300, intervalMs: 50, log: () => undefined });
+
+  beforeEach(() => {
+    sys = new FakeSystem();
+    sys.files.set(PATHS.cmdline, "rauc.slot=b");
+    sys.files.set(`${ESP}/gate64-1-a.efi`, "");
+    sys.files.set(`${ESP}/gate64-2-b+1-1.efi`, "");
+  });
+
+  it("passes on the first healthy round, after the agent came up", async () => {
+    let calls = 0;
+    const r = await gate(async () => {
+      if (calls++ === 0) throw new Error("cannot reach the agent");
+      return report(true);
+    });
+    assert.equal(r, "passed");
+    assert.equal(sys.commands.length, 0);
+  });
+
+  it("keeps the failed probes and reboots to fall back when the slot never gets healthy", async () => {
+    assert.equal(await gate(async () => report(false)), "failed");
+    const kept = JSON.parse(sys.files.get(`${PATHS.updateDir}/failed-boot.json`) as string);
+    assert.deepEqual(kept.failedProbes, [{ name: "coredns", detail: "connection refused" }]);
+    assert.deepEqual(sys.commands, ["systemctl reboot --no-block"]);
+  });
+
+  it("does not reboot without a slot to fall back to, and has nothing to prove on a blessed slot", async () => {
+    sys.files.delete(`${ESP}/gate64-1-a.efi`);
+    assert.equal(await gate(async () => report(false)), "failed-no-fallback");
+    assert.deepEqual(sys.commands, []);
+    sys.files.set(`${ESP}/gate64-2-b.efi`, "");
+    sys.files.delete(`${ESP}/gate64-2-b+1-1.efi`);
+    assert.equal(await gate(async () => report(false)), "not-counting");
+  });
+});
+
+describe("a fleet update's view of one box", () => {
+  const state = (update: UpdateStatus | null, firmware = "0.1.0") => ({ firmware, update }) as unknown as State;
+  const u = (phase: UpdateStatus["phase"], at = NOW): UpdateStatus => ({
+    phase,
+    percent: 100,
+    targetVersion: "0.2.0",
+    fromVersion: "0.1.0",
+    by: "op_admin",
+    at,
+  });
+  it("is done only on the target version; a rollback or failure ends it; older news is ignored", () => {
+    assert.deepEqual(updateOutcome(state(u("done"), "0.2.0"), NOW).ok, true);
+    assert.deepEqual(updateOutcome(state(u("done"), "0.1.0"), NOW).ok, false);
+    assert.deepEqual(updateOutcome(state(u("rolled-back")), NOW), { ended: true, ok: false, phase: "rolled-back", reason: "" });
+    assert.equal(updateOutcome(state(u("installing")), NOW).ended, false);
+    assert.equal(updateOutcome(state(u("failed", "2026-11-30T06:00:00.000Z")), NOW).phase, "waiting");
+    assert.equal(updateOutcome(undefined, NOW).phase, "waiting");
+  });
+});
