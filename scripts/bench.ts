@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   nat64: () => import("./bench/nat64.js"),
   agent: () => import("./bench/agent.js"),
   fleet: () => import("./bench/fleet.js"),
+  update: () => import("./bench/update.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);

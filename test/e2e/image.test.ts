@@ -6,6 +6,13 @@ import { readFileSync } from "node:fs";
 import { it } from "node:test";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
+const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, "utf8")) as {
+  firmwareVersion: string;
+  bundle: string;
+  versions: { jool: string; kernel: string };
+  sha256: { rootSquashfs: string; bundle: string };
+};
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 it("SHA256SUMS lists exactly the published files, and they verify", () => {
   const sums = readFileSync(`${OUT}/SHA256SUMS`, "utf8");
@@ -15,16 +22,58 @@ it("SHA256SUMS lists exactly the published files, and they verify", () => {
       .split("\n")
       .map((l) => l.split(/\s+\*?/)[1])
       .sort(),
-    ["disk.img", "disk.img.zst", "manifest.json"],
+    [manifest.bundle, "disk.img", "disk.img.zst", "manifest.json", "sbom.cdx.json"].sort(),
   );
   const r = spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: OUT, encoding: "utf8" });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
 });
 
-it("the manifest holds the root squashfs's hash", () => {
-  const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, "utf8")) as { sha256: { rootSquashfs: string } };
-  const actual = createHash("sha256")
-    .update(readFileSync(`${OUT}/work/root.squashfs`))
-    .digest("hex");
-  assert.equal(manifest.sha256.rootSquashfs, actual);
+it("the manifest holds the root squashfs's and the update bundle's hashes and the firmware version", () => {
+  assert.equal(manifest.sha256.rootSquashfs, sha256(`${OUT}/work/root.squashfs`));
+  assert.equal(manifest.sha256.bundle, sha256(`${OUT}/${manifest.bundle}`));
+  assert.equal(manifest.bundle, `gate64-x86-64-${manifest.firmwareVersion}.raucb`);
+  assert.equal(readFileSync(`${OUT}/work/root/usr/lib/gate64/VERSION`, "utf8").trim(), manifest.firmwareVersion);
+  assert.match(
+    readFileSync(`${OUT}/work/root/usr/lib/os-release`, "utf8"),
+    new RegExp(`^IMAGE_VERSION=${manifest.firmwareVersion.replace(/[.+]/g, "\\$&")}$`, "m"),
+  );
+});
+
+it("the image trusts the update certificate and holds no signing key", () => {
+  const keyring = readFileSync(`${OUT}/work/root/etc/rauc/keyring.pem`, "utf8");
+  assert.match(keyring, /BEGIN CERTIFICATE/);
+  const found = spawnSync(
+    "grep",
+    ["-rlE", "BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY", `${OUT}/work/root/etc`, `${OUT}/work/root/usr/lib/gate64`],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(found.stdout.trim(), "", "a private key in the root");
+});
+
+it("the SBOM lists the root's Debian packages, Jool, the agent's npm packages, CoreDNS's Go modules and Node", () => {
+  const sbom = JSON.parse(readFileSync(`${OUT}/sbom.cdx.json`, "utf8")) as {
+    bomFormat: string;
+    metadata: { component: { version: string } };
+    components: { purl: string }[];
+  };
+  assert.equal(sbom.bomFormat, "CycloneDX");
+  assert.equal(sbom.metadata.component.version, manifest.firmwareVersion);
+  const purls = sbom.components.map((c) => c.purl);
+  for (const want of [
+    /^pkg:deb\/debian\/linux-image-6[^@]*@/,
+    /^pkg:deb\/debian\/systemd@/,
+    /^pkg:deb\/debian\/rauc@/,
+    new RegExp(`^pkg:deb/debian/jool-dkms@${encodeURIComponent(manifest.versions.jool).replace(/[.+]/g, "\\$&")}`),
+    /^pkg:npm\/mqtt@/,
+    /^pkg:npm\/zod@/,
+    /^pkg:golang\/github\.com\/coredns\/coredns@v/,
+    /^pkg:generic\/nodejs\/node@/,
+  ])
+    assert.ok(
+      purls.some((p) => want.test(p)),
+      `no component matches ${want}`,
+    );
+  assert.ok(!purls.some((p) => p.startsWith("pkg:npm/typescript@")), "a development package in the SBOM");
 });

@@ -4,47 +4,38 @@
 // CoreDNS falls back to the old slot by itself; tampered, foreign-key and foreign-board bundles
 // are refused before a byte reaches the inactive slot; a power cut mid-install costs nothing.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { State } from "../../agent/src/fleet/protocol.js";
+import { TestBundles } from "../../scripts/lab/bundles.js";
 import { captureRouterAdvert, forgetResolver, useResolver } from "../../scripts/lab/checks.js";
 import { SerialConsole } from "../../scripts/lab/console.js";
 import { Lab } from "../../scripts/lab/lab.js";
 
 const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
-const KEYS = process.env.GATE64_TEST_KEYS ?? "out/x86-64/test-keys";
 const SERVE = "198.51.100.10:8089";
 
 describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }, () => {
   let lab: Lab;
   let con: SerialConsole;
-  const dir = mkdtempSync(join(tmpdir(), "gate64-update-test-"));
-  const bundle = (name: string) => join(dir, `${name}.raucb`);
-  const built = readFileSync("out/x86-64/work/root/usr/lib/gate64/VERSION", "utf8").trim();
+  const bundles = new TestBundles();
+  const bundle = (name: string) => bundles.path(name);
+  const built = bundles.built;
   const web = () => lab.client.exec("curl", ["-6", "-sS", "--max-time", "10", `http://www.${lab.spec.zone.name}/`]);
   const state = () => JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 10) ?? "{}") as State;
-  const build = (out: string, ...flags: string[]) =>
-    execFileSync("bash", ["scripts/build-bundle", "--keys", KEYS, "--out", out, ...flags], { stdio: ["ignore", "ignore", "inherit"] });
-  const slotB = async () => (await con.run("head -c 32M /dev/disk/by-partlabel/gate64-root-b | sha256sum")).output.trim();
+  const slotB = async () => (await con.run("sha256sum </dev/disk/by-partlabel/gate64-root-b", 120_000)).output.trim();
+  /** RAUC, the health gate and systemd-bless-boot, for a failure's message. */
+  const updateLogs = () => lab.fleet("cmd", lab.spec.deviceId, "logs.tail", '{"unit":"update","lines":80}').out;
   const esp = async () => (await con.run("ls /efi/EFI/Linux")).output.trim();
 
   before(async () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Newer than the image, one that never gets healthy (no CoreDNS), one for another board,
     // one signed by a key the box does not trust, and one with a flipped byte in its payload.
-    build(bundle("good"), "--version", "99.0.0");
-    build(bundle("bad"), "--version", "99.1.0", "--break-for-test", "coredns");
-    build(bundle("board"), "--version", built, "--compatible", "gate64-otherboard");
-    const otherKeys = join(dir, "other-keys");
-    execFileSync("bash", ["scripts/keys", "init", otherKeys], { stdio: "ignore" });
-    execFileSync("bash", ["scripts/build-bundle", "--keys", otherKeys, "--out", bundle("key"), "--version", built], { stdio: "ignore" });
-    copyFileSync(bundle("good"), bundle("tampered"));
-    const fd = openSync(bundle("tampered"), "r+");
-    const at = Math.floor(statSync(bundle("tampered")).size / 3);
-    writeSync(fd, Buffer.from([readFileSync(bundle("tampered")).readUInt8(at) ^ 0xff]), 0, 1, at);
+    bundles.tampered("tampered", bundles.build("good", "--version", "99.0.0"));
+    bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
+    bundles.build("board", "--version", built, "--compatible", "gate64-otherboard");
+    bundles.foreignKey("key");
     lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { health: { intervalSec: 10 } } });
     await lab.start();
     await lab.waitForHealth("ok", 300);
@@ -59,7 +50,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
       forgetResolver(lab);
       await lab.stop();
     }
-    rmSync(dir, { recursive: true, force: true });
+    bundles.remove();
   });
 
   it("boots the flashed slot a, reports its version, and RAUC sees both slots", async () => {
@@ -73,7 +64,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
   });
 
   for (const [name, why] of [
-    ["tampered", /corrupt|verity|hash/i],
+    ["tampered", /corrupt|verity|hash|Input\/output error|read/i],
     ["key", /signature|verif|certificate/i],
     ["board", /gate64-otherboard/],
   ] as const)
@@ -88,10 +79,63 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
       assert.equal(state().slot, "a");
     });
 
+  /** The first retained state of the box that satisfies `pred`, from a subscription made now. */
+  const whenState = (pred: (s: State) => boolean, timeoutMs: number) =>
+    new Promise<State>((resolve, reject) => {
+      let buf = "";
+      const sub = lab.brokerNs.spawn("mosquitto_sub", [...lab.operatorArgs(), "-t", `gate64/${lab.spec.deviceId}/state`], {
+        log: (chunk) => {
+          buf += chunk;
+          for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            let s: State;
+            try {
+              s = JSON.parse(line) as State;
+            } catch {
+              continue;
+            }
+            if (pred(s)) {
+              clearTimeout(timer);
+              void sub.stop();
+              resolve(s);
+            }
+          }
+        },
+      });
+      const timer = setTimeout(() => {
+        void sub.stop();
+        reject(new Error(`no such state within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+
+  it("boots the old slot after a power cut while downloading and while installing, and says so", async (t) => {
+    for (const [phase, atLeast] of [
+      ["downloading", 5],
+      ["installing", 60],
+    ] as const) {
+      const cut = whenState((s) => s.update?.phase === phase && s.update.percent >= atLeast, 600_000);
+      const cli = lab.fleetAsync("update", bundle("good"), lab.spec.deviceId, "--serve", SERVE, "--timeout", "900");
+      const seen = await cut;
+      await lab.powerCycle();
+      t.diagnostic(`power cut while ${phase} at ${seen.update?.percent}%`);
+      const r = await cli;
+      assert.equal(r.code, 3, r.out);
+      const s = await whenState((x) => x.update?.phase === "failed", 300_000);
+      assert.match(s.update?.reason ?? "", new RegExp(`interrupted while ${phase}`));
+      assert.deepEqual([s.slot, s.firmware], ["a", built]);
+      await lab.waitForHealth("ok", 300);
+    }
+    con.close();
+    con = new SerialConsole(lab.serialSocket);
+    await con.login("root", lab.consolePassword);
+    assert.match(await esp(), /^gate64-1-a\.efi$/, "a staged UKI is left on the ESP");
+  });
+
   it("installs a newer bundle: downloads, installs, reboots into slot b, passes the gate", async (t) => {
     const t0 = Date.now();
     const r = await lab.fleetAsync("update", bundle("good"), lab.spec.deviceId, "--serve", SERVE, "--timeout", "900");
-    assert.equal(r.code, 0, r.out);
+    assert.equal(r.code, 0, `${r.out}\n${updateLogs()}`);
     t.diagnostic(`fleet update to 99.0.0: ${((Date.now() - t0) / 1000).toFixed(0)} s from the command to done\n${r.out}`);
     const s = state();
     assert.equal(s.firmware, "99.0.0");
@@ -110,7 +154,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
   it("rolls back by itself an update that never gets healthy, and reports why", async (t) => {
     const t0 = Date.now();
     const r = await lab.fleetAsync("update", bundle("bad"), lab.spec.deviceId, "--serve", SERVE, "--timeout", "1200");
-    assert.equal(r.code, 3, r.out);
+    assert.equal(r.code, 3, `${r.out}\n${updateLogs()}`);
     assert.match(r.out, /rolled-back/);
     t.diagnostic(`bad update: ${((Date.now() - t0) / 1000).toFixed(0)} s from the command to rolled-back\n${r.out}`);
     const s = state();

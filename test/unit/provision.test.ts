@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PATHS } from "../../agent/src/paths.js";
+import { requestReset } from "../../agent/src/provision/factory-reset.js";
 import { provision, renderShadow } from "../../agent/src/provision/provision.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
@@ -55,5 +56,47 @@ describe("provisioning", () => {
     assert.ok(sys.files.has(`${PATHS.data}/provision.refused.json`));
     assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:!:/);
     assert.match(r.deviceId, /^gate64-[0-9a-f]{10}$/);
+  });
+});
+
+describe("factory reset", () => {
+  const provisioned = async () => {
+    const sys = box();
+    const config = { interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } };
+    sys.files.set(
+      PATHS.provision,
+      JSON.stringify({ deviceId: "site-1", consolePasswordHash: HASH, config, mqttCredentials: { username: "u", password: "pw" } }),
+    );
+    await provision(sys);
+    // Life since: a changed config, revisions, fleet state, an update record.
+    sys.files.set(PATHS.config, JSON.stringify({ ...config, logging: { level: "debug" } }));
+    sys.files.set(`${PATHS.data}/revisions/0004.json`, "{}");
+    sys.files.set(PATHS.fleetState, "{}");
+    sys.files.set(`${PATHS.updateDir}/attempt.json`, "{}");
+    return { sys, config };
+  };
+
+  it("goes back to the provisioned state at the next boot: identity, credentials and config kept", async () => {
+    const { sys, config } = await provisioned();
+    await requestReset(sys, "provisioned");
+    const r = await provision(sys);
+    assert.deepEqual(r.reset, { mode: "provisioned", removed: ["config.json", "factory-reset", "fleet.json", "revisions", "update"] });
+    assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? ""), config);
+    assert.equal(r.deviceId, "site-1");
+    assert.equal(r.consoleLogin, "enabled");
+    assert.equal(JSON.parse(sys.files.get(`${PATHS.mqttDir}/credentials.json`) ?? "").password, "pw");
+    assert.equal((await provision(sys)).reset, undefined, "once");
+  });
+
+  it("full: from a file on the ESP, the box comes back unprovisioned and locked", async () => {
+    const { sys } = await provisioned();
+    sys.files.set(PATHS.provision.replace("provision.json", "factory-reset"), "full\n");
+    const r = await provision(sys);
+    assert.equal(r.reset?.mode, "full");
+    assert.match(r.deviceId, /^gate64-[0-9a-f]{10}$/);
+    assert.equal(r.consoleLogin, "locked");
+    assert.equal(sys.files.has(PATHS.config), false);
+    assert.equal(sys.files.has(`${PATHS.mqttDir}/credentials.json`), false);
+    assert.equal(sys.files.has(PATHS.provision.replace("provision.json", "factory-reset")), false);
   });
 });

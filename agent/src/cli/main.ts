@@ -15,7 +15,7 @@ export const COMMANDS: Record<string, Command> = {
   status: { summary: "what this box runs and how it is", load: () => import("./commands/status.js") },
   health: { summary: "run the health probes now [--watch]", load: () => import("./commands/health.js") },
   logs: {
-    summary: "journal of the box's services (agent, coredns, network, provision, jool) [-f]",
+    summary: "journal of the box's services (agent, coredns, network, provision, jool, update) [-f]",
     load: () => import("./commands/logs.js"),
   },
   fleet: {
@@ -24,6 +24,10 @@ export const COMMANDS: Record<string, Command> = {
   },
   update: { summary: "firmware updates: install a bundle, status, the boot health gate", load: () => import("./commands/update.js") },
   reboot: { summary: "reboot the box", load: () => import("./commands/reboot.js") },
+  "factory-reset": {
+    summary: "wipe /data back to the provisioned state (or --full) and reboot",
+    load: () => import("./commands/factory-reset.js"),
+  },
   provision: { summary: "take the EFI partition's provision.json (run at boot)", load: () => import("./commands/provision.js") },
   completion: { summary: "bash completion: source <(gate64 completion bash)", load: () => import("./commands/completion.js") },
 };

@@ -30,6 +30,7 @@ export const ControlRequestSchema = z.discriminatedUnion("cmd", [
   z.strictObject({ cmd: z.literal("config.rollback"), revision: z.number().int().min(1), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("reboot"), by: z.string().max(128) }),
   InstallRequestSchema.extend({ cmd: z.literal("update.install"), by: z.string().max(128) }),
+  z.strictObject({ cmd: z.literal("factory-reset"), mode: z.enum(["provisioned", "full"]), by: z.string().max(128) }),
 ]);
 export type ControlRequest = z.infer<typeof ControlRequestSchema>;
 

@@ -30,6 +30,7 @@ export function controlHandlers(device: Device): ControlHandlers {
     "config.confirm": (req) => device.confirm(req.by),
     "config.rollback": (req) => device.rollback(req.revision, { by: req.by }),
     reboot: async (req) => device.reboot(req.by),
+    "factory-reset": (req) => device.factoryReset(req.mode, req.by),
     "update.install": ({ cmd: _c, by, ...req }) => device.updateInstall(req, by),
   };
 }

@@ -4,6 +4,7 @@ import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.
 import { diffConfigs } from "../apply/revisions.js";
 import type { HealthReport } from "../observe/health.js";
 import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
+import { type ResetMode, requestReset } from "../provision/factory-reset.js";
 import type { Resolved } from "../render/context.js";
 import type { System } from "../system/system.js";
 import type { InstallRequest } from "../update/attempt.js";
@@ -109,6 +110,14 @@ export class Device {
     const u = this.deps.updater;
     if (!u) throw new Error("this box has no update slots");
     return u.start(req, by);
+  }
+
+  /** Wipes /data at the next boot (gate64-provision.service) and reboots now. */
+  async factoryReset(mode: ResetMode, by: string): Promise<{ resetting: ResetMode }> {
+    await requestReset(this.deps.sys, mode);
+    this.deps.log(`factory reset (${mode}) requested by ${by}`);
+    this.reboot(by);
+    return { resetting: mode };
   }
 
   reboot(by: string): { rebooting: true } {

@@ -21,6 +21,7 @@ export interface ControlReplies {
   "config.rollback": ApplyResult;
   reboot: { rebooting: true };
   "update.install": UpdateStatus;
+  "factory-reset": { resetting: "provisioned" | "full" };
 }
 
 export type ControlCmd = ControlRequest["cmd"];

@@ -101,6 +101,11 @@ export async function runCommand(cmd: Command, ctx: CommandContext, attested?: s
       argsOf("decommission");
       ctx.decommission(by);
       return { decommissioning: true };
+    case "factory-reset": {
+      const a = argsOf("factory-reset");
+      if (a.confirm !== d.id) throw new CommandError("invalid", `confirm must be this box's id (${d.id})`, "args.confirm");
+      return d.factoryReset(a.full ? "full" : "provisioned", by);
+    }
     case "update.install": {
       const req = argsOf("update.install");
       try {

@@ -155,6 +155,8 @@ export const CommandArgs = {
   "shell.close": z.strictObject({ session: z.string().max(64) }),
   /** Download (HTTP(S)), verify, install into the inactive slot and reboot; progress on state.update. */
   "update.install": InstallRequestSchema,
+  /** Wipes /data back to the provisioned state (or unprovisioned with full) and reboots; confirm is the device id. */
+  "factory-reset": z.strictObject({ confirm: z.string().max(64), full: z.boolean().default(false) }),
 } as const;
 export type CommandName = keyof typeof CommandArgs;
 export const COMMAND_NAMES = Object.keys(CommandArgs) as CommandName[];

@@ -6,6 +6,8 @@ export const LOG_UNITS = {
   network: ["systemd-networkd.service", "systemd-resolved.service"],
   provision: ["gate64-provision.service"],
   jool: ["gate64-agent.service", "--dmesg"],
+  /** RAUC installing, the boot health gate, and systemd blessing the boot. */
+  update: ["rauc.service", "gate64-boot-check.service", "systemd-bless-boot.service"],
 } as const satisfies Record<string, readonly string[]>;
 export type LogUnit = keyof typeof LOG_UNITS;
 

@@ -6,12 +6,15 @@ import { formatPath, validateConfig } from "../config/validate.js";
 import { readJson } from "../lib/read-json.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
+import { PROVISIONED_CONFIG, performReset } from "./factory-reset.js";
 import { type Identity, IdentitySchema, ProvisionSchema } from "./schema.js";
 
 export interface ProvisionReport {
   provisioned: boolean;
   deviceId: string;
   consoleLogin: "enabled" | "locked";
+  /** A factory reset carried out at this boot: its mode and the entries of /data/gate64 removed. */
+  reset?: { mode: string; removed: string[] };
   problems: string[];
 }
 
@@ -36,6 +39,7 @@ export function renderShadow(factory: string, hash: string | null): string {
 
 export async function provision(sys: System): Promise<ProvisionReport> {
   const problems: string[] = [];
+  const reset = await performReset(sys);
   let identity: Identity | null = null;
   const id = await readJson(sys, PATHS.identity, IdentitySchema, (line) => problems.push(line));
   if (id.ok) identity = id.value;
@@ -57,7 +61,11 @@ export async function provision(sys: System): Promise<ProvisionReport> {
       else {
         if (p.data.deviceId) identity = { deviceId: p.data.deviceId, provisionedAt: new Date(sys.now()).toISOString() };
         if (p.data.consolePasswordHash) await sys.writeFileAtomic(PATHS.consoleHash, `${p.data.consolePasswordHash}\n`, 0o600);
-        if (p.data.config !== undefined) await sys.writeFileAtomic(PATHS.config, `${JSON.stringify(p.data.config, null, 2)}\n`, 0o600);
+        if (p.data.config !== undefined) {
+          const text = `${JSON.stringify(p.data.config, null, 2)}\n`;
+          await sys.writeFileAtomic(PATHS.config, text, 0o600);
+          await sys.writeFileAtomic(`${PATHS.data}/${PROVISIONED_CONFIG}`, text, 0o600);
+        }
         if (p.data.mqttCredentials)
           await sys.writeFileAtomic(`${PATHS.mqttDir}/credentials.json`, `${JSON.stringify(p.data.mqttCredentials)}\n`, 0o600);
         if (p.data.mqttCa) await sys.writeFileAtomic(`${PATHS.mqttDir}/ca.pem`, p.data.mqttCa, 0o644);
@@ -78,5 +86,5 @@ export async function provision(sys: System): Promise<ProvisionReport> {
   const hash = (await sys.readFile(PATHS.consoleHash))?.trim() || null;
   const factory = await sys.readFile(PATHS.factoryShadow);
   if (factory !== null) await sys.writeFileAtomic(PATHS.shadow, renderShadow(factory, hash), 0o640);
-  return { provisioned, deviceId: identity.deviceId, consoleLogin: hash ? "enabled" : "locked", problems };
+  return { provisioned, deviceId: identity.deviceId, consoleLogin: hash ? "enabled" : "locked", ...(reset ? { reset } : {}), problems };
 }

@@ -27,7 +27,16 @@ export async function install(sys: System, bundle: string, onPercent: (p: number
       if (p !== null) onPercent(p);
     },
   });
-  if (r.code !== 0) throw new Error(lastLine(r.stderr) || lastLine(r.stdout) || `rauc install: exit ${r.code}`);
+  if (r.code !== 0) throw new Error(why(`${r.stdout}\n${r.stderr}`) || `rauc install: exit ${r.code}`);
+}
+
+/** RAUC's last word is "Installing … failed"; the cause is in the error lines before it. */
+export function why(output: string): string {
+  const errors = output
+    .split("\n")
+    .map((l) => l.replace(/^rauc-\w+: [\d:.]+: /, "").trim())
+    .filter((l) => /error|fail|invalid|corrupt|refus|mismatch/i.test(l) && !/^Installing `.*` failed$/.test(l));
+  return [...new Set(errors)].slice(-2).join("; ").slice(0, 900) || lastLine(output);
 }
 
 function lastLine(text: string): string {

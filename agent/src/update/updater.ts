@@ -83,6 +83,7 @@ export class Updater {
       );
       if (next !== r.value) log(`update: ${r.value.phase} -> ${next.phase}${next.reason ? ` (${next.reason})` : ""}`);
       await this.save(next);
+      if (next !== r.value && next.phase === "failed") await this.unstage(next.targetSlot);
     } else if (r.ok) this.attempt = r.value;
     await sys.remove(`${this.dir}/${BUNDLE}`);
     await sys.remove(`${this.dir}/${BUNDLE}.part`);
@@ -123,6 +124,7 @@ export class Updater {
         await this.save({ ...(this.attempt as Attempt), phase: "failed", reason: reason.slice(0, 1024), at: this.now() });
         await this.deps.sys.remove(`${this.dir}/${BUNDLE}`);
         await this.deps.sys.remove(`${this.dir}/${BUNDLE}.part`);
+        await this.unstage(attempt.targetSlot);
       })
       .finally(() => {
         this.running = null;
@@ -179,6 +181,12 @@ export class Updater {
     await this.save({ ...(this.attempt as Attempt), phase: "rebooting", percent: 100, at: this.now() });
     this.deps.log(`update: ${info.version} installed; rebooting into slot ${this.attempt?.targetSlot}`);
     setTimeout(() => void sys.run("systemctl", ["reboot"]), 2000).unref();
+  }
+
+  /** A UKI the pre-install handler staged (generation 0, no tries) goes when its install failed. */
+  private async unstage(slot: Slot): Promise<void> {
+    for (const e of await espEntries(this.deps.sys))
+      if (e.slot === slot && e.generation === 0) await this.deps.sys.remove(`${PATHS.espLinux}/${e.name}`);
   }
 
   private async progress(percent: number): Promise<void> {

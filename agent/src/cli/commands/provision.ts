@@ -14,6 +14,7 @@ export async function run({ args, out }: CommandContext): Promise<number> {
     out.print(
       `gate64: device ${report.deviceId}, console login ${report.consoleLogin}${report.provisioned ? ", provisioned from the EFI partition" : ""}`,
     );
+    if (report.reset) out.print(`gate64: factory reset (${report.reset.mode}): removed ${report.reset.removed.join(", ") || "nothing"}`);
     for (const p of report.problems) out.error(`gate64: provisioning: ${p}`);
   }
   return report.problems.length > 0 ? EXIT.invalid : EXIT.ok;

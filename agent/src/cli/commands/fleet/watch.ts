@@ -8,8 +8,11 @@ function summary(kind: string, v: unknown): string {
   switch (kind) {
     case "availability":
       return String(v);
-    case "state":
-      return `revision ${o.revision} desired ${o.desiredRevision} health ${o.health}`;
+    case "state": {
+      const u = o.update as { phase: string; percent: number; targetVersion: string | null; reason?: string } | null | undefined;
+      const update = u ? ` update ${u.phase} ${u.percent}% to ${u.targetVersion ?? "?"}${u.reason ? ` (${u.reason})` : ""}` : "";
+      return `revision ${o.revision} desired ${o.desiredRevision} health ${o.health} firmware ${o.firmware} slot ${o.slot ?? "-"}${update}`;
+    }
     case "health":
       return String(o.status);
     case "reported":

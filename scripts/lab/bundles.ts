@@ -1,0 +1,47 @@
+// Update bundles for the lab: re-signed copies of the last image build (scripts/build-bundle)
+// as other versions, broken on purpose, for another board, signed by another key, or tampered.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export class TestBundles {
+  readonly dir = mkdtempSync(join(tmpdir(), "gate64-bundles-"));
+  /** The version of the image the lab boots. */
+  readonly built = readFileSync("out/x86-64/work/root/usr/lib/gate64/VERSION", "utf8").trim();
+
+  constructor(readonly keys = process.env.GATE64_TEST_KEYS ?? "out/x86-64/test-keys") {}
+
+  path(name: string): string {
+    return join(this.dir, `${name}.raucb`);
+  }
+
+  /** scripts/build-bundle with these flags into <name>.raucb. */
+  build(name: string, ...flags: string[]): string {
+    execFileSync("bash", ["scripts/build-bundle", "--keys", this.keys, "--out", this.path(name), ...flags], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    return this.path(name);
+  }
+
+  /** Signed by a key pair made now, which no box trusts. */
+  foreignKey(name: string): string {
+    const keys = join(this.dir, "foreign-keys");
+    execFileSync("bash", ["scripts/keys", "init", keys], { stdio: "ignore" });
+    execFileSync("bash", ["scripts/build-bundle", "--keys", keys, "--out", this.path(name), "--version", this.built], { stdio: "ignore" });
+    return this.path(name);
+  }
+
+  /** A copy of `from` with one byte of its payload flipped (a third into the file). */
+  tampered(name: string, from: string): string {
+    copyFileSync(from, this.path(name));
+    const at = Math.floor(statSync(from).size / 3);
+    const fd = openSync(this.path(name), "r+");
+    writeSync(fd, Buffer.from([readFileSync(from).readUInt8(at) ^ 0xff]), 0, 1, at);
+    return this.path(name);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
