@@ -15,7 +15,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   render: ["config", "lib"],
   observe: ["config", "lib", "render", "system", "paths"],
   apply: ["config", "lib", "render", "system", "observe", "paths"],
-  update: ["lib", "system", "observe", "paths"],
+  update: ["config", "lib", "system", "observe", "paths"],
   device: ["apply", "config", "control", "lib", "render", "system", "observe", "paths", "update", "provision"],
   provision: ["config", "lib", "system", "paths"],
   control: ["config", "paths", "update"],

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { beforeEach, describe, it } from "node:test";
+import { planMigration } from "../../agent/src/config/migrate.js";
 import type { State } from "../../agent/src/fleet/protocol.js";
 import { updateOutcome } from "../../agent/src/fleet/update-rollout.js";
 import type { HealthReport } from "../../agent/src/observe/health.js";
@@ -315,5 +316,27 @@ describe("a fleet update's view of one box", () => {
     assert.equal(updateOutcome(state(u("installing")), NOW).ended, false);
     assert.equal(updateOutcome(state(u("failed", "2026-11-30T06:00:00.000Z")), NOW).phase, "waiting");
     assert.equal(updateOutcome(undefined, NOW).phase, "waiting");
+  });
+});
+
+describe("configuration formats across firmware versions", () => {
+  const table = { 1: (c: Record<string, unknown>) => ({ ...c, renamed: c.old, old: undefined }) };
+  it("migrates an older format step by step, and points a rollback at the copy kept for it", () => {
+    assert.deepEqual(planMigration({ version: 1, old: 5 }, 1, table), { kind: "current" });
+    assert.deepEqual(planMigration({ old: 5 }, 2, table), { kind: "migrate", from: 1, config: { renamed: 5, old: undefined, version: 2 } });
+    assert.deepEqual(planMigration({ version: 2 }, 1, table), { kind: "newer", version: 2, fallback: "config.v1.json" });
+    assert.throws(() => planMigration({ version: 1 }, 3, table), /from version 2 to 3/);
+  });
+
+  it("drops the older firmware's copy once the new slot is blessed", async () => {
+    const sys = new FakeSystem();
+    sys.files.set(PATHS.cmdline, "rauc.slot=b");
+    sys.files.set(`${ESP}/gate64-2-b.efi`, "");
+    sys.files.set(`${PATHS.data}/config.v0.json`, "{}");
+    sys.files.set(`${PATHS.updateDir}/attempt.json`, JSON.stringify(attempt("verifying")));
+    const u = new Updater({ sys, log: () => undefined, version: "0.2.0", blocker: () => null, onChange: () => undefined });
+    await u.recover();
+    assert.equal(u.status()?.phase, "done");
+    assert.equal(sys.files.has(`${PATHS.data}/config.v0.json`), false);
   });
 });

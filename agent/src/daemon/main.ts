@@ -4,6 +4,7 @@
 // none of them keeps the others from starting: a box whose configuration fails to apply stays
 // reachable on its console and over the fleet, to be fixed.
 import { Applier } from "../apply/applier.js";
+import { keptCopyName, type MigrationPlan, planMigration } from "../config/migrate.js";
 import { validateConfigText } from "../config/parse-text.js";
 import type { Config } from "../config/schema.js";
 import { formatProblems, validateConfig } from "../config/validate.js";
@@ -34,10 +35,41 @@ interface Loaded {
   source: string;
 }
 
+/**
+ * config.json in this firmware's format: an older one is migrated (the original kept as
+ * config.v<N>.json until this slot is blessed); one a newer firmware wrote is read from the copy
+ * that firmware kept for this version (the box came back from an update).
+ */
+async function configText(sys: System): Promise<{ text: string | null; source: string }> {
+  const text = await sys.readFile(PATHS.config);
+  if (text === null) return { text, source: PATHS.config };
+  let plan: MigrationPlan;
+  try {
+    plan = planMigration(JSON.parse(text));
+  } catch {
+    return { text, source: PATHS.config }; // validation says what is wrong with it
+  }
+  if (plan.kind === "current") return { text, source: PATHS.config };
+  if (plan.kind === "newer") {
+    const kept = `${PATHS.data}/${plan.fallback}`;
+    log(`config: ${PATHS.config} is format ${plan.version}, newer than this firmware's; reading ${kept}`);
+    return { text: await sys.readFile(kept), source: kept };
+  }
+  const copy = `${PATHS.data}/${keptCopyName(plan.from)}`;
+  if ((await sys.readFile(copy)) === null) await sys.writeFileAtomic(copy, text, 0o600);
+  const migrated = `${JSON.stringify(plan.config, null, 2)}\n`;
+  await sys.writeFileAtomic(PATHS.config, migrated, 0o600);
+  log(`config: migrated ${PATHS.config} from format ${plan.from}; the original is kept as ${copy}`);
+  return { text: migrated, source: PATHS.config };
+}
+
 async function loadConfigs(sys: System): Promise<Loaded[]> {
   const out: Loaded[] = [];
-  for (const file of [PATHS.config, PATHS.defaultConfig]) {
-    const text = await sys.readFile(file);
+  const main = await configText(sys);
+  for (const [file, text] of [
+    [main.source, main.text],
+    [PATHS.defaultConfig, await sys.readFile(PATHS.defaultConfig)],
+  ] as const) {
     if (text === null) continue;
     const v = validateConfigText(text);
     if (v.ok) out.push({ config: v.config, input: JSON.parse(text), source: file });
@@ -53,8 +85,8 @@ async function loadConfigs(sys: System): Promise<Loaded[]> {
  */
 async function bootCandidates(sys: System, applier: Applier): Promise<Loaded[]> {
   const loaded = await loadConfigs(sys);
-  const main = loaded.filter((l) => l.source === PATHS.config);
-  const fallback = loaded.filter((l) => l.source !== PATHS.config);
+  const main = loaded.filter((l) => l.source !== PATHS.defaultConfig);
+  const fallback = loaded.filter((l) => l.source === PATHS.defaultConfig);
   const seen = new Set(main.map((l) => JSON.stringify(l.input)));
   const history: Loaded[] = [];
   for (const r of (await applier.revisions.list()).filter((x) => x.outcome === "committed").reverse()) {

@@ -2,6 +2,7 @@
 // the signature and board and writes the inactive slot, reboot, and after the reboot the outcome:
 // done once the new slot passed its health gate, rolled-back when the old slot came back.
 // The attempt lives on /data so that every step survives a power cut (docs/updates.md).
+import { CONFIG_VERSION } from "../config/schema.js";
 import { readJson } from "../lib/read-json.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
@@ -183,6 +184,17 @@ export class Updater {
     setTimeout(() => void sys.run("systemctl", ["reboot"]), 2000).unref();
   }
 
+  /** This slot is blessed: no rollback will need an older firmware's config any more. */
+  private async dropKeptConfigs(): Promise<void> {
+    for (const name of await this.deps.sys.list(PATHS.data)) {
+      const m = /^config\.v(\d+)\.json$/.exec(name);
+      if (m && Number(m[1]) < CONFIG_VERSION) {
+        await this.deps.sys.remove(`${PATHS.data}/${name}`);
+        this.deps.log(`update: blessed; ${name} (an older firmware's config) removed`);
+      }
+    }
+  }
+
   /** A UKI the pre-install handler staged (generation 0, no tries) goes when its install failed. */
   private async unstage(slot: Slot): Promise<void> {
     for (const e of await espEntries(this.deps.sys))
@@ -202,6 +214,7 @@ export class Updater {
   }
 
   private async save(a: Attempt): Promise<void> {
+    if (a.phase === "done" && this.attempt?.phase !== "done") await this.dropKeptConfigs();
     const changed = JSON.stringify(a) !== JSON.stringify(this.attempt);
     this.attempt = a;
     if (!changed) return;

@@ -1,5 +1,5 @@
 // gate64 status: what this box runs and how it is.
-import { type CommandContext, parseFlags } from "../command.js";
+import { type CommandContext, clean, parseFlags } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";
 
@@ -12,7 +12,11 @@ export async function run({ args, out }: CommandContext): Promise<number> {
     out.data(s);
     return EXIT.ok;
   }
-  out.print(`device    ${s.deviceId}   firmware ${s.firmware}   up ${s.uptimeSec} s`);
+  out.print(`device    ${s.deviceId}   firmware ${clean(s.firmware)} (slot ${s.slot ?? "-"})   up ${s.uptimeSec} s`);
+  if (s.update)
+    out.print(
+      `update    ${s.update.phase} ${clean(s.update.fromVersion)} -> ${clean(s.update.targetVersion ?? "?")}${s.update.reason ? `: ${clean(s.update.reason)}` : ""}`,
+    );
   out.print(`config    revision ${s.revision}${s.awaitingConfirmation ? `, revision ${s.awaitingConfirmation} awaits confirmation` : ""}`);
   out.print(`health    ${statusColour(s.health)}`);
   out.print(`LAN       ${s.lan ?? "-"}`);

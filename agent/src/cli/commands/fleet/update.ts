@@ -91,6 +91,8 @@ export const run: Verb = async (op, args, flags, out) => {
     if (r.failed) out.error(clean(`update stopped in wave ${r.failed.wave} at ${r.failed.device}: ${r.failed.phase}: ${r.failed.reason}`));
     return r.failed ? EXIT.failure : EXIT.ok;
   } finally {
+    // A box that lost power mid-download leaves its connection half open: drop it, or the CLI waits on it.
     server?.close();
+    server?.closeAllConnections();
   }
 };
