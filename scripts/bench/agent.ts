@@ -3,7 +3,6 @@
 // per health cycle, time from apply to verified commit, and time to detect and revert a config
 // that breaks translation (bounded below by health.applyVerifySec). One JSON object per line.
 import { parseArgs } from "node:util";
-import { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 
 export async function run(args: string[]): Promise<void> {
@@ -15,8 +14,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     await lab.start();
     await lab.waitForHealth("ok", 300);
-    const con = new SerialConsole(lab.serialSocket);
-    await con.login("root", lab.consolePassword);
+    const con = await lab.console();
     const num = async (cmd: string) => Number((await con.run(cmd)).output.trim().split("\n").pop());
     await con.run("sleep 20"); // let the agent settle after boot
     const pid = await num("systemctl show -p MainPID --value gate64-agent");

@@ -7,7 +7,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
 
@@ -71,8 +70,7 @@ export async function run(args: string[]): Promise<void> {
     await lab.start();
     gate64Login = await timeToLogin(lab);
     const healthy = await lab.waitForHealth("ok", 300);
-    const con = new SerialConsole(lab.serialSocket);
-    await con.login("root", lab.consolePassword);
+    const con = await lab.console();
     const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
     con.close();
     console.log(

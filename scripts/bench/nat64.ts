@@ -7,7 +7,7 @@
 // over rounds are printed. One JSON object per line.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SerialConsole } from "../lab/console.js";
+import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 
 const V4_LAN = { box: "10.99.0.1", client: "10.99.0.2", prefix: 24, net: "10.99.0.0/24" };
@@ -67,8 +67,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     await lab.start();
     await lab.waitForHealth("ok", 300);
-    const con = new SerialConsole(lab.serialSocket);
-    await con.login("root", lab.consolePassword);
+    const con = await lab.console();
     // Plain IPv4 routing for comparison: an IPv4 subnet on the LAN, forwarded by the same kernel.
     await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
     // Routed IPv4 flows are tracked by conntrack (NAT64 flows are not: Jool takes them before

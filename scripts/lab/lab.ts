@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Broker, writeCredentials } from "./broker.js";
+import { SerialConsole } from "./console.js";
 import { type Daemon, link, Namespace, sh, waitFor } from "./netns.js";
 import { writeNsdConf } from "./nsd.js";
 
@@ -342,6 +343,13 @@ export class Lab {
   }
 
   /** Waits until the box reports the given health status to the broker; returns seconds since QEMU started. */
+  /** A new terminal on the serial console, logged in as root (after a reboot, take a new one). */
+  async console(): Promise<SerialConsole> {
+    const con = new SerialConsole(this.serialSocket);
+    await con.login("root", this.consolePassword);
+    return con;
+  }
+
   async waitForHealth(status: string, timeoutSec: number): Promise<number> {
     const topic = `gate64/${this.spec.deviceId}/health`;
     await waitFor(

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { captureRouterAdvert, forgetResolver, useResolver } from "../../scripts/lab/checks.js";
-import { SerialConsole } from "../../scripts/lab/console.js";
+import type { SerialConsole } from "../../scripts/lab/console.js";
 import { Lab } from "../../scripts/lab/lab.js";
+import { endSession, startSession } from "../../scripts/lab/session.js";
 
 const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
 
@@ -23,20 +23,11 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
       serial: "file",
       configOverrides: { health: { intervalSec: 10, applyVerifySec: 20, nat64Targets: ["198.51.100.80:80"] } },
     });
-    await lab.start();
-    await lab.waitForHealth("ok", 300);
-    const ra = captureRouterAdvert(lab);
-    useResolver(lab, ra.rdnss[0]?.servers[0] as string);
-    con = new SerialConsole(lab.serialSocket);
-    await con.login("root", lab.consolePassword);
+    con = await startSession(lab);
   });
 
   after(async () => {
-    con?.close();
-    if (lab) {
-      forgetResolver(lab);
-      await lab.stop();
-    }
+    await endSession(lab, con);
   });
 
   it("gate64 status shows the device, revision and healthy probes", async () => {
@@ -177,8 +168,7 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     con.close();
     await lab.powerCycle();
     await lab.waitForHealth("ok", 300);
-    con = new SerialConsole(lab.serialSocket);
-    await con.login("root", lab.consolePassword);
+    con = await lab.console();
     // The broker's retained health is from before the cut: wait for the agent itself.
     let reachable = false;
     for (const until = Date.now() + 240_000; !reachable && Date.now() < until; ) {

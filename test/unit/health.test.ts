@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { probes } from "../../agent/src/observe/health.js";
+import { ensureProbeNamespace, PROBE_NS } from "../../agent/src/observe/probe-ns.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
@@ -32,4 +33,14 @@ it("pool4 utilisation: reported, and an error past 80 %", async () => {
 it("offloads: fraglist GRO must be off where it was turned off", async () => {
   assert.match(await setup(0, "off")("offloads"), /lan: rx-gro-list off/);
   await assert.rejects(setup(0, "on")("offloads"), /should be off: lan rx-gro-list on, wan rx-gro-list on/);
+});
+
+it("creates the probe namespace once when probes run at the same time (no 'File exists' at boot)", async () => {
+  const sys = new FakeSystem();
+  sys.handlers.set("ip", async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    return { code: 0, stdout: "", stderr: "" };
+  });
+  await Promise.all([ensureProbeNamespace(sys), ensureProbeNamespace(sys), ensureProbeNamespace(sys)]);
+  assert.equal(sys.commands.filter((c) => c === `ip netns add ${PROBE_NS}`).length, 1);
 });

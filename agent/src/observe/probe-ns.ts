@@ -11,7 +11,19 @@ const NS_IF = "gprobe1";
 /** A ULA /64 used only on the veth pair. */
 export const PROBE_NET = { host: "fd64:6464:6464::1", ns: "fd64:6464:6464::2", len: 64 };
 
-export async function ensureProbeNamespace(sys: System): Promise<void> {
+/** Creations in progress, by system: probes that run at once (the boot's verification, the health
+ * loop, the boot gate's rounds) share one instead of racing to "File exists". */
+const creating = new WeakMap<System, Promise<void>>();
+
+export function ensureProbeNamespace(sys: System): Promise<void> {
+  const running = creating.get(sys);
+  if (running) return running;
+  const p = create(sys).finally(() => creating.delete(sys));
+  creating.set(sys, p);
+  return p;
+}
+
+async function create(sys: System): Promise<void> {
   const exists = (await sys.run("ip", ["netns", "list"])).stdout.split("\n").some((l) => l.split(" ")[0] === PROBE_NS);
   if (exists) return;
   const steps: string[][] = [

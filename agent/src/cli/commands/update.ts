@@ -81,7 +81,7 @@ export async function run({ args, out }: CommandContext): Promise<number> {
       const r = await runGate(realSystem, {
         health: () => ask({ cmd: "health" }),
         version,
-        timeoutMs: (flags.timeout ?? 120) * 1000,
+        timeoutMs: (flags.timeout ?? 150) * 1000,
         intervalMs: 5000,
         log: (l) => out.print(l),
       });
