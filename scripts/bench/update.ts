@@ -42,16 +42,18 @@ async function update(lab: Lab, bundle: string): Promise<{ times: Record<string,
 const sec = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? null : Number(((b - a) / 1000).toFixed(1));
 
-export async function run(_args: string[]): Promise<void> {
+export async function run(args: string[]): Promise<void> {
+  // --good-only: the good update alone (~8 min instead of ~25 under TCG).
+  const goodOnly = args.includes("--good-only");
   const bundles = new TestBundles();
   const good = bundles.build("good", "--version", "99.0.0");
-  const bad = bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
+  const bad = goodOnly ? null : bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
   const lab = new Lab({ image: "out/x86-64/disk.img", serial: "file", configOverrides: { health: { intervalSec: 10 } } });
   try {
     await lab.start();
     await lab.waitForHealth("ok", 300);
     const g = await update(lab, good);
-    const b = await update(lab, bad);
+    const b = bad === null ? null : await update(lab, bad);
     console.log(
       JSON.stringify({
         bench: "update",
@@ -63,11 +65,14 @@ export async function run(_args: string[]): Promise<void> {
           rebootToHealthySec: sec(g.times.rebooting, g.times.done),
           commandToDoneSec: Number(g.wallSec.toFixed(1)),
         },
-        bad: {
-          exit: b.code,
-          firstBootToRolledBackSec: sec(b.times.rebooting, b.times["rolled-back"]),
-          commandToRolledBackSec: Number(b.wallSec.toFixed(1)),
-        },
+        bad:
+          b === null
+            ? null
+            : {
+                exit: b.code,
+                firstBootToRolledBackSec: sec(b.times.rebooting, b.times["rolled-back"]),
+                commandToRolledBackSec: Number(b.wallSec.toFixed(1)),
+              },
         secondUpdateBytes: statSync(good).size,
       }),
     );
