@@ -86,8 +86,7 @@ export class Updater {
       await this.save(next);
       if (next !== r.value && next.phase === "failed") await this.unstage(next.targetSlot);
     } else if (r.ok) this.attempt = r.value;
-    await sys.remove(`${this.dir}/${BUNDLE}`);
-    await sys.remove(`${this.dir}/${BUNDLE}.part`);
+    await this.dropDownload();
   }
 
   /** Called every health round: a verifying attempt is done once the gate blessed the slot. */
@@ -123,8 +122,7 @@ export class Updater {
         const reason = (e as Error).message;
         this.deps.log(`update: failed: ${reason}`);
         await this.save({ ...(this.attempt as Attempt), phase: "failed", reason: reason.slice(0, 1024), at: this.now() });
-        await this.deps.sys.remove(`${this.dir}/${BUNDLE}`);
-        await this.deps.sys.remove(`${this.dir}/${BUNDLE}.part`);
+        await this.dropDownload();
         await this.unstage(attempt.targetSlot);
       })
       .finally(() => {
@@ -182,6 +180,12 @@ export class Updater {
     await this.save({ ...(this.attempt as Attempt), phase: "rebooting", percent: 100, at: this.now() });
     this.deps.log(`update: ${info.version} installed; rebooting into slot ${this.attempt?.targetSlot}`);
     setTimeout(() => void sys.run("systemctl", ["reboot"]), 2000).unref();
+  }
+
+  /** A downloaded (or half-downloaded) bundle: it goes once installed, refused or interrupted. */
+  private async dropDownload(): Promise<void> {
+    await this.deps.sys.remove(`${this.dir}/${BUNDLE}`);
+    await this.deps.sys.remove(`${this.dir}/${BUNDLE}.part`);
   }
 
   /** This slot is blessed: no rollback will need an older firmware's config any more. */
