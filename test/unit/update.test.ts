@@ -262,8 +262,13 @@ describe("the boot health gate", () => {
       { name: "coredns", status: ok ? "ok" : "failed", detail: ok ? "ready" : "connection refused", durationMs: 1 },
     ],
   });
+  const uplink = (): HealthReport => ({
+    ...report(true),
+    status: "failed",
+    probes: [{ name: "nat64", status: "failed", detail: "no TCP connection", durationMs: 1 }],
+  });
   const gate = (health: () => Promise<HealthReport>) =>
-    runGate(sys, { health, version: "0.2.0", timeoutMs: 300, intervalMs: 50, log: () => undefined });
+    runGate(sys, { health, version: "0.2.0", timeoutMs: 400, settleMs: 150, intervalMs: 20, log: () => undefined });
 
   beforeEach(() => {
     sys = new FakeSystem();
@@ -282,11 +287,39 @@ describe("the boot health gate", () => {
     assert.equal(sys.commands.length, 0);
   });
 
-  it("keeps the failed probes and reboots to fall back when the slot never gets healthy", async () => {
-    assert.equal(await gate(async () => report(false)), "failed");
+  it("marks the slot bad at once when the firmware's own probes keep failing, and keeps why", async () => {
+    const t0 = Date.now();
+    assert.equal(await gate(async () => report(false)), "marked-bad");
+    const took = Date.now() - t0;
+    assert.ok(took >= 150 && took < 400, `judged after the settle time, before the timeout (${took} ms)`);
     const kept = JSON.parse(sys.files.get(`${PATHS.updateDir}/failed-boot.json`) as string);
     assert.deepEqual(kept.failedProbes, [{ name: "coredns", detail: "connection refused" }]);
+    assert.deepEqual(sys.commands, ["/usr/lib/systemd/systemd-bless-boot bad", "systemctl reboot --no-block"]);
+  });
+
+  it("spends a try of the counter when only the uplink's probes fail, or the agent never answers", async () => {
+    assert.equal(await gate(async () => uplink()), "failed");
     assert.deepEqual(sys.commands, ["systemctl reboot --no-block"]);
+    sys.commands.length = 0;
+    assert.equal(
+      await gate(async () => {
+        throw new Error("cannot reach the agent");
+      }),
+      "failed",
+    );
+    assert.match(sys.files.get(`${PATHS.updateDir}/failed-boot.json`) as string, /no health report: cannot reach the agent/);
+    assert.deepEqual(sys.commands, ["systemctl reboot --no-block"]);
+  });
+
+  it("restarts the settle time when a firmware probe recovers, and lets the counter decide if marking fails", async () => {
+    let round = 0;
+    // CoreDNS fails, comes back (the uplink still down), fails again: never for the whole settle time.
+    const flapping = async () => (round++ % 4 === 3 ? uplink() : report(false));
+    assert.equal(await gate(flapping), "failed");
+    sys.commands.length = 0;
+    sys.handlers.set("/usr/lib/systemd/systemd-bless-boot", async () => ({ code: 1, stdout: "", stderr: "no LoaderBootCountPath" }));
+    assert.equal(await gate(async () => report(false)), "failed");
+    assert.deepEqual(sys.commands, ["/usr/lib/systemd/systemd-bless-boot bad", "systemctl reboot --no-block"]);
   });
 
   it("does not reboot without a slot to fall back to, and has nothing to prove on a blessed slot", async () => {

@@ -76,12 +76,13 @@ export async function run({ args, out }: CommandContext): Promise<number> {
       return s.update?.phase === "failed" || s.update?.phase === "rolled-back" ? EXIT.failure : EXIT.ok;
     }
     case "gate": {
-      const { flags } = parseFlags(rest, { timeout: intFlag(10, 3600).optional() }, usage);
+      const { flags } = parseFlags(rest, { timeout: intFlag(10, 3600).optional(), settle: intFlag(5, 600).optional() }, usage);
       const version = ((await realSystem.readFile(PATHS.version)) ?? "dev").trim();
       const r = await runGate(realSystem, {
         health: () => ask({ cmd: "health" }),
         version,
         timeoutMs: (flags.timeout ?? 150) * 1000,
+        settleMs: (flags.settle ?? 30) * 1000,
         intervalMs: 5000,
         log: (l) => out.print(l),
       });
