@@ -1,4 +1,7 @@
-// npm run bench -- <name>: benchmarks print one JSON object per line (docs/benchmarks.md).
+// npm run bench -- <name>: benchmarks print one JSON object per line (docs/benchmarks.md), and
+// exit non-zero when a figure came out missing or not a number (bench/report.ts).
+import { missingFigures } from "./bench/report.js";
+
 const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   dns64: () => import("./bench/dns64.js"),
   image: () => import("./bench/image.js"),
@@ -16,3 +19,8 @@ if (load === undefined) {
   process.exit(2);
 }
 await (await load()).run(args);
+const missing = missingFigures();
+if (missing.length > 0) {
+  process.stderr.write(`bench ${name}: ${missing.length} figure(s) not measured:\n${missing.map((m) => `  ${m}\n`).join("")}`);
+  process.exit(1);
+}

@@ -4,6 +4,7 @@
 // that breaks translation (bounded below by health.applyVerifySec). One JSON object per line.
 import { parseArgs } from "node:util";
 import { Lab } from "../lab/lab.js";
+import { report } from "./report.js";
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -20,14 +21,12 @@ export async function run(args: string[]): Promise<void> {
     const pid = await num("systemctl show -p MainPID --value gate64-agent");
     const agentKiB = await num(`ps -o rss= -p ${pid}`);
     const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
-    console.log(
-      JSON.stringify({
-        bench: "agent",
-        agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
-        bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
-        ratio: +(agentKiB / bareKiB).toFixed(2),
-      }),
-    );
+    report({
+      bench: "agent",
+      agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
+      bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
+      ratio: +(agentKiB / bareKiB).toFixed(2),
+    });
 
     const cycles = Number(values.cycles);
     // utime + stime in clock ticks (fields 14 and 15); the image has no awk.
@@ -37,14 +36,12 @@ export async function run(args: string[]): Promise<void> {
     await con.run(`for i in $(seq ${cycles}); do gate64 health --json >/dev/null; done`, 600_000);
     const wall = (Date.now() - t0) / 1000;
     const cpu = ((await ticks()) - before) / 100;
-    console.log(
-      JSON.stringify({
-        bench: "agent",
-        healthCycles: cycles,
-        agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000),
-        wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000),
-      }),
-    );
+    report({
+      bench: "agent",
+      healthCycles: cycles,
+      agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000),
+      wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000),
+    });
 
     const timed = async (cmd: string) => {
       const r = await con.run(`s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`, 300_000);
@@ -52,9 +49,9 @@ export async function run(args: string[]): Promise<void> {
       return { ms: ms ?? Number.NaN, rc: rc ?? -1 };
     };
     const ok = await timed("gate64 config set dns64.cache.maxTtlSec 1200");
-    console.log(JSON.stringify({ bench: "agent", applyToVerifiedCommitMs: ok.ms, exit: ok.rc }));
+    report({ bench: "agent", applyToVerifiedCommitMs: ok.ms, exit: ok.rc });
     const bad = await timed(`gate64 config set dns64.upstreams '["198.51.100.99"]'`);
-    console.log(JSON.stringify({ bench: "agent", detectAndRevertMs: bad.ms, applyVerifySec: 20, exit: bad.rc }));
+    report({ bench: "agent", detectAndRevertMs: bad.ms, applyVerifySec: 20, exit: bad.rc });
     con.close();
   } finally {
     await lab.stop();

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
+import { report } from "./report.js";
 
 const WORK = "out/x86-64/work";
 
@@ -73,15 +74,13 @@ export async function run(args: string[]): Promise<void> {
     const con = await lab.console();
     const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
     con.close();
-    console.log(
-      JSON.stringify({
-        bench: "boot",
-        image: "gate64",
-        toLoginPromptSec: +gate64Login.toFixed(1),
-        toAgentHealthySec: +healthy.toFixed(1),
-        systemdAnalyze: analyze,
-      }),
-    );
+    report({
+      bench: "boot",
+      image: "gate64",
+      toLoginPromptSec: +gate64Login.toFixed(1),
+      toAgentHealthySec: +healthy.toFixed(1),
+      systemdAnalyze: analyze,
+    });
   } finally {
     await lab.stop();
   }
@@ -92,8 +91,8 @@ export async function run(args: string[]): Promise<void> {
   try {
     await stock.start();
     const login = await timeToLogin(stock);
-    console.log(JSON.stringify({ bench: "boot", image: "stock-trixie", toLoginPromptSec: +login.toFixed(1) }));
-    console.log(JSON.stringify({ bench: "boot", ratio: "gate64/stock", toLoginPrompt: +(gate64Login / login).toFixed(2) }));
+    report({ bench: "boot", image: "stock-trixie", toLoginPromptSec: +login.toFixed(1) });
+    report({ bench: "boot", ratio: "gate64/stock", toLoginPrompt: +(gate64Login / login).toFixed(2) });
   } finally {
     await stock.stop();
     execFileSync("rm", ["-rf", stockLab.dir]);

@@ -13,8 +13,9 @@ import { Operator, OperatorConfigSchema } from "../../agent/src/fleet/operator.j
 import { parseMessage, ReportedSchema, ResponseSchema } from "../../agent/src/fleet/protocol.js";
 import { SIM_BASE_CONFIG } from "../../agent/src/fleet/sim.js";
 import { type Broker, simBroker } from "../lab/broker.js";
+import { report } from "./report.js";
 
-const print = (o: Record<string, unknown>) => console.log(JSON.stringify({ bench: "fleet", ...o }));
+const print = (o: Record<string, unknown>) => report({ bench: "fleet", ...o });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** utime+stime (clock ticks) and RSS (KiB) of a process we started. */

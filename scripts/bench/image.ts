@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { report } from "./report.js";
 
 function timedBuild(env: NodeJS.ProcessEnv): number {
   const t0 = Date.now();
@@ -19,15 +20,13 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: { build: { type: "boolean", default: false }, cold: { type: "boolean", default: false } },
   });
-  if (values.build) console.log(JSON.stringify({ bench: "image", build: "warm", seconds: +timedBuild(process.env).toFixed(1) }));
+  if (values.build) report({ bench: "image", build: "warm", seconds: +timedBuild(process.env).toFixed(1) });
   if (values.cold) {
     const cache = mkdtempSync(join(tmpdir(), "gate64-cold-cache-"));
     try {
       // Go modules stay warm (CoreDNS is not what this measures); Debian packages and Node do not.
       execFileSync("cp", ["-a", join(process.env.HOME ?? "/root", ".cache/gate64/go-mod"), cache]);
-      console.log(
-        JSON.stringify({ bench: "image", build: "cold", seconds: +timedBuild({ ...process.env, GATE64_CACHE: cache }).toFixed(1) }),
-      );
+      report({ bench: "image", build: "cold", seconds: +timedBuild({ ...process.env, GATE64_CACHE: cache }).toFixed(1) });
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
@@ -36,14 +35,12 @@ export async function run(args: string[]): Promise<void> {
     sizes: Record<string, number>;
     packages: Record<string, string>;
   };
-  console.log(
-    JSON.stringify({
-      bench: "image",
-      rawBytes: statSync("out/x86-64/disk.img").size,
-      compressedBytes: statSync("out/x86-64/disk.img.zst").size,
-      rootSquashfsBytes: m.sizes.rootSquashfsBytes,
-      rootFilesBytes: m.sizes.rootInstalledBytes,
-      packages: Object.keys(m.packages).length,
-    }),
-  );
+  report({
+    bench: "image",
+    rawBytes: statSync("out/x86-64/disk.img").size,
+    compressedBytes: statSync("out/x86-64/disk.img.zst").size,
+    rootSquashfsBytes: m.sizes.rootSquashfsBytes,
+    rootFilesBytes: m.sizes.rootInstalledBytes,
+    packages: Object.keys(m.packages).length,
+  });
 }

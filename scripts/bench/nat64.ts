@@ -9,18 +9,13 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
+import { median, report } from "./report.js";
 
 const V4_LAN = { box: "10.99.0.1", client: "10.99.0.2", prefix: 24, net: "10.99.0.0/24" };
 const PATHS = ["guarded", "unguarded", "ipv4"] as const;
 type Path = (typeof PATHS)[number];
 type Figures = { tcpMbps: number; newTcpConnPerSec: number; udp64PacketsPerSec: number; connFailures: number };
 const FIGURES = ["tcpMbps", "newTcpConnPerSec", "udp64PacketsPerSec"] as const;
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 const round2 = (x: number) => +x.toFixed(2);
 
@@ -85,7 +80,7 @@ export async function run(args: string[]): Promise<void> {
       for (const path of order) {
         await setGuard(con, path !== "unguarded");
         got[path] = measure(lab, path, values.seconds, values["conn-seconds"]);
-        console.log(JSON.stringify({ bench: "nat64", round: i + 1, path, ...got[path] }));
+        report({ bench: "nat64", round: i + 1, path, ...got[path] });
       }
       perRound.push(got);
     }
@@ -100,7 +95,7 @@ export async function run(args: string[]): Promise<void> {
           return [f, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
         }),
       );
-      console.log(JSON.stringify({ bench: "nat64", path, rounds, ...summary }));
+      report({ bench: "nat64", path, rounds, ...summary });
     }
     const ratio = (name: string, a: Path, b: Path, reference?: Record<string, number>) => {
       const out = Object.fromEntries(
@@ -109,11 +104,11 @@ export async function run(args: string[]): Promise<void> {
           return [f, { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) }];
         }),
       );
-      console.log(JSON.stringify({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) }));
+      report({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) });
     };
     ratio("guarded/unguarded", "guarded", "unguarded");
     ratio("guarded/ipv4", "guarded", "ipv4", { tcpMbps: 0.89, newTcpConnPerSec: 0.7, udp64PacketsPerSec: 0.69 });
-    console.log(JSON.stringify({ bench: "nat64", conntrackTableFullMessages: Number(full) }));
+    report({ bench: "nat64", conntrackTableFullMessages: Number(full) });
   } finally {
     await lab.stop();
   }

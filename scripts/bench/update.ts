@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 import type { State } from "../../agent/src/fleet/protocol.js";
 import { TestBundles } from "../lab/bundles.js";
 import { Lab } from "../lab/lab.js";
+import { report } from "./report.js";
 
 const SERVE = "198.51.100.10:8089";
 
@@ -54,28 +55,27 @@ export async function run(args: string[]): Promise<void> {
     await lab.waitForHealth("ok", 300);
     const g = await update(lab, good);
     const b = bad === null ? null : await update(lab, bad);
-    console.log(
-      JSON.stringify({
-        bench: "update",
-        bundleBytes: statSync(good).size,
-        good: {
-          exit: g.code,
-          downloadSec: sec(g.times.downloading, g.times.installing),
-          installSec: sec(g.times.installing, g.times.rebooting),
-          rebootToHealthySec: sec(g.times.rebooting, g.times.done),
-          commandToDoneSec: Number(g.wallSec.toFixed(1)),
-        },
-        bad:
-          b === null
-            ? null
-            : {
-                exit: b.code,
-                firstBootToRolledBackSec: sec(b.times.rebooting, b.times["rolled-back"]),
-                commandToRolledBackSec: Number(b.wallSec.toFixed(1)),
-              },
-        secondUpdateBytes: statSync(good).size,
-      }),
-    );
+    report({
+      bench: "update",
+      bundleBytes: statSync(good).size,
+      good: {
+        exit: g.code,
+        downloadSec: sec(g.times.downloading, g.times.installing),
+        installSec: sec(g.times.installing, g.times.rebooting),
+        rebootToHealthySec: sec(g.times.rebooting, g.times.done),
+        commandToDoneSec: Number(g.wallSec.toFixed(1)),
+      },
+      ...(b === null
+        ? {}
+        : {
+            bad: {
+              exit: b.code,
+              firstBootToRolledBackSec: sec(b.times.rebooting, b.times["rolled-back"]),
+              commandToRolledBackSec: Number(b.wallSec.toFixed(1)),
+            },
+          }),
+      secondUpdateBytes: statSync(good).size,
+    });
   } finally {
     await lab.stop();
     bundles.remove();
