@@ -20,10 +20,11 @@ import (
 )
 
 // directives is the execution order of the plugins, outermost first. acl runs before dns64rfc
-// so that a refused client gets no locally answered ipv4only.arpa either; dns64rfc sits above
-// cache so the cache holds what upstreams said: synthesis depends on the query's transport
-// (IPv4 clients get none unless allow_ipv4), which the cache's key does not carry. The other
-// order was measured 2x cheaper per cached query and failed the IPv4 test.
+// so that a refused client gets no locally answered ipv4only.arpa either; cache sits above
+// dns64rfc so that a cached synthesized answer skips the synthesis. Synthesis depends on the
+// client's address family, which the cache's key does not carry: the agent's Corefile gives the
+// IPv6 and the IPv4 listeners separate server blocks (and caches) whenever the families are
+// answered differently (agent/src/render/corefile.ts).
 var directives = []string{
 	"reload",
 	"bind",
@@ -33,8 +34,8 @@ var directives = []string{
 	"errors",
 	"log",
 	"acl",
-	"dns64rfc",
 	"cache",
+	"dns64rfc",
 	"forward",
 }
 

@@ -187,6 +187,23 @@ describe("DNS64 under the well-known prefix", () => {
     assert.deepEqual(answersOfType(r, "AAAA"), []);
   });
 
+  it("answers a repeated AAAA from one cache lookup: the synthesized answer is what is cached", () => {
+    const hits = () =>
+      box
+        .exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"])
+        .split("\n")
+        .filter((l) => l.startsWith("coredns_cache_hits_total"))
+        .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+    assert.deepEqual(answersOfType(dig(client, BOX6, "cname.gate64.test", "AAAA"), "AAAA"), [WKP("b16:212c")]);
+    const before = hits();
+    const r = dig(client, BOX6, "cname.gate64.test", "AAAA");
+    assert.deepEqual(answersOfType(r, "AAAA"), [WKP("b16:212c")], r.raw);
+    // Below dns64rfc the cache would be asked twice: the AAAA (NODATA) and the A it synthesizes from.
+    assert.equal(hits() - before, 1);
+    // The IPv4 listener has its own cache: the synthesized answer never reaches an IPv4 client.
+    assert.deepEqual(answersOfType(dig(client, BOX4, "cname.gate64.test", "AAAA"), "AAAA"), []);
+  });
+
   it("refuses clients outside the ACL", () => {
     for (const tcp of [false, true]) {
       const r = dig(client, BOX6, "a-only.gate64.test", "AAAA", { source: OUTSIDER6, tcp });

@@ -12,6 +12,13 @@ function block(name: string, lines: string[]): string[] {
   return [`${name} {`, ...lines.map((l) => `    ${l}`), "}"];
 }
 
+/**
+ * One server block per answer policy. Synthesis depends on the client's address family (IPv4
+ * clients get none unless allowIPv4), and the cache's key does not carry it; so when the two
+ * families are answered differently, the IPv6 listeners and the IPv4 listeners get blocks of their
+ * own, each with its own cache above dns64rfc (image/coredns/main.go): a cached synthesized
+ * answer costs one cache lookup, as a plain cached answer does.
+ */
 export function renderCorefile(r: Resolved): string {
   const d = r.config.dns64;
   const listen = [...new Set([...d.listen.map((a) => (a === "lan" ? r.lanHost : a)), "::1"])];
@@ -24,18 +31,35 @@ export function renderCorefile(r: Resolved): string {
     ...(d.translateAll ? ["translate_all"] : []),
     ...(d.allowIPv4 ? ["allow_ipv4"] : []),
   ];
-  const body = [
-    `bind ${listen.join(" ")}`,
-    ...block("acl", [`allow net ${acl.join(" ")}`, "block"]),
-    ...(d.enabled ? block("dns64rfc", dns64) : []),
-    ...(d.cache.enabled ? block(`cache ${d.cache.maxTtlSec}`, [`success ${d.cache.size}`, `denial ${d.cache.size}`]) : []),
-    ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),
-    "errors",
-    ...(d.logQueries ? ["log"] : []),
-    `health ${COREDNS_HEALTH}`,
-    `ready ${COREDNS_READY}`,
-    `prometheus ${COREDNS_METRICS}`,
-  ];
-  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...block(".:53", body)];
+  const server = (bind: string[], synthesize: boolean, processWide: boolean) =>
+    block(".:53", [
+      `bind ${bind.join(" ")}`,
+      ...block("acl", [`allow net ${acl.join(" ")}`, "block"]),
+      ...(d.cache.enabled ? block(`cache ${d.cache.maxTtlSec}`, [`success ${d.cache.size}`, `denial ${d.cache.size}`]) : []),
+      ...(synthesize ? block("dns64rfc", dns64) : []),
+      ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),
+      "errors",
+      ...(d.logQueries ? ["log"] : []),
+      // health is process-wide and allowed in one block only; ready and prometheus share their
+      // listener between the blocks that name them.
+      ...(processWide ? [`health ${COREDNS_HEALTH}`] : []),
+      `ready ${COREDNS_READY}`,
+      `prometheus ${COREDNS_METRICS}`,
+    ]);
+  const v4 = listen.filter((a) => !a.includes(":"));
+  const split = d.enabled && !d.allowIPv4 && v4.length > 0;
+  const blocks = split
+    ? [
+        ...server(
+          listen.filter((a) => a.includes(":")),
+          true,
+          true,
+        ),
+        "",
+        "# IPv4 clients: no synthesis (dns64.allowIPv4 is off).",
+        ...server(v4, false, false),
+      ]
+    : server(listen, d.enabled, true);
+  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...blocks];
   return `${lines.join("\n")}\n`;
 }
