@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
-import { parseMeminfo } from "../observe/metrics.js";
+import { parseMeminfo, readTraffic, type TrafficFigures } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type CommandContext, CommandError, idOf, runCommand } from "./commands.js";
@@ -47,6 +47,8 @@ export interface FleetAgentDeps {
   outboxLimit?: number;
   /** Delay before acting on retained desired configs after connecting, so device and group copies both arrive. */
   desiredSettleMs?: number;
+  /** The translator's, resolver's and uplink's figures for telemetry (default: read from the box). */
+  traffic?: (c: Config) => Promise<TrafficFigures>;
 }
 
 const PersistedSchema = z.object({ desiredRevision: z.number().int().min(0), decommissioned: z.boolean().optional() });
@@ -271,6 +273,7 @@ export class FleetAgent {
       memAvailableBytes: avail ?? null,
       agentRssBytes: process.memoryUsage.rss(),
       dropped: this.outbox.dropped,
+      ...(await (this.deps.traffic ?? ((c) => readTraffic(this.deps.sys, c)))(this.deps.device.running().config)),
     };
   }
 

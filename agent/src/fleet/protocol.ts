@@ -96,6 +96,15 @@ export const TelemetrySchema = z.strictObject({
   agentRssBytes: z.number().int(),
   /** Messages the outbox dropped while the broker was away, since boot. */
   dropped: z.number().int().min(0),
+  /** Translator sessions now (all protocols); null where NAT64 is off or Jool cannot say. */
+  nat64Sessions: z.number().int().min(0).nullable(),
+  /** The fullest protocol's BIB as a share of its pool4 mappings (new flows drop at 100). */
+  pool4UsePercent: z.number().min(0).nullable(),
+  /** The WAN's byte counters since boot: throughput is the difference of two samples. */
+  wanRxBytes: z.number().int().min(0).nullable(),
+  wanTxBytes: z.number().int().min(0).nullable(),
+  /** Queries CoreDNS answered since it started (a counter); null where DNS64 is off or down. */
+  dnsQueries: z.number().int().min(0).nullable(),
 });
 export type Telemetry = z.infer<typeof TelemetrySchema>;
 

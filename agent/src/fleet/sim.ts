@@ -7,6 +7,7 @@ import { validateConfig } from "../config/validate.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
+import type { TrafficFigures } from "../observe/metrics.js";
 import type { Resolved } from "../render/context.js";
 import { FakeSystem } from "../system/fake.js";
 import { FleetAgent } from "./agent.js";
@@ -50,6 +51,23 @@ export function simulatedHealth(r: Resolved, checkedAt: string): HealthReport {
     status: bad ? "failed" : "ok",
     checkedAt,
     probes: [{ name: "dns64", status: bad ? "failed" : "ok", detail: bad ? `upstream ${bad} does not answer` : "answers", durationMs: 1 }],
+  };
+}
+
+/** A box's traffic as a random walk, so that telemetry and the dashboard's charts move. */
+export function simulatedTraffic(): () => Promise<TrafficFigures> {
+  let sessions = 50 + Math.floor(Math.random() * 400);
+  let rx = 0;
+  let tx = 0;
+  let dns = 0;
+  return async () => {
+    sessions = Math.max(0, sessions + Math.floor((Math.random() - 0.5) * 60));
+    rx += Math.floor(Math.random() * 5e6);
+    tx += Math.floor(Math.random() * 1e6);
+    dns += Math.floor(Math.random() * 600);
+    // 64,512 TCP mappings: the default pool4 on one WAN address.
+    const pool4 = Math.round((sessions / 64512) * 1000) / 10;
+    return { nat64Sessions: sessions, pool4UsePercent: pool4, wanRxBytes: rx, wanTxBytes: tx, dnsQueries: dns };
   };
 }
 
@@ -97,6 +115,7 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
     bus,
     mqtt: v.config.mqtt,
     log,
+    traffic: simulatedTraffic(),
     ...(o.shellCommand ? { shellCommand: o.shellCommand } : {}),
   });
   await fleet.start();

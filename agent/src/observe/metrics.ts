@@ -2,6 +2,8 @@
 // processes for interface data and blocks the event loop; these files cost a read each).
 // Exposed as Prometheus text on the management address and kept for fleet telemetry.
 import { createServer, request, type Server } from "node:http";
+import { pool4Capacity } from "../config/capacity.js";
+import type { Config } from "../config/schema.js";
 import { COREDNS_METRICS } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
@@ -74,6 +76,65 @@ function get(url: string): Promise<string> {
   });
 }
 
+const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
+
+/** Rows of `jool session|bib display` for one protocol; null when Jool cannot say (no instance). */
+async function joolRows(sys: System, table: "session" | "bib", proto: string): Promise<number | null> {
+  const r = await sys.run("jool", ["-i", JOOL_INSTANCE, table, "display", `--${proto}`, "--numeric", "--csv", "--no-headers"]);
+  return r.code === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").length : null;
+}
+
+const COREDNS_COUNTERS =
+  /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
+
+/** CoreDNS's counters we pass on; [] while CoreDNS is down (the health probes say so). */
+async function corednsCounters(): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
+  try {
+    const text = await get(`http://${COREDNS_METRICS}/metrics`);
+    return text.split("\n").flatMap((line) => {
+      const m = COREDNS_COUNTERS.exec(line);
+      if (!m) return [];
+      const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]));
+      return [{ name: m[1] as string, labels, value: Number(m[3]) }];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** What fleet telemetry carries of the translator, the resolver and the uplink (null: not running). */
+export interface TrafficFigures {
+  nat64Sessions: number | null;
+  pool4UsePercent: number | null;
+  wanRxBytes: number | null;
+  wanTxBytes: number | null;
+  dnsQueries: number | null;
+}
+
+export async function readTraffic(sys: System, c: Config): Promise<TrafficFigures> {
+  const counter = async (stat: string) => {
+    const v = await sys.readFile(`/sys/class/net/${c.interfaces.wan.name}/statistics/${stat}`);
+    return v === null ? null : Number(v);
+  };
+  let sessions: number | null = null;
+  let worst: number | null = null;
+  if (c.nat64.enabled)
+    for (const cap of pool4Capacity(c)) {
+      const n = await joolRows(sys, "session", cap.protocol);
+      const bib = await joolRows(sys, "bib", cap.protocol);
+      if (n !== null) sessions = (sessions ?? 0) + n;
+      if (bib !== null && cap.mappings > 0) worst = Math.max(worst ?? 0, (bib / cap.mappings) * 100);
+    }
+  const dns = c.dns64.enabled ? (await corednsCounters()).filter((x) => x.name === "coredns_dns_requests_total") : [];
+  return {
+    nat64Sessions: sessions,
+    pool4UsePercent: worst === null ? null : Math.round(worst * 10) / 10,
+    wanRxBytes: await counter("rx_bytes"),
+    wanTxBytes: await counter("tx_bytes"),
+    dnsQueries: dns.length === 0 ? null : dns.reduce((sum, x) => sum + x.value, 0),
+  };
+}
+
 export async function collect(sys: System, interfaces: string[]): Promise<Sample[]> {
   const out: Sample[] = [];
   const [load1] = ((await sys.readFile("/proc/loadavg")) ?? "0").split(" ");
@@ -119,16 +180,9 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
       labels: { stat: k },
       value: v,
     });
-  for (const proto of ["tcp", "udp", "icmp"]) {
-    const s = await sys.run("jool", ["-i", JOOL_INSTANCE, "session", "display", `--${proto}`, "--numeric", "--csv", "--no-headers"]);
-    if (s.code === 0)
-      out.push({
-        name: "gate64_jool_sessions",
-        help: "Jool sessions",
-        type: "gauge",
-        labels: { protocol: proto },
-        value: s.stdout.split("\n").filter((l) => l.trim() !== "").length,
-      });
+  for (const proto of PROTOCOLS) {
+    const n = await joolRows(sys, "session", proto);
+    if (n !== null) out.push({ name: "gate64_jool_sessions", help: "Jool sessions", type: "gauge", labels: { protocol: proto }, value: n });
   }
   const counters = await sys.run("nft", ["-j", "list", "counters", "table", "inet", "gate64"]);
   for (const [reason, packets] of Object.entries(parseGuardCounters(counters.stdout)))
@@ -139,25 +193,7 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
       labels: { reason },
       value: packets,
     });
-  try {
-    const text = await get(`http://${COREDNS_METRICS}/metrics`);
-    for (const line of text.split("\n")) {
-      const m =
-        /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/.exec(
-          line,
-        );
-      if (m)
-        out.push({
-          name: m[1] as string,
-          help: "from CoreDNS",
-          type: "counter",
-          labels: Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string])),
-          value: Number(m[3]),
-        });
-    }
-  } catch {
-    // CoreDNS down: the health probes say so; metrics carry what they have.
-  }
+  for (const c of await corednsCounters()) out.push({ ...c, help: "from CoreDNS", type: "counter" });
   return out;
 }
 
