@@ -1,5 +1,8 @@
 // Bundles the agent and CLI into single CommonJS files for the device's Node runtime
-// (ESM bundles break on mqtt's dynamic require of "stream").
+// (ESM bundles break on mqtt's dynamic require of "stream"), and the fleet dashboard's page
+// (out/agent/dashboard: served by `gate64 fleet dashboard` on the operator's machine, never in
+// the image: the image takes only out/agent/*.cjs).
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -17,4 +20,23 @@ const common = {
 
 await build({ ...common, entryPoints: ["agent/src/cli/bin.ts"], outfile: "out/agent/gate64.cjs" });
 await build({ ...common, entryPoints: ["agent/src/daemon/main.ts"], outfile: "out/agent/gate64-agent.cjs" });
-console.log("built out/agent/gate64.cjs and out/agent/gate64-agent.cjs");
+
+const page = "out/agent/dashboard";
+mkdirSync(page, { recursive: true });
+await build({
+  entryPoints: ["agent/web/dashboard/app.ts"],
+  outfile: `${page}/app.js`,
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  legalComments: "linked",
+  logLevel: "warning",
+});
+copyFileSync("agent/web/dashboard/index.html", `${page}/index.html`);
+writeFileSync(
+  `${page}/app.css`,
+  `${readFileSync("agent/web/dashboard/app.css", "utf8")}\n${readFileSync("node_modules/uplot/dist/uPlot.min.css", "utf8")}`,
+);
+console.log("built out/agent/gate64.cjs, out/agent/gate64-agent.cjs and out/agent/dashboard/");

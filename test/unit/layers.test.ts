@@ -20,7 +20,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   provision: ["config", "lib", "system", "paths"],
   control: ["config", "paths", "update"],
   fleet: ["device", "apply", "config", "lib", "render", "system", "observe", "paths", "update"],
-  cli: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths", "update"],
+  dashboard: ["fleet", "apply", "config", "lib", "observe", "update", "paths"],
+  cli: ["dashboard", "fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths", "update"],
   daemon: ["fleet", "device", "apply", "config", "control", "lib", "render", "system", "observe", "provision", "paths", "update"],
   paths: [],
 };

@@ -70,6 +70,8 @@ export class Operator {
   private inflight = 0;
   private readonly waiting: (() => void)[] = [];
   private receiveMaximum = 65535;
+  /** Users of each topic filter: one user's unsubscribe must not end another's (a dashboard's watch during a rollout). */
+  private readonly filterUsers = new Map<string, number>();
 
   private constructor(
     readonly client: MqttClient,
@@ -143,6 +145,30 @@ export class Operator {
     for (const l of this.listeners) l({ device, kind: kind as FleetEvent["kind"], value });
   }
 
+  /**
+   * Subscribes for one more user of each filter. The SUBSCRIBE always goes out: the broker then
+   * sends the filter's retained messages again, which a new user needs even when the filter is
+   * already subscribed.
+   */
+  async subscribe(filters: string[]): Promise<void> {
+    for (const f of filters) this.filterUsers.set(f, (this.filterUsers.get(f) ?? 0) + 1);
+    await this.client.subscribeAsync(filters, { qos: 1 });
+  }
+
+  /** Ends one user's interest; the broker hears UNSUBSCRIBE only for filters nobody uses any more. */
+  async unsubscribe(filters: string[]): Promise<void> {
+    const unused: string[] = [];
+    for (const f of filters) {
+      const n = (this.filterUsers.get(f) ?? 1) - 1;
+      if (n > 0) this.filterUsers.set(f, n);
+      else {
+        this.filterUsers.delete(f);
+        unused.push(f);
+      }
+    }
+    if (unused.length > 0 && this.client.connected) await this.client.unsubscribeAsync(unused);
+  }
+
   /** Sends a command and waits for its response (or a timeout). The deadline travels with it. */
   async request(device: string, name: CommandName, args: unknown = {}, timeoutMs = 15_000): Promise<Response> {
     const id = randomBytes(8).toString("hex");
@@ -175,10 +201,10 @@ export class Operator {
     const d = opts.device ?? "+";
     const kinds = ["availability", "state", "health", "reported", ...(opts.telemetry ? ["telemetry"] : [])];
     const subs = kinds.map((k) => `${opts.share ? `$share/${opts.share}/` : ""}${this.config.topicPrefix}/${d}/${k}`);
-    await this.client.subscribeAsync(subs, { qos: 1 });
+    await this.subscribe(subs);
     return async () => {
       this.listeners.delete(onEvent);
-      await this.client.unsubscribeAsync(subs);
+      await this.unsubscribe(subs);
     };
   }
 
@@ -232,12 +258,12 @@ export class Operator {
     };
     this.rawListeners.add(listener);
     const sub = devices.length === 1 ? this.t.reported(devices[0] as string) : `${this.config.topicPrefix}/+/reported`;
-    await this.client.subscribeAsync(sub, { qos: 1 });
+    await this.subscribe([sub]);
     const timer = setTimeout(done, timeoutMs);
     if (want.size > 0) await finished;
     clearTimeout(timer);
     this.rawListeners.delete(listener);
-    await this.client.unsubscribeAsync(sub);
+    await this.unsubscribe([sub]);
     return got;
   }
 

@@ -7,9 +7,10 @@ export const usage = "usage: gate64 completion bash   prints a completion script
 
 /** Words after each command; fleet and config verbs are the ones their usage lists. */
 const WORDS: Record<string, string> = {
-  "": "config status health logs fleet reboot provision completion --help",
+  "": "config status health logs fleet update factory-reset reboot provision completion --help",
   config: "validate render schema show history diff set apply edit confirm rollback",
-  fleet: "ls status watch config rollout cmd shell decommission schema",
+  fleet: "ls status watch config rollout update cmd shell decommission dashboard schema",
+  update: "install status",
   logs: Object.keys(LOG_UNITS).join(" "),
   completion: "bash",
 };

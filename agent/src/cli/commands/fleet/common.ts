@@ -27,6 +27,8 @@ export const FLAGS = {
   version: z.string().max(128).optional(),
   telemetry: switchFlag,
   share: groupName.optional(),
+  listen: z.string().max(300).optional(),
+  "token-file": z.string().optional(),
 };
 export type Flags = z.infer<z.ZodObject<typeof FLAGS>>;
 

@@ -22,6 +22,7 @@ const VERBS: Record<string, () => Promise<{ run: Verb }>> = {
   cmd: () => import("./cmd.js"),
   shell: () => import("./shell.js"),
   decommission: () => import("./decommission.js"),
+  dashboard: () => import("./dashboard.js"),
 };
 
 export function operatorConfig(flags: Flags): OperatorConfig {

@@ -17,6 +17,9 @@ export const usage = `usage: gate64 fleet <command> [--fleet FILE] [--url URL] [
                                           run a command (${COMMAND_NAMES.join(", ")})
   shell DEVICE                            remote terminal (when the box enables it)
   decommission DEVICE                     tell the box to leave and clear its retained topics
+  dashboard [--listen ADDR:PORT] [--token-file FILE]
+                                          the fleet in a browser page (default 127.0.0.1:8064;
+                                          another address needs a token)
   schema                                  JSON Schema of every protocol message
 
 Settings come from --fleet FILE, $GATE64_FLEET or ~/.config/gate64/fleet.json; the flags override them.

@@ -1,0 +1,179 @@
+// The fleet dashboard in a real browser: Debian's headless Chromium driven by playwright-core,
+// against `gate64 fleet dashboard` (the built CLI) on a real mosquitto with 200 simulated boxes
+// (the real agent code). Checks what an operator relies on: every box in the table, boxes that
+// lose power turn lost, a canary rollout started from the page converges, a box's page has its
+// probes, charts and answers a ping, and the page logs no errors. Screenshots go to out/dashboard/.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { Operator } from "../../agent/src/fleet/operator.js";
+import { SIM_BASE_CONFIG } from "../../agent/src/fleet/sim.js";
+import { type Broker, simBroker } from "../../scripts/lab/broker.js";
+import { waitFor } from "../../scripts/lab/netns.js";
+
+const CHROMIUM = process.env.GATE64_CHROMIUM ?? "/usr/bin/chromium-headless-shell";
+const SHOTS = "out/dashboard";
+const KEEPALIVE = 5;
+
+function sim(url: string, n: number, prefix: string): ChildProcess {
+  const args = ["--import", "tsx", "scripts/fleet-sim.ts", "--agents", String(n), "--url", url, "--prefix", prefix];
+  return spawn(process.execPath, [...args, "--groups", "edge", "--telemetry", "5", "--keepalive", String(KEEPALIVE), "--quiet"], {
+    stdio: "ignore",
+  });
+}
+
+describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeout: 5 * 60_000 }, () => {
+  let broker: Broker;
+  let fleetFile: string;
+  let op: Operator;
+  const children: ChildProcess[] = [];
+  let dashboard: ChildProcess;
+  let url = "";
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  const port = 28000 + (process.pid % 1000);
+
+  const rows = (sel = "") => page.locator(`#fleet tbody tr${sel}`).count();
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    ({ broker, fleetFile } = await simBroker(mkdtempSync(join(tmpdir(), "gate64-dashboard-"))));
+    op = await Operator.connect({
+      url: broker.url,
+      credentialsFile: join(fleetFile, "../operator.credentials"),
+      protocolVersion: 5,
+      topicPrefix: "gate64",
+      allowPlaintext: false,
+    });
+    children.push(sim(broker.url, 195, "box"), sim(broker.url, 5, "doomed"));
+    await waitFor(
+      "200 boxes ready",
+      async () => [...(await op.inventory({ settleMs: 300 })).values()].filter((v) => v.availability === "ready").length === 200,
+      120_000,
+    );
+    dashboard = spawn(
+      process.execPath,
+      ["out/agent/gate64.cjs", "fleet", "dashboard", "--fleet", fleetFile, "--listen", `127.0.0.1:${port}`],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      dashboard.stdout?.on("data", (c: Buffer) => {
+        out += c.toString();
+        const m = /dashboard: (http:\S+)/.exec(out);
+        if (m) resolve(m[1] as string);
+      });
+      dashboard.once("exit", (code) => reject(new Error(`dashboard exited ${code}: ${out}`)));
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("dialog", (d) => void d.accept());
+  });
+
+  after(async () => {
+    await browser?.close();
+    dashboard?.kill("SIGTERM");
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    await op?.close();
+    await broker?.stop();
+  });
+
+  it("shows every box in the table, ready and healthy", async () => {
+    await page.goto(url);
+    await waitFor("200 rows", async () => (await rows()) === 200, 20_000);
+    assert.equal(await rows('[data-availability="ready"]'), 200);
+    assert.equal(await rows('[data-health="ok"]'), 200);
+    assert.match((await page.locator("#counts").textContent()) ?? "", /200 boxes · 200 online/);
+    await page.screenshot({ path: `${SHOTS}/fleet.png` });
+  });
+
+  it("turns the rows of boxes that lost power to lost within the keepalive window", async () => {
+    const t0 = Date.now();
+    children[1]?.kill("SIGKILL");
+    await waitFor("5 rows lost", async () => (await rows('[data-availability="lost"]')) === 5, KEEPALIVE * 1.5 * 1000 + 5000);
+    const lost = await page
+      .locator('#fleet tbody tr[data-availability="lost"]')
+      .evaluateAll((trs) => trs.map((t) => t.getAttribute("data-id")));
+    assert.deepEqual(lost.sort(), ["doomed-00000", "doomed-00001", "doomed-00002", "doomed-00003", "doomed-00004"]);
+    assert.ok(Date.now() - t0 < KEEPALIVE * 1.5 * 1000 + 5000);
+  });
+
+  it("runs a canary rollout from the page to convergence", async () => {
+    const config = { ...SIM_BASE_CONFIG, dns64: { upstreams: ["198.51.100.54"] } };
+    await page.locator("#rollout summary").click();
+    await page.locator("#rollout-group").selectOption("edge");
+    await page.locator("#rollout-canary").fill("2");
+    await page.locator("#rollout-batch").fill("100");
+    await page.locator("#rollout-config").fill(JSON.stringify(config));
+    await page.locator("#rollout-start").click();
+    const log = async () => (await page.locator("#rollout-log li").allTextContents()).join("\n");
+    await waitFor("rollout done", async () => /^done$/m.test(await log()), 120_000);
+    assert.match(await log(), /195 online in 3 wave\(s\), 5 offline/);
+    assert.match(await log(), /wave 1\/3: 2 applied/);
+    // The rollout's own subscriptions come and go on the dashboard's connection: its table must keep updating.
+    await waitFor("195 converged rows", async () => (await page.locator("#fleet tbody tr .pill.converged").count()) === 195, 20_000);
+    await page.screenshot({ path: `${SHOTS}/rollout.png`, fullPage: false });
+  });
+
+  it("shows a box's probes and charts, answers a ping, and compares its config with desired", async () => {
+    await page.locator('#fleet a[href="#/box/box-00007"]').click();
+    await page.locator("#box-title").waitFor();
+    assert.equal(await page.locator("#box-title").textContent(), "box-00007");
+    await waitFor("probes", async () => (await page.locator("#probes tr").count()) > 0, 10_000);
+    // Telemetry every 5 s: the charts have their first samples by now.
+    await waitFor("5 charts with data", async () => (await page.locator(".chart canvas").count()) === 5, 10_000);
+    await page.locator("#act-ping").click();
+    await waitFor("ping answered", async () => /^ping: ok/.test((await page.locator("#answer").textContent()) ?? ""), 20_000);
+    await page.locator("#act-diff").click();
+    await waitFor("diff", async () => (await page.locator("#diff").count()) === 1, 20_000);
+    assert.equal(await page.locator("#diff").textContent(), "running = desired");
+    // Two more telemetry samples (every 5 s) draw lines for the screenshot.
+    await new Promise((r) => setTimeout(r, 10_000));
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${SHOTS}/box-phone.png`, fullPage: true });
+  });
+
+  it("logged no errors in the page", () => {
+    assert.deepEqual(errors, []);
+  });
+
+  it("refuses another Host (DNS rebinding), actions without its header, and a non-loopback listen without a token", async () => {
+    // fetch() will not send another Host: a raw request does, as a rebound DNS name would.
+    const status = await new Promise<number | undefined>((resolve, reject) =>
+      request(url, { headers: { host: "attacker.example:80" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+        .on("error", reject)
+        .end(),
+    );
+    assert.equal(status, 421);
+    const post = await fetch(new URL("/api/command", url), {
+      method: "POST",
+      body: JSON.stringify({ device: "box-00001", name: "reboot" }),
+    });
+    assert.equal(post.status, 403);
+    const bad = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn(process.execPath, ["out/agent/gate64.cjs", "fleet", "dashboard", "--fleet", fleetFile, "--listen", "0.0.0.0:0"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let err = "";
+      c.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+      c.once("exit", (code) => resolve({ code, err }));
+    });
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /listen: 0\.0\.0\.0 is not loopback: a token/);
+  });
+});
