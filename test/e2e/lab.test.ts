@@ -1,6 +1,7 @@
 // End to end: the built image booted in the QEMU lab, checked from an IPv6-only client that
 // uses only what it learned from the RA, from the IPv4 internet and from the broker.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
@@ -16,7 +17,12 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing: npm test builds it (scripts/test-all)`);
     // The lab box with the remote shell enabled (off by default), to try node-pty on the image.
     const mqtt = (JSON.parse(readFileSync(LAB_SPEC.boxConfig, "utf8")) as { mqtt: object }).mqtt;
-    lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { mqtt: { ...mqtt, remoteShell: { enabled: true } } } });
+    // Home Assistant discovery on, telemetry every 10 s for its check.
+    lab = new Lab({
+      image: IMAGE,
+      serial: "file",
+      configOverrides: { mqtt: { ...mqtt, remoteShell: { enabled: true }, homeAssistant: { enabled: true }, telemetryIntervalSec: 10 } },
+    });
     await lab.start();
   });
 
@@ -60,6 +66,63 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
     assert.ok(
       lines.some((l) => /shell: session [0-9a-f]+ of op_admin closed: shell exited/.test(l)),
       lines.join("\n"),
+    );
+  });
+
+  it("publishes Home Assistant discovery whose templates render on the box's real payloads (Jinja2)", () => {
+    const lines = lab.brokerNs.exec("mosquitto_sub", [...lab.operatorArgs(), "-t", "homeassistant/#", "-v", "-C", "6", "-W", "20"]);
+    const configs = lines
+      .trim()
+      .split("\n")
+      .map((l) => ({ topic: l.slice(0, l.indexOf(" ")), c: JSON.parse(l.slice(l.indexOf(" ") + 1)) as Record<string, unknown> }));
+    assert.equal(configs.length, 6, lines);
+    // Telemetry is not retained: the first sample within its 10 s interval.
+    const payloads = new Map<string, string>();
+    const payload = (topic: string) => {
+      if (!payloads.has(topic)) payloads.set(topic, lab.subscribeOnce(topic, 30) ?? "");
+      return payloads.get(topic) as string;
+    };
+    const jobs: { what: string; template: string; payload: string; expect: RegExp }[] = [];
+    for (const { topic, c } of configs) {
+      const kind = topic.split("/")[1] as string;
+      const expect = kind === "sensor" ? /^\d+(\.\d+)?$/ : kind === "binary_sensor" ? /^OFF$/ : /^\d+\.\d+\.\d+/;
+      jobs.push({ what: `${topic} value`, template: c.value_template as string, payload: payload(c.state_topic as string), expect });
+      if (c.latest_version_template)
+        jobs.push({
+          what: `${topic} latest`,
+          template: c.latest_version_template as string,
+          payload: payload(c.latest_version_topic as string),
+          expect,
+        });
+      const a = (c.availability as { topic: string; value_template: string }[])[0] as { topic: string; value_template: string };
+      jobs.push({ what: `${topic} availability`, template: a.value_template, payload: payload(a.topic), expect: /^online$/ });
+      assert.equal((c.device as { sw_version: string }).sw_version, JSON.parse(payload(`gate64/${lab.spec.deviceId}/state`)).firmware);
+    }
+    const r = spawnSync("python3", ["test/e2e/ha_render.py"], { input: JSON.stringify(jobs), encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const rendered = JSON.parse(r.stdout) as unknown[];
+    const wrong = jobs.filter((j, i) => typeof rendered[i] !== "string" || !j.expect.test(rendered[i] as string));
+    assert.deepEqual(
+      wrong.map((j) => `${j.what}: ${JSON.stringify(rendered[jobs.indexOf(j)])}`),
+      [],
+    );
+  });
+
+  it("serves /metrics that promtool accepts, with every metric the Grafana dashboard queries", () => {
+    const text = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", `http://[${learned.resolver}]:9164/metrics`]);
+    const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const dash = JSON.parse(readFileSync("docs/grafana/gate64.json", "utf8")) as {
+      uid: string;
+      schemaVersion: number;
+      panels: { type: string; gridPos: object; targets: { expr: string }[] }[];
+    };
+    assert.ok(dash.uid && dash.schemaVersion >= 30 && dash.panels.length > 0, "a Grafana dashboard: uid, schemaVersion, panels");
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(gate64|coredns)_[a-z0-9_]+/g) ?? [])));
+    const served = new Set(text.split("\n").map((l) => /^[a-z0-9_]+/.exec(l)?.[0]));
+    assert.deepEqual(
+      [...used].filter((m) => !served.has(m)),
+      [],
     );
   });
 

@@ -209,6 +209,16 @@ const mqtt = z.strictObject({
   credentialsFile: devicePath.optional(),
   keepaliveSec: seconds(5, 3600).default(30),
   telemetryIntervalSec: seconds(5, 86400).default(30),
+  /** Home Assistant MQTT discovery of this box's entities (docs/protocol.md#home-assistant). */
+  homeAssistant: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      discoveryPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, { message: "must be one topic level of letters, digits, _ or -" })
+        .default("homeassistant"),
+    })
+    .prefault({}),
   /** Remote shell over MQTT: off unless enabled per device. */
   remoteShell: z
     .strictObject({

@@ -48,7 +48,7 @@ export function pointOf(t: Telemetry, before: Telemetry | undefined): Point {
     pool4UsePercent: t.pool4UsePercent,
     rxBitsPerSec: rate(t.wanRxBytes, before?.wanRxBytes, 8),
     txBitsPerSec: rate(t.wanTxBytes, before?.wanTxBytes, 8),
-    dnsQueriesPerSec: rate(t.dnsQueries, before?.dnsQueries),
+    dnsQueriesPerSec: t.dnsQueriesPerSec,
     memAvailableBytes: t.memAvailableBytes,
   };
 }

@@ -14,6 +14,7 @@ import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type CommandContext, CommandError, idOf, runCommand } from "./commands.js";
 import { DesiredConvergence } from "./desired.js";
+import { discoveryMessages } from "./home-assistant.js";
 import { connectionOptions, parseCredentials } from "./mqtt-options.js";
 import { backoffMs, Outbox, type Outgoing } from "./outbox.js";
 import {
@@ -51,7 +52,12 @@ export interface FleetAgentDeps {
   traffic?: (c: Config) => Promise<TrafficFigures>;
 }
 
-const PersistedSchema = z.object({ desiredRevision: z.number().int().min(0), decommissioned: z.boolean().optional() });
+const PersistedSchema = z.object({
+  desiredRevision: z.number().int().min(0),
+  decommissioned: z.boolean().optional(),
+  /** Home Assistant discovery configs are on the broker: cleared once when discovery is turned off. */
+  homeAssistant: z.boolean().optional(),
+});
 type Persisted = z.infer<typeof PersistedSchema>;
 
 function safeJson(text: string): unknown {
@@ -80,6 +86,7 @@ export class FleetAgent {
   private persisted: Persisted = { desiredRevision: 0 };
   private readonly desired: DesiredConvergence;
   private telemetryTimer: NodeJS.Timeout | null = null;
+  private lastDns: { at: number; n: number } | null = null;
   private attempts = 0;
   private stopped = false;
   private readonly unsubscribe: (() => void)[] = [];
@@ -227,8 +234,22 @@ export class FleetAgent {
     for (const msg of this.outbox.drain()) this.send(msg);
     this.publishState();
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
+    await this.publishDiscovery();
     this.availability("ready");
     this.desired.schedule(this.deps.desiredSettleMs ?? 300);
+  }
+
+  /** Home Assistant discovery: published while enabled; cleared once after it was turned off. */
+  private async publishDiscovery(): Promise<void> {
+    const ha = this.deps.mqtt.homeAssistant;
+    if (!ha.enabled && this.persisted.homeAssistant !== true) return;
+    const firmware = this.deps.device.status().firmware;
+    for (const m of discoveryMessages({ id: this.id, t: this.t, discoveryPrefix: ha.discoveryPrefix, firmware, enabled: ha.enabled }))
+      this.send({ topic: m.topic, payload: m.payload, retain: true }, false);
+    if (this.persisted.homeAssistant !== ha.enabled) {
+      this.persisted.homeAssistant = ha.enabled;
+      await this.deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
+    }
   }
 
   state(): State {
@@ -264,6 +285,14 @@ export class FleetAgent {
     const s = this.deps.device.status();
     const meminfo = await this.deps.sys.readFile("/proc/meminfo");
     const avail = meminfo === null ? undefined : parseMeminfo(meminfo).MemAvailable;
+    const traffic = await (this.deps.traffic ?? ((c) => readTraffic(this.deps.sys, c)))(this.deps.device.running().config);
+    const now = this.deps.sys.now();
+    const before = this.lastDns;
+    this.lastDns = traffic.dnsQueries === null ? null : { at: now, n: traffic.dnsQueries };
+    const dnsQueriesPerSec =
+      before === null || traffic.dnsQueries === null || traffic.dnsQueries < before.n || now <= before.at
+        ? null
+        : Math.round(((traffic.dnsQueries - before.n) / ((now - before.at) / 1000)) * 10) / 10;
     return {
       at: new Date(this.deps.sys.now()).toISOString(),
       uptimeSec: s.uptimeSec,
@@ -273,7 +302,8 @@ export class FleetAgent {
       memAvailableBytes: avail ?? null,
       agentRssBytes: process.memoryUsage.rss(),
       dropped: this.outbox.dropped,
-      ...(await (this.deps.traffic ?? ((c) => readTraffic(this.deps.sys, c)))(this.deps.device.running().config)),
+      ...traffic,
+      dnsQueriesPerSec,
     };
   }
 
