@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
 
@@ -106,6 +107,15 @@ describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
       wrong.map((j) => `${j.what}: ${JSON.stringify(rendered[jobs.indexOf(j)])}`),
       [],
     );
+  });
+
+  it("publishes its hardware inventory: the VM's NICs with MAC and driver, memory, and what reading it cost", (t) => {
+    const inv = JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/inventory`, 120) ?? "{}") as Inventory;
+    const nics = inv.nics.map((n) => `${n.mac} ${n.driver}`);
+    assert.ok(nics.includes(`${lab.spec.vm.lanMac} virtio_net`) && nics.includes(`${lab.spec.vm.wanMac} virtio_net`), nics.join("; "));
+    assert.ok(Math.abs((inv.memoryBytes ?? 0) / 1024 ** 2 - lab.spec.vm.memoryMiB) < 128, String(inv.memoryBytes));
+    assert.equal(inv.firmware, JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}").firmware);
+    t.diagnostic(`inventory cost on the box: ${JSON.stringify(inv.cost)}; ${hardwareLine(inv)}`);
   });
 
   it("serves /metrics that promtool accepts, with every metric the Grafana dashboard queries", () => {

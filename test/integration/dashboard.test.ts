@@ -132,6 +132,12 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
     await page.locator("#box-title").waitFor();
     assert.equal(await page.locator("#box-title").textContent(), "box-00007");
     await waitFor("probes", async () => (await page.locator("#probes tr").count()) > 0, 10_000);
+    // The box's retained inventory (the simulator's): NICs with MAC, speed and driver.
+    await waitFor(
+      "hardware",
+      async () => /lan 02:00:00:00:00:01 1000 Mb\/s sim/.test((await page.locator("#hardware").textContent()) ?? ""),
+      10_000,
+    );
     // Telemetry every 5 s: the charts have their first samples by now.
     await waitFor("5 charts with data", async () => (await page.locator(".chart canvas").count()) === 5, 10_000);
     await page.locator("#act-ping").click();

@@ -13,6 +13,7 @@ import { EventBus } from "../device/events.js";
 import { readJson } from "../lib/read-json.js";
 import { readFacts } from "../observe/facts.js";
 import { checkHealth } from "../observe/health.js";
+import { readInventory } from "../observe/inventory.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
 import { realSystem } from "../system/real.js";
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
     },
     log,
     startedAt,
+    inventory: () => readInventory(sys, version),
   });
   const running = () => device.running();
   bus.on("applied", "boot-error", (r) => {
@@ -184,6 +186,8 @@ async function main(): Promise<void> {
   await startAll(modules, log);
   await notify.ready(`revision ${applier.running?.revision}`);
   await startAll([health], log);
+  // After the first health round: systeminformation's processes never delay translation.
+  void device.inventory();
 
   const shutdown = async () => {
     await stopAll([...modules, health], log);

@@ -185,6 +185,7 @@ export class Dashboard {
     this.send(res, 200, {
       row: this.model.row(id),
       health: view?.health ?? null,
+      inventory: view?.inventory ?? null,
       reported: view?.reported ?? null,
       points: this.model.points(id),
     });

@@ -3,6 +3,7 @@
 import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.js";
 import { diffConfigs } from "../apply/revisions.js";
 import type { HealthReport } from "../observe/health.js";
+import type { Inventory } from "../observe/inventory.js";
 import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
 import { type ResetMode, requestReset } from "../provision/factory-reset.js";
 import type { Resolved } from "../render/context.js";
@@ -23,10 +24,15 @@ export interface DeviceDeps {
   startedAt?: number;
   /** Firmware updates; absent where the box has no update slots (the fleet simulator). */
   updater?: Updater;
+  /** Reads the hardware inventory (observe/inventory.ts); absent: none. */
+  inventory?: () => Promise<Inventory>;
 }
 
 export class Device {
   lastHealth: HealthReport | null = null;
+  /** The hardware inventory once read (null until then, or when it could not be). */
+  lastInventory: Inventory | null = null;
+  private inventoryRead: Promise<Inventory | null> | null = null;
   readonly bootedAt: string;
 
   constructor(readonly deps: DeviceDeps) {
@@ -36,6 +42,22 @@ export class Device {
   /** The provisioned id, unless the running config overrides it (identity.deviceId). */
   get id(): string {
     return this.deps.applier.running?.resolved.deviceId ?? this.deps.id;
+  }
+
+  /** The hardware inventory, read once per agent start (off the health and telemetry path). */
+  inventory(): Promise<Inventory | null> {
+    this.inventoryRead ??= (this.deps.inventory?.() ?? Promise.resolve(null)).then(
+      (i) => {
+        this.lastInventory = i;
+        if (i) this.deps.log(`inventory: read in ${i.cost.ms} ms, ${i.cost.processes ?? "?"} processes started`);
+        return i;
+      },
+      (e: unknown) => {
+        this.deps.log(`inventory: ${String(e)}`);
+        return null;
+      },
+    );
+    return this.inventoryRead;
   }
 
   running(): Running {

@@ -236,6 +236,10 @@ export class FleetAgent {
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     await this.publishDiscovery();
     this.availability("ready");
+    // Read once per agent start, in the background: published when there.
+    void this.deps.device.inventory().then((inv) => {
+      if (inv) this.send({ topic: this.t.inventory(this.id), payload: JSON.stringify(inv), retain: true }, false);
+    });
     this.desired.schedule(this.deps.desiredSettleMs ?? 300);
   }
 

@@ -12,6 +12,7 @@ import {
   AvailabilitySchema,
   type CommandName,
   HealthSchema,
+  InventorySchema,
   parseMessage,
   type Reported,
   ReportedSchema,
@@ -42,10 +43,15 @@ export interface DeviceView {
   availability?: Availability;
   state?: State;
   health?: z.infer<typeof HealthSchema>;
+  inventory?: z.infer<typeof InventorySchema>;
   reported?: Reported;
 }
 
-export type FleetEvent = { device: string; kind: "availability" | "state" | "health" | "reported" | "telemetry"; value: unknown };
+export type FleetEvent = {
+  device: string;
+  kind: "availability" | "state" | "health" | "inventory" | "reported" | "telemetry";
+  value: unknown;
+};
 
 export function operatorClientOptions(c: OperatorConfig): IClientOptions {
   const url = new URL(c.url);
@@ -199,7 +205,7 @@ export class Operator {
   async watch(onEvent: (e: FleetEvent) => void, opts: { device?: string; share?: string; telemetry?: boolean } = {}) {
     this.listeners.add(onEvent);
     const d = opts.device ?? "+";
-    const kinds = ["availability", "state", "health", "reported", ...(opts.telemetry ? ["telemetry"] : [])];
+    const kinds = ["availability", "state", "health", "inventory", "reported", ...(opts.telemetry ? ["telemetry"] : [])];
     const subs = kinds.map((k) => `${opts.share ? `$share/${opts.share}/` : ""}${this.config.topicPrefix}/${d}/${k}`);
     await this.subscribe(subs);
     return async () => {
@@ -288,7 +294,7 @@ function decode(kind: string, payload: Buffer): unknown {
     const a = AvailabilitySchema.safeParse(payload.toString());
     return a.success ? a.data : undefined;
   }
-  const schema = { state: StateSchema, health: HealthSchema, reported: ReportedSchema }[kind];
+  const schema = { state: StateSchema, health: HealthSchema, inventory: InventorySchema, reported: ReportedSchema }[kind];
   if (schema === undefined) {
     if (kind !== "telemetry") return undefined;
     try {

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { confirmSeconds, deviceId, groupName } from "../config/ids.js";
 import { HealthSchema } from "../observe/health.js";
+import { InventorySchema } from "../observe/inventory.js";
 import { LOG_UNITS, type LogUnit } from "../observe/journal.js";
 import { InstallRequestSchema, UpdateStatusSchema } from "../update/attempt.js";
 
@@ -20,6 +21,8 @@ export const topics = (prefix: string) => {
     availability: (d: string) => `${root(d)}/availability`,
     state: (d: string) => `${root(d)}/state`,
     health: (d: string) => `${root(d)}/health`,
+    /** The hardware inventory, retained (observe/inventory.ts). */
+    inventory: (d: string) => `${root(d)}/inventory`,
     telemetry: (d: string) => `${root(d)}/telemetry`,
     commands: (d: string) => `${root(d)}/commands`,
     /** Commands from one operator: the broker's ACL lets each write only under its own user name. */
@@ -37,6 +40,7 @@ export const topics = (prefix: string) => {
       `${root(d)}/availability`,
       `${root(d)}/state`,
       `${root(d)}/health`,
+      `${root(d)}/inventory`,
       `${root(d)}/desired`,
       `${root(d)}/reported`,
     ],
@@ -84,7 +88,7 @@ export const StateSchema = z.strictObject({
 });
 export type State = z.infer<typeof StateSchema>;
 
-export { HealthSchema };
+export { HealthSchema, InventorySchema };
 
 export const TelemetrySchema = z.strictObject({
   at: timestamp,
@@ -201,6 +205,7 @@ export const MESSAGE_SCHEMAS = {
   availability: AvailabilitySchema,
   state: StateSchema,
   health: HealthSchema,
+  inventory: InventorySchema,
   telemetry: TelemetrySchema,
   desired: DesiredSchema,
   reported: ReportedSchema,

@@ -7,6 +7,7 @@ import { validateConfig } from "../config/validate.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
+import type { Inventory } from "../observe/inventory.js";
 import type { TrafficFigures } from "../observe/metrics.js";
 import type { Resolved } from "../render/context.js";
 import { FakeSystem } from "../system/fake.js";
@@ -71,6 +72,24 @@ export function simulatedTraffic(): () => Promise<TrafficFigures> {
   };
 }
 
+export function simulatedInventory(firmware: string, sys: FakeSystem): Inventory {
+  return {
+    system: { manufacturer: "gate64", model: "simulated box", virtual: true },
+    board: {},
+    cpu: { model: "simulated", cores: 2, arch: "x64" },
+    memoryBytes: 1024 ** 3,
+    storage: [{ device: "/dev/sim", sizeBytes: 8 * 1024 ** 3, type: "SSD" }],
+    os: { distro: "Debian GNU/Linux", release: "13", kernel: "sim" },
+    firmware,
+    nics: [
+      { name: "lan", mac: "02:00:00:00:00:01", speedMbps: 1000, driver: "sim" },
+      { name: "wan", mac: "02:00:00:00:00:02", speedMbps: 1000, driver: "sim" },
+    ],
+    cost: { ms: 0, processes: 0, rssDeltaBytes: 0 },
+    readAt: new Date(sys.now()).toISOString(),
+  };
+}
+
 export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
   const sys = new FakeSystem(Date.now());
   const lines: string[] = [];
@@ -107,7 +126,16 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
   const applier = new Applier({ sys, log, facts: async () => ({ deviceId: o.deviceId }), check, pollMs: 500 });
   await applier.boot(v.config, input);
   const bus = new EventBus(log);
-  const device = new Device({ sys, applier, bus, id: o.deviceId, firmware: o.firmware ?? "sim", check, log });
+  const device = new Device({
+    sys,
+    applier,
+    bus,
+    id: o.deviceId,
+    firmware: o.firmware ?? "sim",
+    check,
+    log,
+    inventory: async () => simulatedInventory(o.firmware ?? "sim", sys),
+  });
   await device.runHealth();
   const fleet = new FleetAgent({
     device,

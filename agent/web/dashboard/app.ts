@@ -8,7 +8,34 @@ import uPlot from "uplot";
 import type { Point, Row } from "../../src/dashboard/rows.js";
 
 type Probe = { name: string; status: string; detail: string };
-type Detail = { row: Row; health: { probes: Probe[] } | null; points: Point[] };
+type Nic = { name: string; mac?: string; speedMbps?: number; driver?: string };
+type Inventory = {
+  system: { manufacturer?: string; model?: string; serial?: string };
+  cpu: { model?: string; cores?: number; arch?: string };
+  memoryBytes?: number;
+  storage: { device: string; sizeBytes: number; type?: string }[];
+  os: { distro?: string; release?: string; kernel?: string };
+  nics: Nic[];
+};
+type Detail = { row: Row; health: { probes: Probe[] } | null; inventory: Inventory | null; points: Point[] };
+
+const GiB = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+
+function Hardware(props: { inv: Inventory }) {
+  const i = props.inv;
+  const join = (...xs: (string | number | undefined)[]) => xs.filter((x) => x !== undefined && x !== "").join(" ") || "-";
+  return html`
+    <h3>Hardware</h3>
+    <dl class="facts" id="hardware">
+      <dt>System</dt><dd>${join(i.system.manufacturer, i.system.model)}${i.system.serial ? ` (serial ${i.system.serial})` : ""}</dd>
+      <dt>CPU</dt><dd>${join(i.cpu.model, i.cpu.cores ? `x${i.cpu.cores}` : undefined, i.cpu.arch)}</dd>
+      <dt>Memory</dt><dd>${i.memoryBytes ? GiB(i.memoryBytes) : "-"}</dd>
+      <dt>Storage</dt><dd>${i.storage.map((d) => join(d.device, GiB(d.sizeBytes), d.type)).join(", ") || "-"}</dd>
+      <dt>OS</dt><dd>${join(i.os.distro, i.os.release, i.os.kernel ? `kernel ${i.os.kernel}` : undefined)}</dd>
+      <dt>NICs</dt><dd>${i.nics.map((n) => join(n.name, n.mac, n.speedMbps === undefined ? undefined : `${n.speedMbps} Mb/s`, n.driver)).join("; ") || "-"}</dd>
+    </dl>
+  `;
+}
 type Snapshot = { rows: Row[]; groups: string[]; broker: string; rolling: string | null };
 type RolloutLine = { group: string; line: string; done: boolean; ok?: boolean };
 
@@ -274,6 +301,7 @@ function BoxPage(props: { id: string; row: Row | undefined }) {
     <table id="probes">
       ${(detail?.health?.probes ?? []).map((p) => html`<tr><td>${p.name}</td><td><span class=${`pill ${p.status}`}>${p.status}</span></td><td>${p.detail}</td></tr>`)}
     </table>
+    ${detail?.inventory ? html`<${Hardware} inv=${detail.inventory} />` : null}
     <h3>Telemetry</h3>
     <div class="charts">${SERIES.map((s) => html`<${Chart} points=${detail?.points ?? []} spec=${s} />`)}</div>
   `;

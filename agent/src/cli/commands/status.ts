@@ -1,4 +1,6 @@
 // gate64 status: what this box runs and how it is.
+
+import { hardwareLine } from "../../observe/inventory.js";
 import { type CommandContext, clean, parseFlags } from "../command.js";
 import { ask, statusColour } from "../device.js";
 import { EXIT } from "../errors.js";
@@ -21,6 +23,7 @@ export async function run({ args, out }: CommandContext): Promise<number> {
   out.print(`health    ${statusColour(s.health)}`);
   out.print(`LAN       ${s.lan ?? "-"}`);
   out.print(`WAN IPv4  ${s.wanIPv4 ?? "-"}`);
+  if (s.inventory) out.print(`hardware  ${clean(hardwareLine(s.inventory))}`);
   for (const p of s.healthReport?.probes ?? []) out.print(`  ${statusColour(p.status).padEnd(8)} ${p.name.padEnd(12)} ${p.detail}`);
   return s.health === "failed" ? EXIT.failure : EXIT.ok;
 }

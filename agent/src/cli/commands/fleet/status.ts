@@ -1,4 +1,6 @@
 // gate64 fleet status DEVICE: one box's state, last report and health probes.
+
+import { hardwareLine } from "../../../observe/inventory.js";
 import { clean, need } from "../../command.js";
 import { statusColour } from "../../device.js";
 import { CliError, EXIT } from "../../errors.js";
@@ -24,6 +26,7 @@ export const run: Verb = async (op, args, _flags, out) => {
       `reported   desired ${v.reported.desiredRevision} from ${v.reported.source}: ${v.reported.status}${v.reported.reason ? ` (${v.reported.reason})` : ""}`,
     );
   line(`addresses  LAN ${s?.addresses.lan ?? "-"}   WAN ${s?.addresses.wanIPv4 ?? "-"}`);
+  if (v.inventory) line(`hardware   ${hardwareLine(v.inventory)}`);
   line(`shell      ${s?.shell.enabled ? `enabled, ${s.shell.sessions.length} session(s)` : "disabled"}`);
   out.print(`health     ${statusColour(clean(v.health?.status ?? "unknown"))} at ${clean(v.health?.checkedAt ?? "-")}`);
   for (const p of v.health?.probes ?? [])

@@ -1,0 +1,24 @@
+// The hardware inventory read by systeminformation on this machine (real, not the box: the lab
+// test reads the box's): it parses, finds the NICs with their MACs, and says what it cost.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { it } from "node:test";
+import { hardwareLine, InventorySchema, readInventory } from "../../agent/src/observe/inventory.js";
+import { realSystem } from "../../agent/src/system/real.js";
+
+it("reads this machine's inventory: memory, OS, each physical NIC with its MAC, and its own cost", async () => {
+  const inv = await readInventory(realSystem, "9.9.9");
+  assert.deepEqual(InventorySchema.parse(inv), inv, "what the box publishes is what the schema says");
+  assert.ok((inv.memoryBytes ?? 0) > 256 * 1024 ** 2);
+  assert.match(inv.os.kernel ?? "", /^\d+\.\d+/);
+  const macs = readdirSync("/sys/class/net")
+    .filter((n) => n !== "lo" && readdirSync(`/sys/class/net/${n}`).includes("device"))
+    .map((n) => readFileSync(`/sys/class/net/${n}/address`, "utf8").trim());
+  for (const mac of macs)
+    assert.ok(
+      inv.nics.some((n) => n.mac === mac),
+      `${mac} in ${JSON.stringify(inv.nics)}`,
+    );
+  assert.ok(inv.cost.ms > 0 && inv.cost.processes !== null && inv.cost.processes >= 0);
+  assert.match(hardwareLine(inv), /GiB/);
+});
