@@ -19,6 +19,7 @@ const telemetry = (at: string, rx: number, dns: number | null): Telemetry => ({
   wanTxBytes: 0,
   dnsQueries: dns,
   dnsQueriesPerSec: dns === null ? null : 50,
+  temperatureC: null,
 });
 
 describe("dashboard rows", () => {

@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
-import { parseMeminfo, readTraffic, type TrafficFigures } from "../observe/metrics.js";
+import { maxTemperature, parseMeminfo, readTraffic, type TrafficFigures } from "../observe/metrics.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { type CommandContext, CommandError, idOf, runCommand } from "./commands.js";
@@ -308,6 +308,7 @@ export class FleetAgent {
       dropped: this.outbox.dropped,
       ...traffic,
       dnsQueriesPerSec,
+      temperatureC: await maxTemperature(this.deps.sys),
     };
   }
 

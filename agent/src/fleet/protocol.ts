@@ -109,6 +109,8 @@ export const TelemetrySchema = z.strictObject({
   wanTxBytes: z.number().int().min(0).nullable(),
   /** Queries CoreDNS answered since it started (a counter); null where DNS64 is off or down. */
   dnsQueries: z.number().int().min(0).nullable(),
+  /** The hottest thermal zone, °C; null where the board has no sensors (a VM). */
+  temperatureC: z.number().nullable(),
   /** dnsQueries per second since the box's previous sample (null for the first, or across a restart). */
   dnsQueriesPerSec: z.number().min(0).nullable(),
 });

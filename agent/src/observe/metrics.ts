@@ -135,6 +135,16 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
 }
 
+/** The hottest thermal zone in °C; null on a board without sensors (a VM). */
+export async function maxTemperature(sys: System): Promise<number | null> {
+  let max: number | null = null;
+  for (const zone of await sys.list("/sys/class/thermal")) {
+    const t = zone.startsWith("thermal_zone") ? await sys.readFile(`/sys/class/thermal/${zone}/temp`) : null;
+    if (t !== null && Number.isFinite(Number(t))) max = Math.max(max ?? -273, Number(t) / 1000);
+  }
+  return max;
+}
+
 export async function collect(sys: System, interfaces: string[]): Promise<Sample[]> {
   const out: Sample[] = [];
   const [load1] = ((await sys.readFile("/proc/loadavg")) ?? "0").split(" ");
