@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run: (args: string[]) => Promise<v
   agent: () => import("./bench/agent.js"),
   fleet: () => import("./bench/fleet.js"),
   update: () => import("./bench/update.js"),
+  dashboard: () => import("./bench/dashboard.js"),
 };
 
 const [name, ...args] = process.argv.slice(2);
