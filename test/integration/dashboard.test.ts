@@ -5,7 +5,7 @@
 // probes, charts and answers a ping, and the page logs no errors. Screenshots go to out/dashboard/.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -181,5 +181,48 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
     });
     assert.equal(bad.code, 2, bad.err);
     assert.match(bad.err, /listen: 0\.0\.0\.0 is not loopback: a token/);
+  });
+
+  it("with a token: nothing without it, the printed URL sets a cookie that opens the page", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gate64-dashboard-token-"));
+    writeFileSync(join(dir, "token"), "0123456789abcdef0123\n", { mode: 0o600 });
+    const c = spawn(
+      process.execPath,
+      [
+        "out/agent/gate64.cjs",
+        "fleet",
+        "dashboard",
+        "--fleet",
+        fleetFile,
+        "--listen",
+        `127.0.0.1:${port + 1}`,
+        "--token-file",
+        join(dir, "token"),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const printed = await new Promise<string>((resolve) => {
+        let out = "";
+        c.stdout?.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /dashboard: (http:\S+)/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+      });
+      assert.match(printed, /\?token=0123456789abcdef0123$/);
+      const base = printed.replace(/\?.*/, "");
+      assert.equal((await fetch(base)).status, 401);
+      assert.equal((await fetch(new URL("/events", base))).status, 401);
+      const set = await fetch(printed, { redirect: "manual" });
+      assert.equal(set.status, 303);
+      const cookie = (set.headers.get("set-cookie") ?? "").split(";")[0] as string;
+      assert.match(set.headers.get("set-cookie") ?? "", /HttpOnly; SameSite=Strict/);
+      const page = await fetch(base, { headers: { cookie } });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<div id="app">/);
+    } finally {
+      c.kill("SIGTERM");
+    }
   });
 });

@@ -114,7 +114,13 @@ export class Dashboard {
     res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
   }
 
+  /**
+   * Without a token (loopback only) the Host must be this server's: a page on a rebound DNS name
+   * would otherwise reach it. With one, the token is the guard (a wildcard listen address is
+   * reached under names this server cannot know).
+   */
   private allowedHost(req: IncomingMessage): boolean {
+    if (this.o.token !== undefined) return true;
     const host = req.headers.host ?? "";
     const ours = [`${this.o.host}:${this.port}`, `[${this.o.host}]:${this.port}`];
     if (isLoopbackHost(this.o.host)) ours.push(`localhost:${this.port}`, `127.0.0.1:${this.port}`, `[::1]:${this.port}`);
