@@ -104,6 +104,8 @@ async function deviceId(sys: System): Promise<string> {
   return r.ok ? r.value.deviceId : "unprovisioned";
 }
 
+const INVENTORY_DELAY_MS = 60_000;
+
 async function main(): Promise<void> {
   const sys = realSystem;
   const notify = notifier(sys);
@@ -186,8 +188,10 @@ async function main(): Promise<void> {
   await startAll(modules, log);
   await notify.ready(`revision ${applier.running?.revision}`);
   await startAll([health], log);
-  // After the first health round: systeminformation's processes never delay translation.
-  void device.inventory();
+  // Well after the first health round: systeminformation starts ~150 processes over ~8 s under
+  // TCG (docs/protocol.md#inventory), which must not compete with the boot, its health gate or
+  // the first translations.
+  setTimeout(() => void device.inventory(), INVENTORY_DELAY_MS).unref();
 
   const shutdown = async () => {
     await stopAll([...modules, health], log);

@@ -33,6 +33,11 @@ export class Device {
   /** The hardware inventory once read (null until then, or when it could not be). */
   lastInventory: Inventory | null = null;
   private inventoryRead: Promise<Inventory | null> | null = null;
+  private inventoryDone: (i: Inventory | null) => void = () => undefined;
+  /** Resolves once the inventory was read, by whoever started the read; waiting never starts it. */
+  readonly inventoryReady = new Promise<Inventory | null>((resolve) => {
+    this.inventoryDone = resolve;
+  });
   readonly bootedAt: string;
 
   constructor(readonly deps: DeviceDeps) {
@@ -44,19 +49,24 @@ export class Device {
     return this.deps.applier.running?.resolved.deviceId ?? this.deps.id;
   }
 
-  /** The hardware inventory, read once per agent start (off the health and telemetry path). */
+  /** Reads the hardware inventory, once per agent start; the daemon decides when (off the boot and health path). */
   inventory(): Promise<Inventory | null> {
-    this.inventoryRead ??= (this.deps.inventory?.() ?? Promise.resolve(null)).then(
-      (i) => {
-        this.lastInventory = i;
-        if (i) this.deps.log(`inventory: read in ${i.cost.ms} ms, ${i.cost.processes ?? "?"} processes started`);
+    this.inventoryRead ??= (this.deps.inventory?.() ?? Promise.resolve(null))
+      .then(
+        (i) => {
+          this.lastInventory = i;
+          if (i) this.deps.log(`inventory: read in ${i.cost.ms} ms, ${i.cost.processes ?? "?"} processes started`);
+          return i;
+        },
+        (e: unknown) => {
+          this.deps.log(`inventory: ${String(e)}`);
+          return null;
+        },
+      )
+      .then((i) => {
+        this.inventoryDone(i);
         return i;
-      },
-      (e: unknown) => {
-        this.deps.log(`inventory: ${String(e)}`);
-        return null;
-      },
-    );
+      });
     return this.inventoryRead;
   }
 

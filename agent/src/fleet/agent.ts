@@ -236,8 +236,9 @@ export class FleetAgent {
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     await this.publishDiscovery();
     this.availability("ready");
-    // Read once per agent start, in the background: published when there.
-    void this.deps.device.inventory().then((inv) => {
+    // Published once the daemon had it read (never started from here: connecting happens early
+    // in the boot, when systeminformation's processes would compete with it).
+    void this.deps.device.inventoryReady.then((inv) => {
       if (inv) this.send({ topic: this.t.inventory(this.id), payload: JSON.stringify(inv), retain: true }, false);
     });
     this.desired.schedule(this.deps.desiredSettleMs ?? 300);

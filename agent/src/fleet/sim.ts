@@ -137,6 +137,7 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
     inventory: async () => simulatedInventory(o.firmware ?? "sim", sys),
   });
   await device.runHealth();
+  void device.inventory();
   const fleet = new FleetAgent({
     device,
     sys,
