@@ -84,8 +84,20 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
 
   after(async () => {
     await browser?.close();
-    dashboard?.kill("SIGTERM");
-    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    // Every process this test started ends before the broker does (a simulator stopping its
+    // agents against a broker that is gone would wait for it); SIGKILL whatever outlives 10 s.
+    const ended = (c: ChildProcess) =>
+      c.exitCode !== null || c.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const t = setTimeout(() => c.kill("SIGKILL"), 10_000);
+            c.once("exit", () => {
+              clearTimeout(t);
+              resolve();
+            });
+            c.kill("SIGTERM");
+          });
+    await Promise.all([...children, ...(dashboard ? [dashboard] : [])].map(ended));
     await op?.close();
     await broker?.stop();
   });
