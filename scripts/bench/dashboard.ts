@@ -5,13 +5,14 @@
 // count and the first table page drawn; rows the server streams per second at steady state and
 // the page's main-thread time spent in long tasks (> 50 ms) over the same window; time from typing
 // a filter to the filtered table; the dashboard process's RSS.
-import { type ChildProcess, fork, spawn } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { type Broker, simBroker } from "../lab/broker.js";
+import { startDashboard } from "../lab/dashboard.js";
 import { report } from "./report.js";
 
 const CHROMIUM = process.env.GATE64_CHROMIUM ?? "/usr/bin/chromium-headless-shell";
@@ -85,22 +86,9 @@ export async function run(args: string[]): Promise<void> {
     report({ bench: "dashboard", agents: n, simulatorStartedSec: +((Date.now() - t0) / 1000).toFixed(1) });
 
     const port = 29000 + (process.pid % 1000);
-    dash = spawn(
-      process.execPath,
-      [resolve("out/agent/gate64.cjs"), "fleet", "dashboard", "--fleet", started.fleetFile, "--listen", `127.0.0.1:${port}`],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    const url = await new Promise<string>((ok, fail) => {
-      let out = "";
-      dash?.stdout?.on("data", (c: Buffer) => {
-        out += c.toString();
-        const m = /dashboard: (http:\S+)/.exec(out);
-        if (m) ok(m[1] as string);
-      });
-      dash?.once("exit", (code) => fail(new Error(`dashboard exited ${code}: ${out}`)));
-    });
+    const d = await startDashboard(started.fleetFile, `127.0.0.1:${port}`);
+    dash = d.child;
+    const url = d.url;
     await sleep(5000); // the retained state of every box reaches the dashboard
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

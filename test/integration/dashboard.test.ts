@@ -14,6 +14,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { Operator } from "../../agent/src/fleet/operator.js";
 import { SIM_BASE_CONFIG } from "../../agent/src/fleet/sim.js";
 import { type Broker, simBroker } from "../../scripts/lab/broker.js";
+import { startDashboard } from "../../scripts/lab/dashboard.js";
 import { waitFor } from "../../scripts/lab/netns.js";
 
 const CHROMIUM = process.env.GATE64_CHROMIUM ?? "/usr/bin/chromium-headless-shell";
@@ -57,22 +58,7 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
       async () => [...(await op.inventory({ settleMs: 300 })).values()].filter((v) => v.availability === "ready").length === 200,
       120_000,
     );
-    dashboard = spawn(
-      process.execPath,
-      ["out/agent/gate64.cjs", "fleet", "dashboard", "--fleet", fleetFile, "--listen", `127.0.0.1:${port}`],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      dashboard.stdout?.on("data", (c: Buffer) => {
-        out += c.toString();
-        const m = /dashboard: (http:\S+)/.exec(out);
-        if (m) resolve(m[1] as string);
-      });
-      dashboard.once("exit", (code) => reject(new Error(`dashboard exited ${code}: ${out}`)));
-    });
+    ({ child: dashboard, url } = await startDashboard(fleetFile, `127.0.0.1:${port}`));
     browser = await chromium.launch({ executablePath: CHROMIUM });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("console", (m) => {
@@ -198,30 +184,8 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
   it("with a token: nothing without it, the printed URL sets a cookie that opens the page", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gate64-dashboard-token-"));
     writeFileSync(join(dir, "token"), "0123456789abcdef0123\n", { mode: 0o600 });
-    const c = spawn(
-      process.execPath,
-      [
-        "out/agent/gate64.cjs",
-        "fleet",
-        "dashboard",
-        "--fleet",
-        fleetFile,
-        "--listen",
-        `127.0.0.1:${port + 1}`,
-        "--token-file",
-        join(dir, "token"),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
+    const { child: c, url: printed } = await startDashboard(fleetFile, `127.0.0.1:${port + 1}`, ["--token-file", join(dir, "token")]);
     try {
-      const printed = await new Promise<string>((resolve) => {
-        let out = "";
-        c.stdout?.on("data", (d: Buffer) => {
-          out += d.toString();
-          const m = /dashboard: (http:\S+)/.exec(out);
-          if (m) resolve(m[1] as string);
-        });
-      });
       assert.match(printed, /\?token=0123456789abcdef0123$/);
       const base = printed.replace(/\?.*/, "");
       assert.equal((await fetch(base)).status, 401);
