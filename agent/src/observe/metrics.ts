@@ -135,14 +135,20 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
 }
 
-/** The hottest thermal zone in °C; null on a board without sensors (a VM). */
-export async function maxTemperature(sys: System): Promise<number | null> {
-  let max: number | null = null;
+/** Every thermal zone's temperature in °C (none on a board without sensors, such as a VM). */
+async function thermalZones(sys: System): Promise<{ zone: string; celsius: number }[]> {
+  const out: { zone: string; celsius: number }[] = [];
   for (const zone of await sys.list("/sys/class/thermal")) {
     const t = zone.startsWith("thermal_zone") ? await sys.readFile(`/sys/class/thermal/${zone}/temp`) : null;
-    if (t !== null && Number.isFinite(Number(t))) max = Math.max(max ?? -273, Number(t) / 1000);
+    if (t !== null && Number.isFinite(Number(t))) out.push({ zone, celsius: Number(t) / 1000 });
   }
-  return max;
+  return out;
+}
+
+/** The hottest thermal zone in °C; null on a board without sensors. */
+export async function maxTemperature(sys: System): Promise<number | null> {
+  const zones = await thermalZones(sys);
+  return zones.length === 0 ? null : Math.max(...zones.map((z) => z.celsius));
 }
 
 export async function collect(sys: System, interfaces: string[]): Promise<Sample[]> {
@@ -158,17 +164,8 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
     type: "gauge",
     value: Number(((await sys.readFile("/proc/uptime")) ?? "0").split(" ")[0]),
   });
-  for (const zone of await sys.list("/sys/class/thermal")) {
-    const t = await sys.readFile(`/sys/class/thermal/${zone}/temp`);
-    if (t !== null && zone.startsWith("thermal_zone"))
-      out.push({
-        name: "gate64_temperature_celsius",
-        help: "Thermal zone temperature",
-        type: "gauge",
-        labels: { zone },
-        value: Number(t) / 1000,
-      });
-  }
+  for (const { zone, celsius } of await thermalZones(sys))
+    out.push({ name: "gate64_temperature_celsius", help: "Thermal zone temperature", type: "gauge", labels: { zone }, value: celsius });
   for (const dev of interfaces)
     for (const stat of ["rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "rx_dropped", "tx_dropped", "rx_errors", "tx_errors"]) {
       const v = await sys.readFile(`/sys/class/net/${dev}/statistics/${stat}`);
