@@ -20,25 +20,33 @@ derive_uuid() {
   printf '%s-%s-5%s-8%s-%s\n' "${h:0:8}" "${h:8:4}" "${h:13:3}" "${h:17:3}" "${h:20:12}"
 }
 
-# mmdebstrap with the apt archive cache synced in and out of $GATE64_CACHE; $suite and $arch
-# come from the caller (build-image). Hook arguments are single-quoted: mmdebstrap expands "$1".
+# mmdebstrap for ARCHES (comma-separated: the first is the chroot's own, the others foreign for
+# multiarch packages) with the apt archive cache synced in and out of $GATE64_CACHE; $suite comes
+# from the caller (build-image). Hook arguments are single-quoted: mmdebstrap expands "$1".
 # shellcheck disable=SC2154,SC2016
-debstrap() {
-  local cache="$GATE64_CACHE/apt/$suite-$arch"
+debstrap() { # ARCHES MMDEBSTRAP-OPTIONS... SUITE TARGET MIRROR
+  local arches=$1 cache="$GATE64_CACHE/apt/$suite-${1//,/-}" opts=() args=()
+  shift
+  # The caller's hooks run before the cache is synced out, so what they install is cached too.
+  for a in "$@"; do case $a in --*) opts+=("$a") ;; *) args+=("$a") ;; esac; done
   mkdir -p "$cache"
-  mmdebstrap --mode=root --variant=apt --arch="$arch" --components=main \
+  mmdebstrap --mode=root --variant=apt --arch="$arches" --components=main \
     --skip=essential/unlink --skip=download/empty \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
     --setup-hook="sync-in '$cache' /var/cache/apt/archives/" \
+    "${opts[@]}" \
     --customize-hook="sync-out /var/cache/apt/archives '$cache'" \
     --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
-    "$@"
+    "${args[@]}"
 }
 
-# Fetch an npm tarball into the cache and check it against image/hashes.txt.
+# Fetch an npm tarball into the cache and check it against image/hashes.txt. The file name is
+# npm pack's: "@scope/name@1.0.0" -> scope-name-1.0.0.tgz.
 fetch_npm() {
   local spec=$1 dir="$GATE64_CACHE/npm" file
-  file="${spec/@/-}.tgz"
+  file=${spec#@}
+  file="${file//\//-}"
+  file="${file/@/-}.tgz"
   mkdir -p "$dir"
   [ -f "$dir/$file" ] || (cd "$dir" && npm pack --silent "$spec" >/dev/null)
   (cd "$dir" && grep " $file\$" "$OLDPWD/image/hashes.txt" | sha256sum --quiet -c -) || die "$file does not match image/hashes.txt"
@@ -66,9 +74,10 @@ check_keys() {
     die "no update signing keys in $1: make them once with 'npm run keys -- init $1' (or pass --keys DIR)"
 }
 
-# The root tree as the slot's squashfs: zstd, without /boot (the kernel travels in the UKI),
-# timestamps from SOURCE_DATE_EPOCH so that one commit gives one image.
+# The root tree as the slot's squashfs: zstd, without /boot and the device trees (the kernel and
+# the board's DTB travel in the UKI), timestamps from SOURCE_DATE_EPOCH so that one commit gives
+# one image.
 make_root_squashfs() { # TREE OUT
   mksquashfs "$1" "$2" -noappend -quiet -comp zstd -Xcompression-level 19 \
-    -e boot -all-time "$SOURCE_DATE_EPOCH" -mkfs-time "$SOURCE_DATE_EPOCH" -no-progress >/dev/null
+    -wildcards -e boot 'usr/lib/linux-image-*' -all-time "$SOURCE_DATE_EPOCH" -mkfs-time "$SOURCE_DATE_EPOCH" -no-progress >/dev/null
 }

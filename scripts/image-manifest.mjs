@@ -6,8 +6,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const [board, work, kernel, jool, firmware, bundle] = process.argv.slice(2);
-const boardJson = JSON.parse(readFileSync(`image/boards/${board}/board.json`, "utf8"));
-const layout = JSON.parse(readFileSync(`image/boards/${board}/layout.json`, "utf8"));
+// The merged board profile build-image wrote (scripts/board.ts).
+const boardJson = JSON.parse(readFileSync(`${work}/board.json`, "utf8"));
+const layout = boardJson.layout;
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const sha256 = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
@@ -18,7 +19,7 @@ const packages = Object.fromEntries(
     .split("\n")
     .map((l) => l.split("\t")),
 );
-const corednsVersion = run(`out/coredns/${boardJson.corednsArch}/coredns`, ["-version"]).split("\n")[0];
+const corednsVersion = run(`out/coredns/${boardJson.goArch}/coredns`, ["-version"]).split("\n")[0];
 const commit = (() => {
   try {
     return run("git", ["rev-parse", "HEAD"]);
@@ -29,7 +30,7 @@ const commit = (() => {
 
 const manifest = {
   board,
-  arch: boardJson.arch,
+  arch: boardJson.debianArch,
   suite: boardJson.suite,
   commit,
   sourceDateEpoch: Number(process.env.SOURCE_DATE_EPOCH),

@@ -1,4 +1,4 @@
-// npm run lab [-- --smoke] [--image out/x86-64/disk.img]
+// npm run lab [-- --board x86-64] [--smoke] [--image out/<board>/disk.img|disk.qcow2]
 // Boots the built image in the QEMU lab. Without --smoke it leaves you at the serial console
 // (Ctrl-A X quits); with --smoke it runs the checks, prints one line per check and exits
 // non-zero on any failure. Namespaces and processes are removed on every exit.
@@ -7,14 +7,23 @@ import { forgetResolver, runChecks } from "./lab/checks.js";
 import { Lab } from "./lab/lab.js";
 
 const { values } = parseArgs({
-  options: { smoke: { type: "boolean", default: false }, image: { type: "string", default: "out/x86-64/disk.img" } },
+  options: {
+    board: { type: "string", default: "x86-64" },
+    smoke: { type: "boolean", default: false },
+    image: { type: "string" },
+  },
 });
 if (process.getuid?.() !== 0) {
   process.stderr.write("npm run lab must run as root (it creates network namespaces and taps)\n");
   process.exit(2);
 }
 
-const lab = new Lab({ image: values.image, serial: values.smoke ? "file" : "stdio", log: (l) => process.stderr.write(`${l}\n`) });
+const lab = new Lab({
+  image: values.image ?? `out/${values.board}/disk.img`,
+  board: values.board,
+  serial: values.smoke ? "file" : "stdio",
+  log: (l) => process.stderr.write(`${l}\n`),
+});
 let stopping = false;
 const stop = async (code: number) => {
   if (stopping) return;

@@ -10,9 +10,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [board, work, version, jool] = process.argv.slice(2);
-const boardJson = JSON.parse(readFileSync(`image/boards/${board}/board.json`, "utf8"));
+// The merged board profile build-image wrote (scripts/board.ts).
+const boardJson = JSON.parse(readFileSync(`${work}/board.json`, "utf8"));
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
-const arch = boardJson.arch;
+const arch = boardJson.debianArch;
 
 const DPKG_FORMAT = ["-f=$", "{Package}\t$", "{Version}\t$", "{Architecture}\n"].join("");
 const debs = execFileSync("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", DPKG_FORMAT], { encoding: "utf8" })

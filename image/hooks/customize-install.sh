@@ -6,6 +6,11 @@ root=$1
 top=$GATE64_TOP
 work=$top/$GATE64_WORK
 
+# The one initramfs build (essential-initramfs.sh diverted update-initramfs until now).
+rm "$root/usr/sbin/update-initramfs"
+chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+chroot "$root" update-initramfs -c -k "$GATE64_KVER" >/dev/null
+
 cp "$work/gate64-jool-modules.deb" "$root/tmp/"
 chroot "$root" dpkg -i /tmp/gate64-jool-modules.deb >/dev/null
 rm "$root/tmp/gate64-jool-modules.deb"
@@ -13,15 +18,17 @@ rm "$root/tmp/gate64-jool-modules.deb"
 install -d "$root/data" "$root/efi"
 cp -a "$top/overlays/common/." "$root/"
 board=$(basename "$GATE64_BOARD_DIR")
-[ ! -d "$top/overlays/$board" ] || cp -a "$top/overlays/$board/." "$root/"
+[ ! -d "$top/$GATE64_BOARD_DIR/overlay" ] || cp -a "$top/$GATE64_BOARD_DIR/overlay/." "$root/"
 
-# Node: stripped of its symbol table (126 MB -> ~108 MB); no compiler comes with it.
+# Node (stripped by the build stage; no compiler comes with it), CoreDNS and the agent, with
+# node-pty's JavaScript from the lockfile and its prebuilt binary for the board's architecture
+# (fetched pinned by hash: npm ci on the build host installs only the host's).
 install -D -m 755 "$work/node/package/bin/node" "$root/usr/bin/node"
-strip --strip-all "$root/usr/bin/node" 2>/dev/null || true
 install -D -m 755 "$top/out/coredns/$GATE64_CORE_ARCH/coredns" "$root/usr/sbin/coredns"
 install -d "$root/usr/lib/gate64/node_modules/@lydell"
 cp "$top/out/agent/"*.cjs "$root/usr/lib/gate64/"
-cp -a "$top/node_modules/@lydell/node-pty" "$top/node_modules/$GATE64_PTY" "$root/usr/lib/gate64/node_modules/@lydell/"
+cp -a "$top/node_modules/@lydell/node-pty" "$root/usr/lib/gate64/node_modules/@lydell/"
+cp -a "$work/pty/package" "$root/usr/lib/gate64/node_modules/$GATE64_PTY"
 sh "$top/image/hooks/stamp-version.sh" "$root" "$GATE64_VERSION"
 
 # Updates: RAUC's system.conf for this board and the operator's certificate as its keyring (only

@@ -1,12 +1,12 @@
 #!/bin/sh
 # mmdebstrap customize hook: drop what the board does not need. Kernel modules are kept if they
-# match the board's allowlist, together with every module those depend on (modules.dep of the
+# match the allowlist (image/modules.txt and the board's modules.txt), together with every module those depend on (modules.dep of the
 # full set), so nothing kept fails to load with "Unknown symbol"; docs, manuals and caches go.
 set -eu
 root=$1
 kver=$GATE64_KVER
 mods=$root/usr/lib/modules/$kver
-allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
+allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/image/modules.txt" "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
 chroot "$root" depmod -a "$kver"
 keep=$(mktemp)
 (cd "$mods" && find kernel -type f -name '*.ko*') | while read -r rel; do

@@ -1,4 +1,4 @@
-// npm run bench -- boot [--stock]
+// npm run bench -- boot [--board x86-64] [--no-stock]
 // Boot time under QEMU TCG (2 vCPU) from QEMU start to the console login prompt (multi-user) and
 // to the agent's first healthy report at the broker, plus systemd-analyze from inside. With the
 // stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
@@ -7,11 +7,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { editEsp, partition } from "../lab/disk.js";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
 import { report } from "./report.js";
-
-const WORK = "out/x86-64/work";
 
 async function timeToLogin(lab: Lab): Promise<number> {
   await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 300_000);
@@ -19,7 +18,8 @@ async function timeToLogin(lab: Lab): Promise<number> {
 }
 
 /** A disk like ours whose slot B holds a stock trixie root with our kernel; the ESP boots slot B. */
-function stockDisk(image: string, dir: string): string {
+function stockDisk(board: string, image: string, dir: string): string {
+  const WORK = `out/${board}/work`;
   const kver = readdirSync(join(WORK, "root/usr/lib/modules"))[0] as string;
   const root = join(dir, "stock-root");
   const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
@@ -29,6 +29,7 @@ function stockDisk(image: string, dir: string): string {
   sh("mmdebstrap", [
     "--mode=root",
     "--variant=apt",
+    `--arch=${(JSON.parse(readFileSync(join(WORK, "board.json"), "utf8")) as { debianArch: string }).debianArch}`,
     "--include=systemd,systemd-sysv,udev,kmod,login",
     `--customize-hook=cp -a ${WORK}/root/usr/lib/modules/${kver} "$1"/usr/lib/modules/`,
     '--customize-hook=chroot "$1" systemctl mask systemd-firstboot.service',
@@ -52,20 +53,27 @@ function stockDisk(image: string, dir: string): string {
   ]);
   const disk = join(dir, "stock.img");
   execFileSync("cp", ["--sparse=always", image, disk]);
-  // Slot B starts after the 1 MiB GPT area, the 128 MiB ESP and the 384 MiB slot A.
-  sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${1 + 128 + 384}`, "conv=notrunc", "status=none"]);
-  const esp = `${disk}@@1048576`;
-  sh("mdel", ["-i", esp, "::EFI/Linux/gate64-1-a.efi"]);
-  sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-1-b.efi"]);
+  const slotB = partition(disk, "gate64-root-b").startBytes;
+  sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${slotB / 1024 / 1024}`, "conv=notrunc", "status=none"]);
+  editEsp(disk, (esp) => {
+    sh("mdel", ["-i", esp, "::EFI/Linux/gate64-1-a.efi"]);
+    sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-1-b.efi"]);
+  });
   return disk;
 }
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { image: { type: "string", default: "out/x86-64/disk.img" }, "no-stock": { type: "boolean", default: false } },
+    options: {
+      board: { type: "string", default: "x86-64" },
+      image: { type: "string" },
+      "no-stock": { type: "boolean", default: false },
+    },
   });
-  const lab = new Lab({ image: values.image, serial: "file" });
+  const board = values.board;
+  const image = values.image ?? `out/${board}/disk.img`;
+  const lab = new Lab({ image, board, serial: "file" });
   let gate64Login = 0;
   try {
     await lab.start();
@@ -76,6 +84,7 @@ export async function run(args: string[]): Promise<void> {
     con.close();
     report({
       bench: "boot",
+      board,
       image: "gate64",
       toLoginPromptSec: +gate64Login.toFixed(1),
       toAgentHealthySec: +healthy.toFixed(1),
@@ -85,14 +94,14 @@ export async function run(args: string[]): Promise<void> {
     await lab.stop();
   }
   if (values["no-stock"]) return;
-  const stockLab = new Lab({ image: values.image, serial: "file" });
-  const disk = stockDisk(values.image, stockLab.dir);
-  const stock = new Lab({ image: disk, serial: "file" });
+  const stockLab = new Lab({ image, board, serial: "file" });
+  const disk = stockDisk(board, image, stockLab.dir);
+  const stock = new Lab({ image: disk, board, serial: "file" });
   try {
     await stock.start();
     const login = await timeToLogin(stock);
-    report({ bench: "boot", image: "stock-trixie", toLoginPromptSec: +login.toFixed(1) });
-    report({ bench: "boot", ratio: "gate64/stock", toLoginPrompt: +(gate64Login / login).toFixed(2) });
+    report({ bench: "boot", board, image: "stock-trixie", toLoginPromptSec: +login.toFixed(1) });
+    report({ bench: "boot", board, ratio: "gate64/stock", toLoginPrompt: +(gate64Login / login).toFixed(2) });
   } finally {
     await stock.stop();
     execFileSync("rm", ["-rf", stockLab.dir]);

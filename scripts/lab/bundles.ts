@@ -10,7 +10,7 @@ export class TestBundles {
   /** The version of the image the lab boots. */
   readonly built = readFileSync("out/x86-64/work/root/usr/lib/gate64/VERSION", "utf8").trim();
 
-  constructor(readonly keys = process.env.GATE64_TEST_KEYS ?? "out/x86-64/test-keys") {}
+  constructor(readonly keys = process.env.GATE64_TEST_KEYS ?? "out/test-keys") {}
 
   path(name: string): string {
     return join(this.dir, `${name}.raucb`);

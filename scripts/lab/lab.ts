@@ -7,8 +7,10 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { type BoardProfile, loadBoard } from "../board.js";
 import { Broker, writeCredentials } from "./broker.js";
 import { SerialConsole } from "./console.js";
+import { editEsp } from "./disk.js";
 import { type Daemon, link, Namespace, sh, waitFor } from "./netns.js";
 import { writeNsdConf } from "./nsd.js";
 
@@ -27,11 +29,11 @@ export const LAB_SPEC: LabSpec = JSON.parse(readFileSync(resolve(import.meta.dir
 /** The lab's operator account (docs/examples/mosquitto.acl). */
 export const OPERATOR = "op_admin";
 
-const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
-const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-
 export interface LabOptions {
+  /** out/<board>/disk.img or disk.qcow2. */
   image: string;
+  /** image/boards/<name>: which QEMU, machine, CPU and firmware boot it ("x86-64" by default). */
+  board?: string;
   /** "stdio": the serial console on this terminal (npm run lab); "file": logged to serial.log. */
   serial: "stdio" | "file";
   log?: (line: string) => void;
@@ -65,7 +67,11 @@ export class Lab {
   qemuStartedAt = 0;
   private daemons: Daemon[] = [];
 
-  constructor(readonly opts: LabOptions) {}
+  readonly board: BoardProfile;
+
+  constructor(readonly opts: LabOptions) {
+    this.board = loadBoard(opts.board ?? "x86-64");
+  }
 
   private log(line: string): void {
     this.opts.log?.(line);
@@ -88,7 +94,7 @@ export class Lab {
     await this.startBroker();
     this.log("lab: disk copy with provisioning on its EFI partition");
     const disk = this.prepareDisk();
-    this.log("lab: booting the image under QEMU (TCG, OVMF)");
+    this.log(`lab: booting the ${this.board.name} image under ${this.board.lab.qemu} (TCG, UEFI)`);
     this.startQemu(disk);
   }
 
@@ -254,12 +260,18 @@ export class Lab {
     return ["-h", s.broker.address, "-p", String(s.broker.port), "--cafile", this.broker.ca, "-u", OPERATOR, "-P", this.operatorPassword];
   }
 
+  /** The lab's copy of the image (raw or qcow2, as given). */
+  get disk(): string {
+    return join(this.dir, this.opts.image.endsWith(".qcow2") ? "disk.qcow2" : "disk.img");
+  }
+
   private prepareDisk(): string {
-    const disk = join(this.dir, "disk.img");
+    const disk = this.disk;
     execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
     // A disk larger than the image, as a real board's is: the data partition grows into the rest.
     // 512 MiB more: /data holds a downloaded update bundle (~150 MB) next to the configuration.
-    execFileSync("truncate", ["-s", "+512M", disk]);
+    if (disk.endsWith(".qcow2")) execFileSync("qemu-img", ["resize", "-q", "-f", "qcow2", disk, "+512M"]);
+    else execFileSync("truncate", ["-s", "+512M", disk]);
     const base = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;
     const config = { ...base, ...this.opts.configOverrides };
     const provision = {
@@ -271,9 +283,8 @@ export class Lab {
       ...this.opts.provision,
     };
     writeFileSync(join(this.dir, "provision.json"), JSON.stringify(provision, null, 2));
-    // The ESP starts 1 MiB into the disk (image/boards/*/layout.json).
-    sh("mcopy", ["-o", "-i", `${disk}@@1048576`, join(this.dir, "provision.json"), "::gate64/provision.json"]);
-    copyFileSync(OVMF_VARS, join(this.dir, "OVMF_VARS.fd"));
+    editEsp(disk, (esp) => sh("mcopy", ["-o", "-i", esp, join(this.dir, "provision.json"), "::gate64/provision.json"]));
+    copyFileSync(this.board.lab.firmwareVars, join(this.dir, "efivars.fd"));
     return disk;
   }
 
@@ -285,11 +296,12 @@ export class Lab {
       q.kill("SIGKILL");
       await exited;
     }
-    this.startQemu(join(this.dir, "disk.img"));
+    this.startQemu(this.disk);
   }
 
   private startQemu(disk: string): void {
     const v = this.spec.vm;
+    const q = this.board.lab;
     // "file": the console is a unix socket (for tests and `socat - UNIX-CONNECT:…`) logged to serial.log.
     const serial =
       this.opts.serial === "stdio"
@@ -299,13 +311,13 @@ export class Lab {
       "netns",
       "exec",
       this.vm.name,
-      "qemu-system-x86_64",
+      q.qemu,
       "-machine",
-      "q35",
+      q.machine,
       "-accel",
       `tcg,thread=${this.opts.tcgThreads ?? "single"}`,
       "-cpu",
-      "max",
+      q.cpu,
       "-smp",
       String(v.cpus),
       "-m",
@@ -317,13 +329,13 @@ export class Lab {
       "-nodefaults",
       "-no-user-config",
       "-drive",
-      `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+      `if=pflash,format=raw,readonly=on,file=${q.firmwareCode}`,
       "-drive",
-      `if=pflash,format=raw,file=${join(this.dir, "OVMF_VARS.fd")}`,
+      `if=pflash,format=raw,file=${join(this.dir, "efivars.fd")}`,
       "-device",
       "virtio-blk-pci,drive=disk,addr=0x5",
       "-drive",
-      `id=disk,if=none,format=raw,file=${disk}`,
+      `id=disk,if=none,format=${disk.endsWith(".qcow2") ? "qcow2" : "raw"},file=${disk}`,
       "-netdev",
       "tap,id=lan,ifname=tap-lan,script=no,downscript=no",
       "-device",
@@ -332,10 +344,7 @@ export class Lab {
       "tap,id=wan,ifname=tap-wan,script=no,downscript=no",
       "-device",
       `virtio-net-pci,netdev=wan,addr=0x4,mac=${v.wanMac}`,
-      "-device",
-      "i6300esb",
-      "-device",
-      "virtio-rng-pci",
+      ...q.devices.flatMap((d) => ["-device", d]),
       ...serial,
     ];
     this.qemuStartedAt = Date.now();

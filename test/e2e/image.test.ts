@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { it } from "node:test";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
@@ -22,10 +22,25 @@ it("SHA256SUMS lists exactly the published files, and they verify", () => {
       .split("\n")
       .map((l) => l.split(/\s+\*?/)[1])
       .sort(),
-    [manifest.bundle, "disk.img", "disk.img.zst", "manifest.json", "sbom.cdx.json"].sort(),
+    [manifest.bundle, "disk.img", "disk.img.zst", "disk.qcow2", "manifest.json", "sbom.cdx.json"].sort(),
   );
   const r = spawnSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: OUT, encoding: "utf8" });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});
+
+it("the qcow2 is the same disk as disk.img, standalone and smaller", () => {
+  const info = JSON.parse(spawnSync("qemu-img", ["info", "--output=json", `${OUT}/disk.qcow2`], { encoding: "utf8" }).stdout) as {
+    format: string;
+    "virtual-size": number;
+    "backing-filename"?: string;
+    "actual-size": number;
+  };
+  assert.equal(info.format, "qcow2");
+  assert.equal(info["backing-filename"], undefined);
+  assert.equal(info["virtual-size"], statSync(`${OUT}/disk.img`).size);
+  const r = spawnSync("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", `${OUT}/disk.img`, `${OUT}/disk.qcow2`], { encoding: "utf8" });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.ok(statSync(`${OUT}/disk.qcow2`).size < statSync(`${OUT}/disk.img`).size / 2);
 });
 
 it("the manifest holds the root squashfs's and the update bundle's hashes and the firmware version", () => {

@@ -1,5 +1,6 @@
 // End to end: the built image booted in the QEMU lab, checked from an IPv6-only client that
-// uses only what it learned from the RA, from the IPv4 internet and from the broker.
+// uses only what it learned from the RA, from the IPv4 internet and from the broker. It boots
+// the build's qcow2 (the VM appliance disk, docs/vm.md); the other suites boot disk.img.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -8,9 +9,9 @@ import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
 
-const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
+const IMAGE = process.env.GATE64_QCOW2 ?? "out/x86-64/disk.qcow2";
 
-describe("the x86-64 image in the lab", { timeout: 15 * 60_000 }, () => {
+describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => {
   let lab: Lab;
   const learned: Learned = {};
 

@@ -16,12 +16,15 @@ function flash(...args: string[]) {
 }
 
 before(() => {
-  // A small GPT image with a FAT ESP at 1 MiB, laid out like the real ones.
+  // A small GPT image with a FAT ESP at 16 MiB, as boards with a bootloader in raw space have it
+  // (image/boards/rock-pi-e/layout.json): flash finds the ESP in the GPT, wherever it is.
   execFileSync("truncate", ["-s", "40M", image]);
-  execFileSync("sfdisk", ["--quiet", image], { input: "label: gpt\nstart=2048, size=32768, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n" });
-  execFileSync("mkfs.vfat", ["-C", join(dir, "esp.img"), "16384"]);
+  execFileSync("sfdisk", ["--quiet", image], {
+    input: 'label: gpt\nstart=32768, size=16384, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="gate64-esp"\n',
+  });
+  execFileSync("mkfs.vfat", ["-C", join(dir, "esp.img"), "8192"]);
   execFileSync("mmd", ["-i", join(dir, "esp.img"), "::gate64"]);
-  execFileSync("dd", [`if=${join(dir, "esp.img")}`, `of=${image}`, "bs=1M", "seek=1", "conv=notrunc", "status=none"]);
+  execFileSync("dd", [`if=${join(dir, "esp.img")}`, `of=${image}`, "bs=1M", "seek=16", "conv=notrunc", "status=none"]);
   execFileSync("zstd", ["-q", "-f", image, "-o", `${image}.zst`]);
   writeFileSync(join(dir, "provision.json"), JSON.stringify({ deviceId: "flash-test" }));
 });
@@ -34,7 +37,7 @@ describe("flash", () => {
     const r = flash(`${image}.zst`, target, "--yes", "--provision", join(dir, "provision.json"));
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /verified sha256 [0-9a-f]{64}/);
-    const got = execFileSync("mtype", ["-i", `${target}@@1048576`, "::gate64/provision.json"], { encoding: "utf8" });
+    const got = execFileSync("mtype", ["-i", `${target}@@${16 * 1024 * 1024}`, "::gate64/provision.json"], { encoding: "utf8" });
     assert.deepEqual(JSON.parse(got), { deviceId: "flash-test" });
   });
 
