@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { Lab } from "../../scripts/lab/lab.js";
+import { itChecks } from "./lab-checks.js";
 
 const IMAGE = process.env.GATE64_ARM64_IMAGE ?? "out/arm64-efi/disk.img";
 const WANTED = [
@@ -40,16 +41,7 @@ describe("the arm64-efi image in the lab", { timeout: 15 * 60_000 }, () => {
   const checks = CHECKS.filter((c) => WANTED.includes(c.name));
   it("runs every check it names", () => assert.equal(checks.length, WANTED.length));
 
-  for (const check of checks) {
-    it(check.name, async (t) => {
-      try {
-        t.diagnostic(await check.run(lab, learned));
-      } catch (err) {
-        t.diagnostic(`serial console (last lines):\n${lab.tail(30)}`);
-        throw err;
-      }
-    });
-  }
+  itChecks(checks, () => lab, learned);
 
   it("publishes an arm64 manifest and SBOM, and a bundle only arm64-efi boxes take", () => {
     const out = "out/arm64-efi";

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
+import { itChecks } from "./lab-checks.js";
 
 const IMAGE = process.env.GATE64_QCOW2 ?? "out/x86-64/disk.qcow2";
 
@@ -35,16 +36,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
-  for (const check of CHECKS) {
-    it(check.name, async (t) => {
-      try {
-        t.diagnostic(await check.run(lab, learned));
-      } catch (err) {
-        t.diagnostic(`serial console (last lines):\n${lab.tail(30)}`);
-        throw err;
-      }
-    });
-  }
+  itChecks(CHECKS, () => lab, learned);
 
   it("opens a remote shell on the box over MQTT (node-pty on the image), logged on the box", async () => {
     const r = lab.brokerNs.exec("sh", [
