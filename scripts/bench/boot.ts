@@ -81,7 +81,11 @@ export async function run(args: string[]): Promise<void> {
     const healthy = await lab.waitForHealth("ok", 300);
     const con = await lab.console();
     const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
+    // Where the time went: the chain the agent waited on and the slowest units (docs/benchmarks.md).
+    const chain = (await con.run("systemd-analyze critical-chain --no-pager gate64-agent.service")).output;
+    const blame = (await con.run("systemd-analyze blame --no-pager | head -n 12")).output;
     con.close();
+    process.stderr.write(`critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\n`);
     report({
       bench: "boot",
       board,
