@@ -1,10 +1,14 @@
 // The gate64 config commands as a user runs them (through tsx, so no build is needed).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
+
+// One temporary directory for the whole file, removed afterwards.
+const tmp = mkdtempSync(join(tmpdir(), "gate64-cli-config-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function gate64(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "agent/src/cli/bin.ts", ...args], { encoding: "utf8" });
@@ -21,8 +25,7 @@ describe("gate64 config", () => {
   });
 
   it("validate refuses a bad file with every problem as path: reason, exit 1", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gate64-"));
-    const file = join(dir, "bad.json");
+    const file = join(tmp, "bad.json");
     writeFileSync(file, JSON.stringify({ interfaces: { lan: { name: "x" }, wan: { name: "x" } }, dns64: { acl: ["::/0"] } }));
     const r = gate64("config", "validate", file);
     assert.equal(r.code, 1);
@@ -37,15 +40,14 @@ describe("gate64 config", () => {
 
   it("validate reports unreadable and non-JSON files", () => {
     assert.equal(gate64("config", "validate", "/nonexistent.json").code, 1);
-    const dir = mkdtempSync(join(tmpdir(), "gate64-"));
-    writeFileSync(join(dir, "x.json"), "{ nope");
-    const r = gate64("config", "validate", join(dir, "x.json"));
+    writeFileSync(join(tmp, "x.json"), "{ nope");
+    const r = gate64("config", "validate", join(tmp, "x.json"));
     assert.equal(r.code, 1);
     assert.match(r.stderr, /\(file\): is not valid JSON/);
   });
 
   it("render writes every file", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gate64-"));
+    const dir = join(tmp, "render");
     const r = gate64("config", "render", "docs/examples/lab.json", "--out", dir, "--json");
     assert.equal(r.code, 0, r.stderr);
     const files = JSON.parse(r.stdout).files as string[];
