@@ -35,6 +35,18 @@ export function parseGpt(head: Buffer): Partition[] {
 
 const isQcow2 = (disk: string) => disk.endsWith(".qcow2");
 
+/** `length` bytes of a raw file from byte `at`. */
+export function readBytes(file: string, at: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, buf, 0, length, at);
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
+
 function head(disk: string): Buffer {
   const bytes = 34 * SECTOR;
   if (isQcow2(disk)) {
@@ -46,14 +58,7 @@ function head(disk: string): Buffer {
       rmSync(out, { force: true });
     }
   }
-  const buf = Buffer.alloc(bytes);
-  const fd = openSync(disk, "r");
-  try {
-    readSync(fd, buf, 0, bytes, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return buf;
+  return readBytes(disk, 0, bytes);
 }
 
 export function partition(disk: string, name: string): Partition {

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BoardProfile } from "../../scripts/board.js";
-import { editEsp, partition } from "../../scripts/lab/disk.js";
+import { editEsp, partition, readBytes } from "../../scripts/lab/disk.js";
 import { Lab } from "../../scripts/lab/lab.js";
 import { waitFor } from "../../scripts/lab/netns.js";
 import { peSections } from "../../scripts/lab/uki.js";
@@ -20,17 +20,6 @@ import { peSections } from "../../scripts/lab/uki.js";
 const OUT = "out/rock-pi-e";
 const IMAGE = join(OUT, "disk.img");
 const WORK = join(OUT, "work");
-
-function bytesAt(file: string, at: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  const fd = openSync(file, "r");
-  try {
-    readSync(fd, buf, 0, length, at);
-  } finally {
-    closeSync(fd);
-  }
-  return buf;
-}
 
 /** The body of a device-tree node in dtc's source output, nested nodes included. */
 function dtsNode(dts: string, name: string): string {
@@ -59,7 +48,7 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
     const raw = profile.layout.raw[0] as { file: string; offsetBytes: number };
     assert.equal(raw.offsetBytes, 64 * 512);
     const blob = readFileSync(join(WORK, "buildroot", raw.file));
-    assert.ok(bytesAt(IMAGE, raw.offsetBytes, blob.length).equals(blob), "the disk's bytes differ from the file");
+    assert.ok(readBytes(IMAGE, raw.offsetBytes, blob.length).equals(blob), "the disk's bytes differ from the file");
     // The hash dpkg recorded when it installed u-boot-rockchip (from the signed archive).
     const info = join(WORK, "buildroot/var/lib/dpkg/info");
     const sums = readdirSync(info).find((f) => /^u-boot-rockchip(:arm64)?\.md5sums$/.test(f));
