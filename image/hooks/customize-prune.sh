@@ -36,6 +36,9 @@ rm -f "$root/tmp/Module.symvers"
 [ -z "$unknown" ] || { echo "modules: kept modules need symbols of pruned ones:" >&2; echo "$unknown" >&2; exit 1; }
 rm -f "$keep" "$keep.all"
 
+# glibc's iconv converters for legacy character sets (8.4 MB; UTF-8 and ASCII are built in).
+# libc6 is unpacked before dpkg's excludes (image/dpkg-exclude.cfg) are in place, so they go here.
+find "$root"/usr/lib/*-linux-gnu/gconv -type f ! -name 'gconv-modules*' -delete
 find "$root/usr/share/doc" -type f ! -name copyright -delete 2>/dev/null || true
 find "$root/usr/share/doc" -type d -empty -delete 2>/dev/null || true
 rm -rf "$root/usr/share/man" "$root/usr/share/info" "$root/usr/share/lintian" "$root/usr/share/bash-completion"

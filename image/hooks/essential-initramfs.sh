@@ -7,7 +7,7 @@ mkdir -p "$root/etc/initramfs-tools/conf.d" "$root/usr/share/initramfs-tools/mod
 # MODULES=dep cannot work in a chroot; a short list gave a 10 MB initramfs and a 4 s faster boot.
 printf 'MODULES=list\nCOMPRESS=zstd\n' >"$root/etc/initramfs-tools/conf.d/gate64.conf"
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/$GATE64_BOARD_DIR/initramfs-modules.txt" >"$root/usr/share/initramfs-tools/modules.d/gate64"
-cp "$GATE64_TOP/image/dpkg-nodoc.cfg" "$root/etc/dpkg/dpkg.cfg.d/gate64-nodoc"
+cp "$GATE64_TOP/image/dpkg-exclude.cfg" "$root/etc/dpkg/dpkg.cfg.d/gate64-exclude"
 # The initramfs is built once, by customize-install.sh, after every package is in: the kernel's
 # postinst and each package's initramfs trigger would build it two or three times, at ~1.5 min a
 # time under qemu-user for arm64. Until then update-initramfs is diverted to a no-op.
