@@ -16,7 +16,8 @@ export const PATHS = {
   provision: p("efi/gate64/provision.json"),
   run: p("run/gate64"),
   current: p("run/gate64/current"),
-  shadow: p("run/gate64/shadow"),
+  /** /etc/shadow points here: rendered by provisioning, kept across boots. */
+  shadow: p("data/gate64/shadow"),
   factoryShadow: p("usr/share/factory/etc/shadow"),
   defaultConfig: p("usr/share/gate64/default-config.json"),
   networkdDir: p("run/systemd/network"),

@@ -43,11 +43,11 @@ chroot "$root" systemctl --quiet preset-all
 # Identity comes from provisioning and /data, never from the build host.
 : >"$root/etc/machine-id"
 rm -f "$root/etc/hostname" "$root/var/lib/dbus/machine-id"
-# The console credential is provisioned: /etc/shadow is rendered at boot from the factory copy
+# The console credential is provisioned: /etc/shadow is rendered onto /data from the factory copy
 # with the provisioned hash (root stays locked without one). No password exists in the image.
 # (Debian's base root has root only in /etc/passwd, with "*": point it at the shadow entry.)
 sed -i 's/^root:[^:]*:/root:x:/' "$root/etc/passwd"
 install -D -m 640 "$root/etc/shadow" "$root/usr/share/factory/etc/shadow"
 sed -i '/^root:/d' "$root/usr/share/factory/etc/shadow"
 sed -i '1i root:!::0:99999:7:::' "$root/usr/share/factory/etc/shadow"
-ln -sf /run/gate64/shadow "$root/etc/shadow"
+ln -sf /data/gate64/shadow "$root/etc/shadow"

@@ -203,6 +203,10 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     await con.login("root", lab.consolePassword);
     const uptime = Number((await con.run("cut -d' ' -f1 /proc/uptime")).output.trim());
     assert.ok(uptime < 400, `uptime ${uptime} s: this is a new boot`);
+    // Nothing to provision at this boot: no Node before the console, and the login above used the
+    // shadow an earlier boot rendered onto /data.
+    const ran = await con.run("systemctl show -P ConditionResult gate64-provision.service");
+    assert.equal(ran.output.trim().split("\n").pop(), "no");
     let health = "";
     for (const until = Date.now() + 240_000; health !== "ok" && Date.now() < until; ) {
       const s = await con.run("gate64 status --json");

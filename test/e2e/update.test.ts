@@ -179,5 +179,11 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
     assert.doesNotMatch(files, /^update$/m, "the update records survived");
     assert.match(files, /provisioned-config\.json/);
     assert.match(files, /identity\.json/);
+    // Provisioning ran again after the reset (the console login above used its shadow), for this
+    // firmware: one stamp, the new version's.
+    assert.deepEqual(
+      files.split("\n").filter((f) => f.startsWith("provisioned.")),
+      ["provisioned.99.0.0"],
+    );
   });
 });

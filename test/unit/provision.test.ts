@@ -1,10 +1,12 @@
 // Provisioning on the fake system: the ESP file is taken once, secrets leave the FAT partition,
 // and root stays locked unless a hash was provisioned.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { describe, it } from "node:test";
 import { PATHS } from "../../agent/src/paths.js";
 import { requestReset } from "../../agent/src/provision/factory-reset.js";
-import { provision, renderShadow } from "../../agent/src/provision/provision.js";
+import { provision, renderShadow, STAMP_PREFIX } from "../../agent/src/provision/provision.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
 const FACTORY = "root:!::0:99999:7:::\nmessagebus:!*:20783::::::\n";
@@ -59,6 +61,38 @@ describe("provisioning", () => {
   });
 });
 
+describe("when provisioning runs", () => {
+  it("stamps /data with the firmware it ran for, replacing another firmware's stamp", async () => {
+    const sys = box();
+    sys.files.set(PATHS.version, "1.2.0\n");
+    sys.files.set(`${PATHS.data}/${STAMP_PREFIX}1.1.0`, "");
+    await provision(sys);
+    const stamps = (await sys.list(PATHS.data)).filter((n) => n.startsWith(STAMP_PREFIX));
+    assert.deepEqual(stamps, [`${STAMP_PREFIX}1.2.0`]);
+    assert.match(sys.files.get(PATHS.shadow) ?? "", /^root:!:/);
+  });
+
+  it("the unit's conditions name the files the code reads and writes, and /etc/shadow points at its output", () => {
+    const rel = (p: string) => `/${relative(process.env.GATE64_ROOT ?? "/", p)}`;
+    const unit = readFileSync("overlays/common/usr/lib/systemd/system/gate64-provision.service", "utf8");
+    const conditions = [...unit.matchAll(/^ConditionPathExists=\|(.*)$/gm)].map((m) => m[1]);
+    const espReset = PATHS.provision.replace(/provision\.json$/, "factory-reset");
+    assert.deepEqual(
+      conditions.sort(),
+      [
+        rel(PATHS.provision),
+        rel(espReset),
+        rel(`${PATHS.data}/factory-reset`),
+        `!${rel(PATHS.identity)}`,
+        `!${rel(PATHS.shadow)}`,
+        `!${rel(`${PATHS.data}/${STAMP_PREFIX}`)}%A`,
+      ].sort(),
+    );
+    const hook = readFileSync("image/hooks/customize-install.sh", "utf8");
+    assert.match(hook, new RegExp(`ln -sf ${rel(PATHS.shadow)} "\\$root/etc/shadow"`));
+  });
+});
+
 describe("factory reset", () => {
   const provisioned = async () => {
     const sys = box();
@@ -80,7 +114,10 @@ describe("factory reset", () => {
     const { sys, config } = await provisioned();
     await requestReset(sys, "provisioned");
     const r = await provision(sys);
-    assert.deepEqual(r.reset, { mode: "provisioned", removed: ["config.json", "factory-reset", "fleet.json", "revisions", "update"] });
+    assert.deepEqual(r.reset, {
+      mode: "provisioned",
+      removed: ["config.json", "factory-reset", "fleet.json", "revisions", "shadow", "update"],
+    });
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? ""), config);
     assert.equal(r.deviceId, "site-1");
     assert.equal(r.consoleLogin, "enabled");

@@ -1,6 +1,9 @@
-// First-boot and every-boot provisioning: take the ESP's provision.json into /data (once), keep
-// the device identity stable, and render /etc/shadow (a symlink to /run/gate64/shadow) from the
-// factory copy with the provisioned console hash. Without a hash root stays locked.
+// Provisioning: take the ESP's provision.json into /data (once), carry out a factory reset, keep
+// the device identity stable, and render /etc/shadow (a symlink to /data/gate64/shadow) from the
+// firmware's factory copy with the provisioned console hash. Without a hash root stays locked.
+// gate64-provision.service runs it only when there is something to do (a file on the ESP, a
+// reset asked for, no identity or shadow, or a firmware this /data has not been provisioned for:
+// the stamp below): a boot with nothing to do starts no Node process before the console.
 import { createHash } from "node:crypto";
 import { formatPath, validateConfig } from "../config/validate.js";
 import { readJson } from "../lib/read-json.js";
@@ -8,6 +11,13 @@ import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { PROVISIONED_CONFIG, performReset } from "./factory-reset.js";
 import { type Identity, IdentitySchema, ProvisionSchema } from "./schema.js";
+
+/**
+ * provisioned.<firmware version> in /data/gate64: this firmware's provisioning has run. The unit's
+ * ConditionPathExists=|!/data/gate64/provisioned.%A (%A: os-release IMAGE_VERSION, the same
+ * version) runs it again after an update, a rollback or a reset, which removes the stamp.
+ */
+export const STAMP_PREFIX = "provisioned.";
 
 export interface ProvisionReport {
   provisioned: boolean;
@@ -86,5 +96,15 @@ export async function provision(sys: System): Promise<ProvisionReport> {
   const hash = (await sys.readFile(PATHS.consoleHash))?.trim() || null;
   const factory = await sys.readFile(PATHS.factoryShadow);
   if (factory !== null) await sys.writeFileAtomic(PATHS.shadow, renderShadow(factory, hash), 0o640);
+  await stamp(sys);
   return { provisioned, deviceId: identity.deviceId, consoleLogin: hash ? "enabled" : "locked", ...(reset ? { reset } : {}), problems };
+}
+
+/** Leaves this firmware's stamp, and only it: the other slot's firmware renders its own shadow. */
+async function stamp(sys: System): Promise<void> {
+  const version = (await sys.readFile(PATHS.version))?.trim();
+  const mine = `${STAMP_PREFIX}${version}`;
+  for (const name of await sys.list(PATHS.data))
+    if (name.startsWith(STAMP_PREFIX) && name !== mine) await sys.remove(`${PATHS.data}/${name}`);
+  if (version) await sys.writeFileAtomic(`${PATHS.data}/${mine}`, "", 0o644);
 }
