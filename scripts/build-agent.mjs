@@ -5,6 +5,22 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
+// zod's namespace export carries every locale's messages (about 250 KB of each bundle); gate64
+// speaks English only (the default zod registers itself), so the locale index becomes just that.
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes("/node_modules/zod/") ? { path: "zod-locales", namespace: "zod-english-only" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "zod-english-only" }, () => ({
+      contents: 'export { default as en } from "zod/v4/locales/en.js";',
+      resolveDir: process.cwd(),
+      loader: "js",
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: "node",
@@ -15,6 +31,7 @@ const common = {
   legalComments: "linked",
   // The pty addon is loaded from prebuilds/ beside the bundle at run time.
   external: ["@lydell/node-pty"],
+  plugins: [zodEnglishOnly],
   logLevel: "warning",
 };
 

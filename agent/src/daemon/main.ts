@@ -3,6 +3,7 @@
 // console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
 // none of them keeps the others from starting: a box whose configuration fails to apply stays
 // reachable on its console and over the fleet, to be fixed.
+import * as nodeModule from "node:module";
 import { Applier } from "../apply/applier.js";
 import { keptCopyName, type MigrationPlan, planMigration } from "../config/migrate.js";
 import { validateConfigText } from "../config/parse-text.js";
@@ -187,6 +188,9 @@ async function main(): Promise<void> {
   ];
   await startAll(modules, log);
   await notify.ready(`revision ${applier.running?.revision}`);
+  // Node writes its compile cache (NODE_COMPILE_CACHE, set by the unit) only at exit otherwise,
+  // which a power cut or a watchdog kill never reaches. Node < 22.10 has no such call.
+  (nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
   await startAll([health], log);
   // Well after the first health round: systeminformation starts ~150 processes over ~8 s under
   // TCG (docs/protocol.md#inventory), which must not compete with the boot, its health gate or
