@@ -1,17 +1,30 @@
-// npm run bench -- agent
+// npm run bench -- agent [--board x86-64] [--rounds 5]
 // In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, CPU
-// per health cycle, time from apply to verified commit, and time to detect and revert a config
+// per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
+// verified commit with the agent's own per-step breakdown, and time to detect and revert a config
 // that breaks translation (bounded below by health.applyVerifySec). One JSON object per line.
 import { parseArgs } from "node:util";
 import { Lab } from "../lab/lab.js";
-import { report } from "./report.js";
+import { report, summary } from "./report.js";
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { image: { type: "string", default: "out/x86-64/disk.img" }, cycles: { type: "string", default: "20" } },
+    options: {
+      board: { type: "string", default: "x86-64" },
+      image: { type: "string" },
+      cycles: { type: "string", default: "20" },
+      rounds: { type: "string", default: "5" },
+    },
   });
-  const lab = new Lab({ image: values.image, serial: "file", configOverrides: { health: { intervalSec: 30, applyVerifySec: 20 } } });
+  const board = values.board;
+  const rounds = Number(values.rounds);
+  const lab = new Lab({
+    image: values.image ?? `out/${board}/disk.img`,
+    board,
+    serial: "file",
+    configOverrides: { health: { intervalSec: 30, applyVerifySec: 20 } },
+  });
   try {
     await lab.start();
     await lab.waitForHealth("ok", 300);
@@ -48,8 +61,46 @@ export async function run(args: string[]): Promise<void> {
       const [ms, rc] = r.output.trim().split("\n").pop()?.split(" ").map(Number) ?? [];
       return { ms: ms ?? Number.NaN, rc: rc ?? -1 };
     };
-    const ok = await timed("gate64 config set dns64.cache.maxTtlSec 1200");
-    report({ bench: "agent", applyToVerifiedCommitMs: ok.ms, exit: ok.rc });
+    // The CLI a person types into: bare Node's start and `gate64 status`, alternating.
+    const bare: number[] = [];
+    const status: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      bare.push((await timed("node -e 0")).ms);
+      status.push((await timed("gate64 status")).ms);
+    }
+    report({ bench: "agent", board, rounds, bareNodeStartMs: summary(bare, 0), statusMs: summary(status, 0) });
+
+    // Apply: one service (CoreDNS) changes each round; the agent times its own steps.
+    const total: number[] = [];
+    const steps: Record<string, number[]> = {};
+    for (let i = 0; i < rounds; i++) {
+      const r = await timed(`gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json`);
+      total.push(r.ms);
+      const json = await con.run(`node -p 'JSON.stringify(JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps)'`);
+      const line = json.output.trim().split("\n").pop() ?? "";
+      for (const s of JSON.parse(line.startsWith("[") ? line : "[]") as { step: string; ms: number }[]) {
+        steps[s.step] ??= [];
+        steps[s.step]?.push(s.ms);
+      }
+      if (r.rc !== 0) total[total.length - 1] = Number.NaN;
+    }
+    const agentMs = (i: number) => Object.values(steps).reduce((sum, xs) => sum + (xs[i] ?? 0), 0);
+    report({
+      bench: "agent",
+      board,
+      rounds,
+      applyToVerifiedCommitMs: summary(total, 0),
+      inTheAgentMs: summary(
+        total.map((_, i) => agentMs(i)),
+        0,
+      ),
+      cliAndSocketMs: summary(
+        total.map((t, i) => t - agentMs(i)),
+        0,
+      ),
+      // No steps read back is a failed measurement (null), not an apply that took no time.
+      steps: Object.keys(steps).length > 0 ? Object.fromEntries(Object.entries(steps).map(([k, xs]) => [k, summary(xs, 0)])) : null,
+    });
     const bad = await timed(`gate64 config set dns64.upstreams '["198.51.100.99"]'`);
     report({ bench: "agent", detectAndRevertMs: bad.ms, applyVerifySec: 20, exit: bad.rc });
     con.close();

@@ -351,7 +351,6 @@ export class Lab {
     this.qemu = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : "ignore" });
   }
 
-  /** Waits until the box reports the given health status to the broker; returns seconds since QEMU started. */
   /** A new terminal on the serial console, logged in as root (after a reboot, take a new one). */
   async console(): Promise<SerialConsole> {
     const con = new SerialConsole(this.serialSocket);
@@ -359,17 +358,35 @@ export class Lab {
     return con;
   }
 
-  async waitForHealth(status: string, timeoutSec: number): Promise<number> {
+  /**
+   * Waits until the box reports the given health status to the broker; returns seconds since QEMU
+   * started. With `since` (ms, host clock), only a report checked at or after it counts: the
+   * broker keeps the last boot's report (the VM's clock starts from the host's).
+   */
+  async waitForHealth(status: string, timeoutSec: number, since = 0): Promise<number> {
     const topic = `gate64/${this.spec.deviceId}/health`;
     await waitFor(
       `agent health "${status}" on ${topic}`,
       () => {
         const msg = this.subscribeOnce(topic, 5);
-        return msg !== null && (JSON.parse(msg) as { status: string }).status === status;
+        if (msg === null) return false;
+        const h = JSON.parse(msg) as { status: string; checkedAt: string };
+        return h.status === status && Date.parse(h.checkedAt) >= since;
       },
       timeoutSec * 1000,
     );
     return (Date.now() - this.qemuStartedAt) / 1000;
+  }
+
+  /** Shuts the box down from its console (a clean poweroff) and starts QEMU again. */
+  async reboot(con: SerialConsole): Promise<void> {
+    const q = this.qemu;
+    if (q === null || q.exitCode !== null) throw new Error("the lab VM is not running");
+    const exited = new Promise((r) => q.once("exit", r));
+    con.write("systemctl poweroff\r");
+    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error("no poweroff within 180 s")), 180_000))]);
+    con.close();
+    this.startQemu(this.disk);
   }
 
   /** The last lines of the serial console log. */

@@ -52,6 +52,13 @@ describe("apply", () => {
     const r = await applier.apply(withUpstream("198.51.100.54"), { by: "test" });
     assert.equal(r.outcome, "committed");
     assert.deepEqual(r.outcome === "committed" && r.services, ["coredns"]);
+    // Each step timed, in order, one install step per service reloaded.
+    const steps = r.outcome === "committed" ? (r.steps ?? []) : [];
+    assert.deepEqual(
+      steps.map((s) => s.step),
+      ["validate", "render", "stage", "install coredns", "verify", "commit"],
+    );
+    assert.ok(steps.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
     assert.ok(sys.commands.includes("systemctl restart coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("jool")), sys.commands.join("\n"));
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? "").dns64.upstreams, ["198.51.100.54"]);

@@ -53,10 +53,16 @@ function recordable(input: unknown): unknown {
   return { "(omitted)": `${text.length} bytes, sha256 ${createHash("sha256").update(text).digest("hex")}` };
 }
 
+/** One step of an apply and its duration: validate, render, stage, install <service>, verify, commit. */
+export interface StepTime {
+  step: string;
+  ms: number;
+}
+
 export type ApplyResult =
-  | { outcome: "committed"; revision: number; services: Service[] }
-  | { outcome: "pending"; revision: number; services: Service[]; confirmBy: string }
-  | { outcome: "reverted"; revision: number; reason: string }
+  | { outcome: "committed"; revision: number; services: Service[]; steps?: StepTime[] }
+  | { outcome: "pending"; revision: number; services: Service[]; confirmBy: string; steps?: StepTime[] }
+  | { outcome: "reverted"; revision: number; reason: string; steps?: StepTime[] }
   | { outcome: "refused"; problems: Problem[] }
   | { outcome: "unchanged"; revision: number };
 
@@ -98,11 +104,16 @@ export class Applier {
     return dir;
   }
 
-  /** Puts a rendered revision into effect (staged dir, atomic symlink swap, reload what changed). */
-  private async activate(next: Running, prev: RenderedFiles | null, opts: PlanOptions = {}): Promise<Service[]> {
-    const dir = await this.stage(next);
+  /** Puts a staged revision into effect (atomic symlink swap, reload what changed). */
+  private async activate(
+    next: Running,
+    dir: string,
+    prev: RenderedFiles | null,
+    opts: PlanOptions = {},
+    onDone?: (s: Service) => void,
+  ): Promise<Service[]> {
     await this.deps.sys.swapSymlink(`rev-${next.revision}`, PATHS.current);
-    return execute(this.deps.sys, next.config, dir, next.files, plan(prev, next.files, opts));
+    return execute(this.deps.sys, next.config, dir, next.files, plan(prev, next.files, opts), onDone);
   }
 
   /** The files an earlier run of the agent put into effect (/run survives an agent restart, not a reboot). */
@@ -147,7 +158,7 @@ export class Applier {
       const inEffect = this.bootFailed ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
-        return { services: await this.activate(next, inEffect, { boot: true }) };
+        return { services: await this.activate(next, await this.stage(next), inEffect, { boot: true }) };
       } catch (err) {
         this.bootFailed = true;
         return { services: [], error: (err as Error).message };
@@ -209,7 +220,12 @@ export class Applier {
     return `probes failed for ${r.config.health.applyVerifySec} s: ${failed.join("; ")}`;
   }
 
-  private async revert(failed: Running, before: Running, record: Revision, reason: string): Promise<ApplyResult> {
+  private async revert(
+    failed: Running,
+    before: Running,
+    record: Revision,
+    reason: string,
+  ): Promise<Extract<ApplyResult, { outcome: "reverted" }>> {
     this.deps.log(`apply: reverting revision ${failed.revision} to ${before.revision}: ${reason}`);
     // Rendered again: the WAN address may have changed since the previous revision was rendered.
     const previous = await this.render(before.config, before.input, before.revision);
@@ -269,7 +285,15 @@ export class Applier {
           },
         ],
       };
+    const steps: StepTime[] = [];
+    let mark = this.deps.sys.now();
+    const lap = (step: string) => {
+      const now = this.deps.sys.now();
+      steps.push({ step, ms: now - mark });
+      mark = now;
+    };
     const v = validateConfig(input);
+    lap("validate");
     const revision = await this.revisions.next();
     const record: Revision = {
       revision,
@@ -284,6 +308,7 @@ export class Applier {
       return { outcome: "refused", problems: v.problems };
     }
     const next = await this.render(v.config, input, revision);
+    lap("render");
     // Unchanged only when the config itself is: fields that render no file (mqtt, health, ...)
     // are still committed, and each feature reacts to its own section.
     if (
@@ -292,7 +317,9 @@ export class Applier {
       meta.confirmSec === undefined
     )
       return { outcome: "unchanged", revision: previous.revision };
-    const problems = await this.toolChecks(next.files, await this.stage(next));
+    const dir = await this.stage(next);
+    const problems = await this.toolChecks(next.files, dir);
+    lap("stage");
     if (problems.length > 0) {
       await this.revisions.save({ ...record, reason: formatProblems(problems) });
       return { outcome: "refused", problems };
@@ -300,12 +327,13 @@ export class Applier {
 
     let services: Service[];
     try {
-      services = await this.activate(next, previous.files);
+      services = await this.activate(next, dir, previous.files, {}, (s) => lap(`install ${s}`));
     } catch (err) {
-      return this.revert(next, previous, record, `install failed: ${(err as Error).message}`);
+      return { ...(await this.revert(next, previous, record, `install failed: ${(err as Error).message}`)), steps };
     }
     const failure = await this.verify(next);
-    if (failure !== null) return this.revert(next, previous, record, failure);
+    lap("verify");
+    if (failure !== null) return { ...(await this.revert(next, previous, record, failure)), steps };
 
     if (meta.confirmSec !== undefined) {
       const confirmBy = new Date(this.deps.sys.now() + meta.confirmSec * 1000).toISOString();
@@ -322,10 +350,11 @@ export class Applier {
         });
       }, meta.confirmSec * 1000);
       this.pending = { running: next, previous, timer, record: pendingRecord };
-      return { outcome: "pending", revision, services, confirmBy };
+      return { outcome: "pending", revision, services, confirmBy, steps };
     }
     await this.commit(next, record);
-    return { outcome: "committed", revision, services };
+    lap("commit");
+    return { outcome: "committed", revision, services, steps };
   }
 
   confirm(by: string): Promise<ApplyResult> {

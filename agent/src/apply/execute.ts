@@ -111,13 +111,24 @@ const RUN: Record<Service, Run> = {
   },
 };
 
-/** Runs the steps with the files staged in `dir`; returns the services it reloaded. */
-export async function execute(sys: System, config: Config, dir: string, next: RenderedFiles, steps: readonly Step[]): Promise<Service[]> {
+/**
+ * Runs the steps with the files staged in `dir`; returns the services it reloaded. `onDone` hears
+ * of each service as its step ends (an apply times its steps with it).
+ */
+export async function execute(
+  sys: System,
+  config: Config,
+  dir: string,
+  next: RenderedFiles,
+  steps: readonly Step[],
+  onDone?: (service: Service) => void,
+): Promise<Service[]> {
   const done: Service[] = [];
   for (const step of steps) {
     if (step.when === "if-down" && (await isUp(sys, step.service))) continue;
     await RUN[step.service](sys, config, (rel) => join(dir, rel), next, step);
     done.push(step.service);
+    onDone?.(step.service);
   }
   return done;
 }
