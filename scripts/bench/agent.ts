@@ -4,6 +4,7 @@
 // verified commit with the agent's own per-step breakdown, and time to detect and revert a config
 // that breaks translation (bounded below by health.applyVerifySec). One JSON object per line.
 import { parseArgs } from "node:util";
+import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
 import { report, summary } from "./report.js";
 
@@ -18,7 +19,6 @@ export async function run(args: string[]): Promise<void> {
     },
   });
   const board = values.board;
-  const rounds = Number(values.rounds);
   const lab = new Lab({
     image: values.image ?? `out/${board}/disk.img`,
     board,
@@ -29,82 +29,97 @@ export async function run(args: string[]): Promise<void> {
     await lab.start();
     await lab.waitForHealth("ok", 300);
     const con = await lab.console();
-    const num = async (cmd: string) => Number((await con.run(cmd)).output.trim().split("\n").pop());
     await con.run("sleep 20"); // let the agent settle after boot
-    const pid = await num("systemctl show -p MainPID --value gate64-agent");
-    const agentKiB = await num(`ps -o rss= -p ${pid}`);
-    const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
-    report({
-      bench: "agent",
-      agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
-      bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
-      ratio: +(agentKiB / bareKiB).toFixed(2),
-    });
-
-    const cycles = Number(values.cycles);
-    // utime + stime in clock ticks (fields 14 and 15); the image has no awk.
-    const ticks = async () => num(`read -r -a f < /proc/${pid}/stat; echo $(( f[13] + f[14] ))`);
-    const before = await ticks();
-    const t0 = Date.now();
-    await con.run(`for i in $(seq ${cycles}); do gate64 health --json >/dev/null; done`, 600_000);
-    const wall = (Date.now() - t0) / 1000;
-    const cpu = ((await ticks()) - before) / 100;
-    report({
-      bench: "agent",
-      healthCycles: cycles,
-      agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000),
-      wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000),
-    });
-
-    const timed = async (cmd: string) => {
-      const r = await con.run(`s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`, 300_000);
-      const [ms, rc] = r.output.trim().split("\n").pop()?.split(" ").map(Number) ?? [];
-      return { ms: ms ?? Number.NaN, rc: rc ?? -1 };
-    };
-    // The CLI a person types into: bare Node's start and `gate64 status`, alternating.
-    const bare: number[] = [];
-    const status: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      bare.push((await timed("node -e 0")).ms);
-      status.push((await timed("gate64 status")).ms);
-    }
-    report({ bench: "agent", board, rounds, bareNodeStartMs: summary(bare, 0), statusMs: summary(status, 0) });
-
-    // Apply: one service (CoreDNS) changes each round; the agent times its own steps.
-    const total: number[] = [];
-    const steps: Record<string, number[]> = {};
-    for (let i = 0; i < rounds; i++) {
-      const r = await timed(`gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json`);
-      total.push(r.ms);
-      const json = await con.run(`node -p 'JSON.stringify(JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps)'`);
-      const line = json.output.trim().split("\n").pop() ?? "";
-      for (const s of JSON.parse(line.startsWith("[") ? line : "[]") as { step: string; ms: number }[]) {
-        steps[s.step] ??= [];
-        steps[s.step]?.push(s.ms);
-      }
-      if (r.rc !== 0) total[total.length - 1] = Number.NaN;
-    }
-    const agentMs = (i: number) => Object.values(steps).reduce((sum, xs) => sum + (xs[i] ?? 0), 0);
-    report({
-      bench: "agent",
-      board,
-      rounds,
-      applyToVerifiedCommitMs: summary(total, 0),
-      inTheAgentMs: summary(
-        total.map((_, i) => agentMs(i)),
-        0,
-      ),
-      cliAndSocketMs: summary(
-        total.map((t, i) => t - agentMs(i)),
-        0,
-      ),
-      // No steps read back is a failed measurement (null), not an apply that took no time.
-      steps: Object.keys(steps).length > 0 ? Object.fromEntries(Object.entries(steps).map(([k, xs]) => [k, summary(xs, 0)])) : null,
-    });
-    const bad = await timed(`gate64 config set dns64.upstreams '["198.51.100.99"]'`);
-    report({ bench: "agent", detectAndRevertMs: bad.ms, applyVerifySec: 20, exit: bad.rc });
+    await measureAgent(con, { board, rounds: Number(values.rounds), cycles: Number(values.cycles), revert: true });
     con.close();
   } finally {
     await lab.stop();
+  }
+}
+
+/**
+ * The figures, on a booted box's console (the lab e2e test smoke-runs this with one round). The
+ * configuration changes it makes are to the DNS64 cache TTL; with `revert`, also one that breaks
+ * translation (health.applyVerifySec should be 20 s, as the bench sets it).
+ */
+export async function measureAgent(
+  con: SerialConsole,
+  opts: { board: string; rounds: number; cycles: number; revert: boolean },
+): Promise<void> {
+  const { board, rounds } = opts;
+  const num = async (cmd: string) => Number((await con.run(cmd)).output.trim().split("\n").pop());
+  const pid = await num("systemctl show -p MainPID --value gate64-agent");
+  const agentKiB = await num(`ps -o rss= -p ${pid}`);
+  const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
+  report({
+    bench: "agent",
+    agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
+    bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
+    ratio: +(agentKiB / bareKiB).toFixed(2),
+  });
+
+  const cycles = opts.cycles;
+  // utime + stime in clock ticks (fields 14 and 15); the image has no awk.
+  const ticks = async () => num(`read -r -a f < /proc/${pid}/stat; echo $(( f[13] + f[14] ))`);
+  const before = await ticks();
+  const t0 = Date.now();
+  await con.run(`for i in $(seq ${cycles}); do gate64 health --json >/dev/null; done`, 600_000);
+  const wall = (Date.now() - t0) / 1000;
+  const cpu = ((await ticks()) - before) / 100;
+  report({
+    bench: "agent",
+    healthCycles: cycles,
+    agentCpuMsPerCycle: Math.round((cpu / cycles) * 1000),
+    wallMsPerCycleIncludingCli: Math.round((wall / cycles) * 1000),
+  });
+
+  const timed = async (cmd: string) => {
+    const r = await con.run(`s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`, 300_000);
+    const [ms, rc] = r.output.trim().split("\n").pop()?.split(" ").map(Number) ?? [];
+    return { ms: ms ?? Number.NaN, rc: rc ?? -1 };
+  };
+  // The CLI a person types into: bare Node's start and `gate64 status`, alternating.
+  const bare: number[] = [];
+  const status: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    bare.push((await timed("node -e 0")).ms);
+    status.push((await timed("gate64 status")).ms);
+  }
+  report({ bench: "agent", board, rounds, bareNodeStartMs: summary(bare, 0), statusMs: summary(status, 0) });
+
+  // Apply: one service (CoreDNS) changes each round; the agent times its own steps.
+  const total: number[] = [];
+  const steps: Record<string, number[]> = {};
+  for (let i = 0; i < rounds; i++) {
+    const r = await timed(`gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json`);
+    total.push(r.ms);
+    const json = await con.run(`node -p 'JSON.stringify(JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps)'`);
+    const line = json.output.trim().split("\n").pop() ?? "";
+    for (const s of JSON.parse(line.startsWith("[") ? line : "[]") as { step: string; ms: number }[]) {
+      steps[s.step] ??= [];
+      steps[s.step]?.push(s.ms);
+    }
+    if (r.rc !== 0) total[total.length - 1] = Number.NaN;
+  }
+  const agentMs = (i: number) => Object.values(steps).reduce((sum, xs) => sum + (xs[i] ?? 0), 0);
+  report({
+    bench: "agent",
+    board,
+    rounds,
+    applyToVerifiedCommitMs: summary(total, 0),
+    inTheAgentMs: summary(
+      total.map((_, i) => agentMs(i)),
+      0,
+    ),
+    cliAndSocketMs: summary(
+      total.map((t, i) => t - agentMs(i)),
+      0,
+    ),
+    // No steps read back is a failed measurement (null), not an apply that took no time.
+    steps: Object.keys(steps).length > 0 ? Object.fromEntries(Object.entries(steps).map(([k, xs]) => [k, summary(xs, 0)])) : null,
+  });
+  if (opts.revert) {
+    const bad = await timed(`gate64 config set dns64.upstreams '["198.51.100.99"]'`);
+    report({ bench: "agent", detectAndRevertMs: bad.ms, applyVerifySec: 20, exit: bad.rc });
   }
 }

@@ -1,8 +1,8 @@
-// npm run bench -- boot [--board x86-64] [--no-stock]
+// npm run bench -- boot [--board x86-64] [--reboots 3] [--no-stock]
 // Boot time under QEMU TCG (2 vCPU) from QEMU start to the console login prompt (multi-user) and
 // to the agent's first healthy report at the broker, plus systemd-analyze from inside: the first
-// boot (provisioning from the ESP's provision.json) and a reboot after a clean poweroff (a
-// router's every other boot: nothing to provision). With the
+// boot (provisioning from the ESP's provision.json) and reboots after a clean poweroff (a
+// router's every other boot: nothing to provision), whose median and spread are printed. With the
 // stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
 // same kernel, initramfs and UKI command line is booted the same way from slot B.
 import { execFileSync } from "node:child_process";
@@ -13,15 +13,10 @@ import type { SerialConsole } from "../lab/console.js";
 import { editEsp, partition } from "../lab/disk.js";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
-import { report } from "./report.js";
+import { report, summary } from "./report.js";
 
-/** Seconds from QEMU's start to a login prompt that appeared in the serial log after `from` bytes. */
-async function timeToLogin(lab: Lab, from = 0): Promise<number> {
-  await waitFor(
-    "login prompt",
-    () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8").slice(from)),
-    300_000,
-  );
+async function timeToLogin(lab: Lab): Promise<number> {
+  await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 300_000);
   return (Date.now() - lab.qemuStartedAt) / 1000;
 }
 
@@ -76,6 +71,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       board: { type: "string", default: "x86-64" },
       image: { type: "string" },
+      reboots: { type: "string", default: "3" },
       "no-stock": { type: "boolean", default: false },
     },
   });
@@ -83,16 +79,17 @@ export async function run(args: string[]): Promise<void> {
   const image = values.image ?? `out/${board}/disk.img`;
   const lab = new Lab({ image, board, serial: "file" });
   let gate64Login = 0;
-  const healthyBy: Record<string, number> = {};
+  let firstHealthy = Number.NaN;
+  const rebootLogin: number[] = [];
+  const rebootHealthy: number[] = [];
   try {
     await lab.start();
     // The first boot's console stays logged in: the reboot is typed into it.
     let previous: SerialConsole | null = null;
-    for (const boot of ["first", "reboot"]) {
-      const logBytes = existsSync(lab.serialLog) ? readFileSync(lab.serialLog).length : 0;
+    for (const boot of ["first", ...Array.from({ length: Number(values.reboots) }, () => "reboot")]) {
       if (previous !== null) await lab.reboot(previous);
       const since = Date.now();
-      const login = await timeToLogin(lab, logBytes);
+      const login = await timeToLogin(lab);
       const healthy = await lab.waitForHealth("ok", 300, since);
       const con = await lab.console();
       const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
@@ -100,8 +97,7 @@ export async function run(args: string[]): Promise<void> {
       const chain = (await con.run("systemd-analyze critical-chain --no-pager gate64-agent.service")).output;
       const blame = (await con.run("systemd-analyze blame --no-pager | head -n 12")).output;
       const provisioned = (await con.run("systemctl show -P ConditionResult gate64-provision.service")).output.trim().split("\n").pop();
-      if (boot === "reboot") con.close();
-      else previous = con;
+      previous = con; // lab.reboot closes it
       process.stderr.write(`${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\n`);
       report({
         bench: "boot",
@@ -113,9 +109,25 @@ export async function run(args: string[]): Promise<void> {
         toAgentHealthySec: +healthy.toFixed(1),
         systemdAnalyze: analyze,
       });
-      if (boot === "first") gate64Login = login;
-      healthyBy[boot] = healthy;
+      if (boot === "first") {
+        gate64Login = login;
+        firstHealthy = healthy;
+      } else {
+        rebootLogin.push(login);
+        rebootHealthy.push(healthy);
+      }
     }
+    previous?.close();
+    if (rebootLogin.length > 0)
+      report({
+        bench: "boot",
+        board,
+        image: "gate64",
+        boot: "reboot",
+        reboots: rebootLogin.length,
+        toLoginPromptSec: summary(rebootLogin, 1),
+        toAgentHealthySec: summary(rebootHealthy, 1),
+      });
   } finally {
     await lab.stop();
   }
@@ -133,8 +145,8 @@ export async function run(args: string[]): Promise<void> {
       board,
       ratio: "gate64/stock",
       toLoginPrompt: +(gate64Login / login).toFixed(2),
-      firstBootHealthyToStockLogin: +((healthyBy.first ?? Number.NaN) / login).toFixed(2),
-      rebootHealthyToStockLogin: +((healthyBy.reboot ?? Number.NaN) / login).toFixed(2),
+      firstBootHealthyToStockLogin: +(firstHealthy / login).toFixed(2),
+      rebootHealthyToStockLogin: rebootHealthy.length > 0 ? summary(rebootHealthy.map((h) => h / login)) : null,
     });
   } finally {
     await stock.stop();

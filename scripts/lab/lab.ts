@@ -386,6 +386,8 @@ export class Lab {
     con.write("systemctl poweroff\r");
     await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error("no poweroff within 180 s")), 180_000))]);
     con.close();
+    // QEMU truncates the log when it starts: gone now, no reader can take the last boot's lines.
+    rmSync(this.serialLog, { force: true });
     this.startQemu(this.disk);
   }
 

@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
+import { measureAgent } from "../../scripts/bench/agent.js";
+import { missingFigures } from "../../scripts/bench/report.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
 import { itChecks } from "./lab-checks.js";
@@ -170,5 +172,20 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     assert.equal(reported, next);
     const health = await lab.waitForHealth("ok", 120);
     t.diagnostic(`state reports ${next}; health ok at ${health.toFixed(0)} s of the lab`);
+  });
+
+  // The benches' own measuring code, on this box with short settings, so that it cannot rot
+  // (docs/benchmarks.md has the full runs).
+  it("smoke-runs the agent bench on this box (RSS, CLI start, apply steps) and the image bench", async () => {
+    const con = await lab.console();
+    try {
+      await measureAgent(con, { board: "x86-64", rounds: 1, cycles: 2, revert: false });
+    } finally {
+      con.close();
+    }
+    assert.deepEqual(missingFigures(), []);
+    const image = spawnSync("node", ["--import", "tsx", "scripts/bench.ts", "image", "--board", "x86-64"], { encoding: "utf8" });
+    assert.equal(image.status, 0, `${image.stdout}${image.stderr}`);
+    assert.match(image.stdout, /"bench":"image"/);
   });
 });
