@@ -93,11 +93,14 @@ export async function measureAgent(
   for (let i = 0; i < rounds; i++) {
     const r = await timed(`gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json`);
     total.push(r.ms);
-    const json = await con.run(`node -p 'JSON.stringify(JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps)'`);
-    const line = json.output.trim().split("\n").pop() ?? "";
-    for (const s of JSON.parse(line.startsWith("[") ? line : "[]") as { step: string; ms: number }[]) {
-      steps[s.step] ??= [];
-      steps[s.step]?.push(s.ms);
+    // One "ms step" line per step: a JSON line would wrap at the console's width.
+    const listed = await con.run(
+      `node -e 'for (const s of JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps) console.log(s.ms, s.step)'`,
+    );
+    for (const m of listed.output.matchAll(/^(\d+) (.+)$/gm)) {
+      const step = (m[2] ?? "").trim();
+      steps[step] ??= [];
+      steps[step]?.push(Number(m[1]));
     }
     if (r.rc !== 0) total[total.length - 1] = Number.NaN;
   }

@@ -96,9 +96,13 @@ export async function run(args: string[]): Promise<void> {
       // Where the time went: the chain the agent waited on and the slowest units (docs/benchmarks.md).
       const chain = (await con.run("systemd-analyze critical-chain --no-pager gate64-agent.service")).output;
       const blame = (await con.run("systemd-analyze blame --no-pager | head -n 12")).output;
+      // The agent's own start: its log lines since the boot, on the monotonic clock.
+      const agentLog = (await con.run("journalctl -b -o short-monotonic --no-pager -u gate64-agent | head -n 12")).output;
       const provisioned = (await con.run("systemctl show -P ConditionResult gate64-provision.service")).output.trim().split("\n").pop();
       previous = con; // lab.reboot closes it
-      process.stderr.write(`${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\n`);
+      process.stderr.write(
+        `${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\nagent:\n${agentLog}\n`,
+      );
       report({
         bench: "boot",
         board,

@@ -384,7 +384,11 @@ export class Lab {
     if (q === null || q.exitCode !== null) throw new Error("the lab VM is not running");
     const exited = new Promise((r) => q.once("exit", r));
     con.write("systemctl poweroff\r");
-    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error("no poweroff within 180 s")), 180_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no poweroff within 180 s")), 180_000);
+    });
+    await Promise.race([exited, late]).finally(() => clearTimeout(timer));
     con.close();
     // QEMU truncates the log when it starts: gone now, no reader can take the last boot's lines.
     rmSync(this.serialLog, { force: true });
