@@ -91,7 +91,7 @@ export async function measureAgent(
   const total: number[] = [];
   const steps: Record<string, number[]> = {};
   for (let i = 0; i < rounds; i++) {
-    const r = await timed(`gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json`);
+    const r = await timed(`{ gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json; }`);
     total.push(r.ms);
     // One "ms step" line per step: a JSON line would wrap at the console's width.
     const listed = await con.run(
