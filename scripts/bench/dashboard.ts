@@ -6,7 +6,7 @@
 // the page's main-thread time spent in long tasks (> 50 ms) over the same window; time from typing
 // a filter to the filtered table; the dashboard process's RSS.
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -62,9 +62,10 @@ export async function run(args: string[]): Promise<void> {
   let broker: Broker | null = null;
   let sim: ChildProcess | null = null;
   let dash: ChildProcess | null = null;
+  const dir = mkdtempSync(join(tmpdir(), "gate64-bench-dashboard-"));
   const browser = await chromium.launch({ executablePath: CHROMIUM });
   try {
-    const started = await simBroker(mkdtempSync(join(tmpdir(), "gate64-bench-dashboard-")));
+    const started = await simBroker(dir);
     broker = started.broker;
     sim = fork(
       resolve(import.meta.dirname, "../fleet-sim.ts"),
@@ -132,5 +133,6 @@ export async function run(args: string[]): Promise<void> {
     sim?.kill("SIGTERM");
     if (sim && sim.exitCode === null) await new Promise((r) => sim?.once("exit", r));
     await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

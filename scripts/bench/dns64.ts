@@ -8,7 +8,7 @@
 // alternate the order of the servers; ratios are taken within a round, then the median and the
 // spread (min-max) over rounds are printed. One JSON object per line.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
@@ -199,5 +199,6 @@ export async function run(args: string[]): Promise<void> {
       }
   } finally {
     await ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@
 // probes, charts and answers a ping, and the page logs no errors. Screenshots go to out/dashboard/.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,7 @@ function sim(url: string, n: number, prefix: string): ChildProcess {
 describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeout: 5 * 60_000 }, () => {
   let broker: Broker;
   let fleetFile: string;
+  let brokerDir = "";
   let op: Operator;
   const children: ChildProcess[] = [];
   let dashboard: ChildProcess;
@@ -44,7 +45,8 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    ({ broker, fleetFile } = await simBroker(mkdtempSync(join(tmpdir(), "gate64-dashboard-"))));
+    brokerDir = mkdtempSync(join(tmpdir(), "gate64-dashboard-"));
+    ({ broker, fleetFile } = await simBroker(brokerDir));
     op = await Operator.connect({
       url: broker.url,
       credentialsFile: join(fleetFile, "../operator.credentials"),
@@ -86,6 +88,7 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
     await Promise.all([...children, ...(dashboard ? [dashboard] : [])].map(ended));
     await op?.close();
     await broker?.stop();
+    if (brokerDir) rmSync(brokerDir, { recursive: true, force: true });
   });
 
   it("shows every box in the table, ready and healthy", async () => {
@@ -199,6 +202,7 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
       assert.match(await page.text(), /<div id="app">/);
     } finally {
       c.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,7 @@
 // IPv4, UDP and TCP. Everything lives in namespaces this test creates and removes.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -106,6 +106,7 @@ after(async () => {
   await coredns?.stop();
   await client?.destroy();
   await box?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const WKP = (v4hex: string) => `64:ff9b::${v4hex}`;

@@ -1,7 +1,7 @@
 // The control socket against real unix sockets: created 0600, a flood is answered once and cut
 // off, an idle client is dropped, requests are checked by the protocol schema.
 import assert from "node:assert/strict";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import type { Server } from "node:net";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,7 +11,8 @@ import { timeoutFor } from "../../agent/src/control/client.js";
 import { serveControl } from "../../agent/src/control/server.js";
 
 describe("control socket", () => {
-  const path = join(mkdtempSync(join(tmpdir(), "gate64-ctl-")), "control.sock");
+  const dir = mkdtempSync(join(tmpdir(), "gate64-ctl-"));
+  const path = join(dir, "control.sock");
   let server: Server;
   before(async () => {
     server = await serveControl(
@@ -21,7 +22,10 @@ describe("control socket", () => {
       { idleMs: 300 },
     );
   });
-  after(() => server.close());
+  after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const talk = (send: (s: ReturnType<typeof connect>) => void) =>
     new Promise<{ data: string; closedAfterMs: number }>((resolve) => {
