@@ -20,6 +20,8 @@ const withUpstream = (u: string) => ({ ...BASE, dns64: { upstreams: [u] } });
 let sys: FakeSystem;
 let healthy: (config: unknown) => boolean;
 let applier: Applier;
+/** The probe names each verification round asked for (null: every probe). */
+let asked: (string[] | null)[];
 
 function report(ok: boolean): HealthReport {
   return {
@@ -37,7 +39,10 @@ beforeEach(async () => {
   applier = new Applier({
     sys,
     facts: async () => ({ deviceId: "t1" }),
-    check: async (r) => report(healthy(r.config)),
+    check: async (r, only) => {
+      asked.push(only ? [...only].sort() : null);
+      return report(healthy(r.config));
+    },
     log: () => undefined,
     pollMs: 5,
   });
@@ -45,6 +50,7 @@ beforeEach(async () => {
   assert.ok(v.ok);
   await applier.boot(v.config, BASE);
   sys.commands.length = 0;
+  asked = [];
 });
 
 describe("apply", () => {
@@ -59,6 +65,8 @@ describe("apply", () => {
       ["validate", "render", "stage", "install coredns", "verify", "commit"],
     );
     assert.ok(steps.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
+    // Verified by what a CoreDNS reload can break, plus the NAT64 probe.
+    assert.deepEqual(asked, [["coredns", "dns64", "nat64", "upstream-dns"]]);
     assert.ok(sys.commands.includes("systemctl restart coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("jool")), sys.commands.join("\n"));
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? "").dns64.upstreams, ["198.51.100.54"]);

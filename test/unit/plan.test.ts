@@ -1,7 +1,7 @@
 // The apply planner as data: which steps a change, an agent start and a repair take.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { plan, repairSteps } from "../../agent/src/apply/plan.js";
+import { plan, probesToVerify, repairSteps } from "../../agent/src/apply/plan.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { type RenderedFiles, renderAll } from "../../agent/src/render/index.js";
 
@@ -67,5 +67,14 @@ describe("plan", () => {
       { service: "coredns", when: "changed" },
     ]);
     assert.deepEqual(repairSteps(["upstream-dns", "wan-ipv4"], base), []);
+  });
+
+  it("verifies what the reloaded services can break, plus NAT64; everything after a global change", () => {
+    const sorted = (s: ReadonlySet<string> | null) => (s === null ? null : [...s].sort());
+    assert.deepEqual(sorted(probesToVerify(["coredns"])), ["coredns", "dns64", "nat64", "upstream-dns"]);
+    assert.deepEqual(sorted(probesToVerify(["jool", "offloads"])), ["jool", "nat64", "offloads", "pool4"]);
+    assert.deepEqual(sorted(probesToVerify([])), ["nat64"], "a change that reloads nothing still proves translation");
+    for (const global of ["network", "firewall", "sysctl"] as const)
+      assert.equal(probesToVerify(["coredns", global]), null, `${global}: every probe`);
   });
 });

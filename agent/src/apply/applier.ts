@@ -15,15 +15,16 @@ import { type Facts, type Resolved, resolve } from "../render/context.js";
 import { type RenderedFiles, renderAll } from "../render/index.js";
 import type { System } from "../system/system.js";
 import { execute } from "./execute.js";
-import { type PlanOptions, plan, repairSteps, type Service } from "./plan.js";
+import { type PlanOptions, plan, probesToVerify, repairSteps, type Service } from "./plan.js";
 import { type Revision, RevisionStore } from "./revisions.js";
 
 export interface ApplierDeps {
   sys: System;
   facts: (config: Config) => Promise<Facts>;
-  check: (r: Resolved) => Promise<HealthReport>;
+  /** The health probes, only those named in `only` when given (apply/plan.ts probesToVerify). */
+  check: (r: Resolved, only?: ReadonlySet<string> | null) => Promise<HealthReport>;
   log: (line: string) => void;
-  /** How often to re-run the probes while verifying. */
+  /** The longest wait between verification rounds (the first is 200 ms, doubling up to this). */
   pollMs?: number;
   /** Told of changes the applier makes on its own (a revision reverted when its confirmation ran out). */
   onChange?: (r: ApplyResult) => void;
@@ -206,15 +207,20 @@ export class Applier {
     return problems;
   }
 
-  /** Re-runs the probes until they pass or the window closes; returns the failure, if any. */
-  private async verify(r: Running): Promise<string | null> {
+  /**
+   * Re-runs the probes the reloaded services can break (plus NAT64) until they pass or the window
+   * closes; returns the failure, if any. A restarted CoreDNS usually fails the first round, so the
+   * next comes soon and the waits grow.
+   */
+  private async verify(r: Running, services: readonly Service[]): Promise<string | null> {
     const until = this.deps.sys.now() + r.config.health.applyVerifySec * 1000;
+    const only = probesToVerify(services);
     let last: HealthReport | null = null;
-    for (;;) {
-      last = await this.deps.check(r.resolved);
+    for (let wait = 200; ; wait *= 2) {
+      last = await this.deps.check(r.resolved, only);
       if (last.status !== "failed") return null;
       if (this.deps.sys.now() >= until) break;
-      await new Promise((res) => setTimeout(res, this.deps.pollMs ?? 1000));
+      await new Promise((res) => setTimeout(res, Math.min(wait, this.deps.pollMs ?? 1000)));
     }
     const failed = last.probes.filter((p) => p.status === "failed").map((p) => `${p.name}: ${p.detail}`);
     return `probes failed for ${r.config.health.applyVerifySec} s: ${failed.join("; ")}`;
@@ -331,7 +337,7 @@ export class Applier {
     } catch (err) {
       return { ...(await this.revert(next, previous, record, `install failed: ${(err as Error).message}`)), steps };
     }
-    const failure = await this.verify(next);
+    const failure = await this.verify(next, services);
     lap("verify");
     if (failure !== null) return { ...(await this.revert(next, previous, record, failure)), steps };
 

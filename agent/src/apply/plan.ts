@@ -76,6 +76,32 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
   return steps;
 }
 
+/**
+ * What a reload of each service can break, by health probe name. Network, firewall and sysctl
+ * changes can break any of them (addresses, filtering, forwarding): they are left out, which means
+ * every probe.
+ */
+const BREAKS: Partial<Record<Service, readonly string[]>> = {
+  coredns: ["coredns", "dns64", "upstream-dns"],
+  jool: ["jool", "pool4"],
+  offloads: ["offloads"],
+  hostname: [],
+};
+
+/**
+ * The probes that verify an apply which reloaded `services`: what they can break, and always the
+ * NAT64 probe (a translated TCP connection). null: every probe.
+ */
+export function probesToVerify(services: readonly Service[]): ReadonlySet<string> | null {
+  const only = new Set(["nat64"]);
+  for (const s of services) {
+    const breaks = BREAKS[s];
+    if (breaks === undefined) return null;
+    for (const p of breaks) only.add(p);
+  }
+  return only;
+}
+
 /** Health probes whose failure a service's reload repairs (a removed Jool instance, a dead CoreDNS). */
 const REPAIRS: Record<string, Service> = { jool: "jool", offloads: "offloads", coredns: "coredns", dns64: "coredns" };
 

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     sys,
     log,
     facts: (c) => readFacts(sys, c, id),
-    check: (r) => checkHealth(sys, r),
+    check: (r, only) => checkHealth(sys, r, only),
     onChange: (r) => bus.emit("applied", r),
   });
   // config.json first; if it cannot be put into effect, the image's default configuration. The
