@@ -47,7 +47,7 @@ export async function measureAgent(
   opts: { board: string; rounds: number; cycles: number; revert: boolean },
 ): Promise<void> {
   const { board, rounds } = opts;
-  const num = async (cmd: string) => Number((await con.run(cmd)).output.trim().split("\n").pop());
+  const num = async (cmd: string) => Number(await con.lastLine(cmd));
   const pid = await num("systemctl show -p MainPID --value gate64-agent");
   const agentKiB = await num(`ps -o rss= -p ${pid}`);
   const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
@@ -74,8 +74,11 @@ export async function measureAgent(
   });
 
   const timed = async (cmd: string) => {
-    const r = await con.run(`s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`, 300_000);
-    const [ms, rc] = r.output.trim().split("\n").pop()?.split(" ").map(Number) ?? [];
+    const line = await con.lastLine(
+      `s=$(date +%s%N); ${cmd} >/dev/null 2>&1; rc=$?; echo $(( ($(date +%s%N) - s) / 1000000 )) $rc`,
+      300_000,
+    );
+    const [ms, rc] = line.split(" ").map(Number);
     return { ms: ms ?? Number.NaN, rc: rc ?? -1 };
   };
   // The CLI a person types into: bare Node's start and `gate64 status`, alternating.
@@ -89,6 +92,7 @@ export async function measureAgent(
 
   // Apply: one service (CoreDNS) changes each round; the agent times its own steps.
   const total: number[] = [];
+  const inAgent: number[] = [];
   const steps: Record<string, number[]> = {};
   for (let i = 0; i < rounds; i++) {
     const r = await timed(`{ gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json; }`);
@@ -97,25 +101,24 @@ export async function measureAgent(
     const listed = await con.run(
       `node -e 'for (const s of JSON.parse(require("fs").readFileSync("/tmp/apply.json", "utf8")).steps) console.log(s.ms, s.step)'`,
     );
+    let sum = 0;
     for (const m of listed.output.matchAll(/^(\d+) (.+)$/gm)) {
       const step = (m[2] ?? "").trim();
       steps[step] ??= [];
       steps[step]?.push(Number(m[1]));
+      sum += Number(m[1]);
     }
+    inAgent.push(sum);
     if (r.rc !== 0) total[total.length - 1] = Number.NaN;
   }
-  const agentMs = (i: number) => Object.values(steps).reduce((sum, xs) => sum + (xs[i] ?? 0), 0);
   report({
     bench: "agent",
     board,
     rounds,
     applyToVerifiedCommitMs: summary(total, 0),
-    inTheAgentMs: summary(
-      total.map((_, i) => agentMs(i)),
-      0,
-    ),
+    inTheAgentMs: summary(inAgent, 0),
     cliAndSocketMs: summary(
-      total.map((t, i) => t - agentMs(i)),
+      total.map((t, i) => t - (inAgent[i] ?? 0)),
       0,
     ),
     // No steps read back is a failed measurement (null), not an apply that took no time.

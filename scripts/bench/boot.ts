@@ -98,7 +98,7 @@ export async function run(args: string[]): Promise<void> {
       const blame = (await con.run("systemd-analyze blame --no-pager | head -n 12")).output;
       // The agent's own start: its log lines since the boot, on the monotonic clock.
       const agentLog = (await con.run("journalctl -b -o short-monotonic --no-pager -u gate64-agent | head -n 12")).output;
-      const provisioned = (await con.run("systemctl show -P ConditionResult gate64-provision.service")).output.trim().split("\n").pop();
+      const provisioned = await con.lastLine("systemctl show -P ConditionResult gate64-provision.service");
       previous = con; // lab.reboot closes it
       process.stderr.write(
         `${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\nagent:\n${agentLog}\n`,

@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<void> {
       perRound.push(got);
     }
     await setGuard(con, true);
-    const full = (await con.run("dmesg | grep -c 'table full' || true")).output.trim().split("\n").pop();
+    const full = await con.lastLine("dmesg | grep -c 'table full' || true");
     con.close();
 
     for (const path of PATHS) {

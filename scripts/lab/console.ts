@@ -73,6 +73,11 @@ export class SerialConsole {
     return { code: Number(m[1]), output };
   }
 
+  /** The last line a command prints (a value read from the box: a count, a PID, a state). */
+  async lastLine(cmd: string, timeoutMs?: number): Promise<string> {
+    return ((await this.run(cmd, timeoutMs)).output.split("\n").pop() ?? "").trim();
+  }
+
   close(): void {
     this.term.kill();
   }

@@ -164,8 +164,8 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     const debug = await con.run("journalctl -u gate64-agent -p debug..debug -o cat | grep -c 'health ok:'");
     assert.ok(Number(debug.output.trim()) >= 1, debug.output);
     assert.match((await con.run("gate64 config set logging.level info")).output, /committed revision \d+/);
-    const unknown = await con.run("journalctl -k -b -o cat | grep -c 'Unknown symbol'");
-    assert.equal(unknown.output.trim().split("\n").pop(), "0", "a pruned module is missing a dependency");
+    const unknown = await con.lastLine("journalctl -k -b -o cat | grep -c 'Unknown symbol'");
+    assert.equal(unknown, "0", "a pruned module is missing a dependency");
   });
 
   it("boots to a complete config after the power is cut during an apply", async () => {
@@ -205,8 +205,8 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.ok(uptime < 400, `uptime ${uptime} s: this is a new boot`);
     // Nothing to provision at this boot: no Node before the console, and the login above used the
     // shadow an earlier boot rendered onto /data.
-    const ran = await con.run("systemctl show -P ConditionResult gate64-provision.service");
-    assert.equal(ran.output.trim().split("\n").pop(), "no");
+    const ran = await con.lastLine("systemctl show -P ConditionResult gate64-provision.service");
+    assert.equal(ran, "no");
     let health = "";
     for (const until = Date.now() + 240_000; health !== "ok" && Date.now() < until; ) {
       const s = await con.run("gate64 status --json");
