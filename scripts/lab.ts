@@ -45,7 +45,7 @@ try {
     process.stderr.write(
       `lab: serial console below: log in as root, password ${lab.consolePassword} (this lab run only). Another shell: ip netns exec ${lab.client.name} bash (the IPv6-only client). The fleet: ip netns exec ${lab.brokerNs.name} node out/agent/gate64.cjs fleet ls --fleet ${lab.operatorConfig}\n`,
     );
-    lab.qemu?.on("exit", () => void stop(0));
+    lab.onPowerOff = () => void stop(0);
   }
 } catch (err) {
   process.stderr.write(`lab: ${(err as Error).message}\n`);

@@ -53,8 +53,9 @@ export class SerialConsole {
     const mark = this.screen.length;
     this.write(`${password}\r`);
     await this.expect(/# $/m, 30_000, mark);
-    // A quiet, wide shell for scripted use.
-    await this.run("export TERM=dumb PS1='# '; stty cols 200 -echo");
+    // A quiet, wide shell for scripted use, and no kernel messages amid a command's output (a
+    // Jool error landed inside `findmnt`'s once); a panic (level 0) still shows.
+    await this.run("export TERM=dumb PS1='# '; stty cols 200 -echo; dmesg -n 1 2>/dev/null");
   }
 
   /**

@@ -75,6 +75,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
   const whenState = (pred: (s: State) => boolean, timeoutMs: number) =>
     new Promise<State>((resolve, reject) => {
       let buf = "";
+      let last = "(none)";
       const sub = lab.brokerNs.spawn("mosquitto_sub", [...lab.operatorArgs(), "-t", `gate64/${lab.spec.deviceId}/state`], {
         log: (chunk) => {
           buf += chunk;
@@ -87,6 +88,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
             } catch {
               continue;
             }
+            last = line;
             if (pred(s)) {
               clearTimeout(timer);
               void sub.stop();
@@ -97,7 +99,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
       });
       const timer = setTimeout(() => {
         void sub.stop();
-        reject(new Error(`no such state within ${timeoutMs} ms`));
+        reject(new Error(`no such state within ${timeoutMs} ms; last state: ${last}\nserial console:\n${lab.tail(40)}`));
       }, timeoutMs);
     });
 
