@@ -365,7 +365,7 @@ export class Lab {
       ...serial,
       // A reset the guest asks for ends QEMU, and the lab starts it again: a cold reboot. Warm
       // resets under TCG hung now and then (the kernel's "Rebooting in 10 seconds" after a panic,
-      // then no firmware output for 240 s, in 2 of 4 CI runs), as kubevirt saw with emulation.
+      // then no firmware output for 240 s, in a CI run), as kubevirt saw with emulation.
       "-no-reboot",
       "-qmp",
       `unix:${qmpSocket},server=on,wait=off`,
