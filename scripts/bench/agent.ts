@@ -1,8 +1,10 @@
-// npm run bench -- agent [--board x86-64] [--rounds 5]
+// npm run bench -- agent [--board x86-64] [--rounds 5] [--node-options "--max-semi-space-size=1"]
 // In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, CPU
 // per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
 // verified commit with the agent's own per-step breakdown, and time to detect and revert a config
-// that breaks translation (bounded below by health.applyVerifySec). One JSON object per line.
+// that breaks translation (bounded below by health.applyVerifySec). With --node-options, the agent
+// is then restarted with those V8/Node options (a drop-in under /run, gone at the next boot) and
+// its idle RSS measured again, next to the first figure. One JSON object per line.
 import { parseArgs } from "node:util";
 import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
@@ -16,6 +18,7 @@ export async function run(args: string[]): Promise<void> {
       image: { type: "string" },
       cycles: { type: "string", default: "20" },
       rounds: { type: "string", default: "5" },
+      "node-options": { type: "string" },
     },
   });
   const board = values.board;
@@ -31,10 +34,36 @@ export async function run(args: string[]): Promise<void> {
     const con = await lab.console();
     await con.run("sleep 20"); // let the agent settle after boot
     await measureAgent(con, { board, rounds: Number(values.rounds), cycles: Number(values.cycles), revert: true });
+    const options = values["node-options"];
+    if (options !== undefined) {
+      const shipped = await idleRssKiB(con);
+      const dropin = "/run/systemd/system/gate64-agent.service.d";
+      await con.run(`mkdir -p ${dropin} && printf '[Service]\nEnvironment="NODE_OPTIONS=%s"\n' '${options}' > ${dropin}/bench.conf`);
+      const since = Date.now();
+      await con.run("systemctl daemon-reload && systemctl restart gate64-agent", 300_000);
+      await lab.waitForHealth("ok", 300, since);
+      await con.run("sleep 20");
+      const flagged = await idleRssKiB(con);
+      report({
+        bench: "agent",
+        nodeOptions: options,
+        shippedRssMiB: mib(shipped),
+        withOptionsRssMiB: mib(flagged),
+        ratio: +(flagged / shipped).toFixed(2),
+      });
+    }
     con.close();
   } finally {
     await lab.stop();
   }
+}
+
+const mib = (kib: number) => +(kib / 1024).toFixed(1);
+
+/** The running agent's resident set, KiB. */
+async function idleRssKiB(con: SerialConsole): Promise<number> {
+  const pid = Number(await con.lastLine("systemctl show -p MainPID --value gate64-agent"));
+  return Number(await con.lastLine(`ps -o rss= -p ${pid}`));
 }
 
 /**
@@ -49,14 +78,9 @@ export async function measureAgent(
   const { board, rounds } = opts;
   const num = async (cmd: string) => Number(await con.lastLine(cmd));
   const pid = await num("systemctl show -p MainPID --value gate64-agent");
-  const agentKiB = await num(`ps -o rss= -p ${pid}`);
+  const agentKiB = await idleRssKiB(con);
   const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
-  report({
-    bench: "agent",
-    agentIdleRssMiB: +(agentKiB / 1024).toFixed(1),
-    bareNodeIdleRssMiB: +(bareKiB / 1024).toFixed(1),
-    ratio: +(agentKiB / bareKiB).toFixed(2),
-  });
+  report({ bench: "agent", agentIdleRssMiB: mib(agentKiB), bareNodeIdleRssMiB: mib(bareKiB), ratio: +(agentKiB / bareKiB).toFixed(2) });
 
   const cycles = opts.cycles;
   // utime + stime in clock ticks (fields 14 and 15); the image has no awk.
