@@ -375,10 +375,12 @@ export class Lab {
     const child = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : "ignore" });
     this.qemu = child;
     const watch = new ShutdownWatch(qmpSocket);
-    child.once("exit", () => {
+    child.once("exit", async () => {
+      const byLab = this.ending;
+      const reason = await watch.stopReason();
       watch.close();
-      if (this.ending) return;
-      if (watch.reason === "guest-reset") {
+      if (byLab || this.ending || this.qemu !== child) return;
+      if (reason === "guest-reset") {
         this.guestResets++;
         this.log(`lab: the box reset itself (${this.guestResets}); starting QEMU again`);
         this.startQemu(disk);

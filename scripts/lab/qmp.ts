@@ -8,6 +8,11 @@ export class ShutdownWatch {
   reason: string | null = null;
   private sock: Socket | null = null;
   private closed = false;
+  private ended!: () => void;
+  /** Resolves once QEMU has closed the socket: every event it sent has been read. */
+  private readonly end = new Promise<void>((r) => {
+    this.ended = r;
+  });
 
   constructor(private readonly path: string) {
     this.attach(Date.now() + 30_000);
@@ -26,6 +31,9 @@ export class ShutdownWatch {
     sock.on("connect", () => {
       this.sock = sock;
     });
+    sock.on("close", () => {
+      if (this.sock === sock) this.ended();
+    });
     sock.on("data", (chunk: string) => {
       buf += chunk;
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
@@ -42,6 +50,15 @@ export class ShutdownWatch {
         if (msg.event === "SHUTDOWN") this.reason = msg.data?.reason ?? "unknown";
       }
     });
+  }
+
+  /**
+   * Why QEMU stopped, once it has exited: its exit can be seen before the last event on the socket
+   * is read, so this waits for the socket's end (at most 5 s).
+   */
+  async stopReason(): Promise<string | null> {
+    await Promise.race([this.end, new Promise((r) => setTimeout(r, 5000).unref())]);
+    return this.reason;
   }
 
   close(): void {
