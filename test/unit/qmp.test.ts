@@ -27,23 +27,16 @@ function qemu(path: string, events: object[], closeAfterMs = 0): Promise<Server>
 }
 
 describe("ShutdownWatch", () => {
-  it("reports a reset the guest asked for, read before the socket's end", async () => {
-    const path = join(dir, "reset.sock");
-    const server = await qemu(path, [{ event: "SHUTDOWN", data: { guest: true, reason: "guest-reset" }, timestamp: {} }]);
-    const watch = new ShutdownWatch(path);
-    assert.equal(await watch.stopReason(), "guest-reset");
-    watch.close();
-    server.close();
-  });
-
-  it("tells a poweroff from a reset", async () => {
-    const path = join(dir, "off.sock");
-    const server = await qemu(path, [{ event: "SHUTDOWN", data: { guest: true, reason: "guest-shutdown" }, timestamp: {} }]);
-    const watch = new ShutdownWatch(path);
-    assert.equal(await watch.stopReason(), "guest-shutdown");
-    watch.close();
-    server.close();
-  });
+  // A reset the guest asked for and a poweroff, each read before the socket's end.
+  for (const reason of ["guest-reset", "guest-shutdown"])
+    it(`reports ${reason}`, async () => {
+      const path = join(dir, `${reason}.sock`);
+      const server = await qemu(path, [{ event: "SHUTDOWN", data: { guest: true, reason }, timestamp: {} }]);
+      const watch = new ShutdownWatch(path);
+      assert.equal(await watch.stopReason(), reason);
+      watch.close();
+      server.close();
+    });
 
   it("waits for a socket that appears late, and says null when QEMU was killed", async () => {
     const path = join(dir, "late.sock");
