@@ -19,7 +19,11 @@ function setup(bibLines: number, groList: "on" | "off") {
   });
   assert.ok(v.ok);
   const sys = new FakeSystem();
-  sys.handlers.set("jool", (args) => ({ code: 0, stdout: args.includes("--tcp") ? "x\n".repeat(bibLines) : "", stderr: "" }));
+  sys.handlers.set("jool", (args) => ({
+    code: 0,
+    stdout: args[0] === "instance" ? "0xffff8880,default,netfilter\n" : args.includes("--tcp") ? "x\n".repeat(bibLines) : "",
+    stderr: "",
+  }));
   sys.handlers.set("ethtool", () => ({ code: 0, stdout: `generic-receive-offload: on\nrx-gro-list: ${groList}\n`, stderr: "" }));
   const list = probes(sys, resolve(v.config, { deviceId: "h" }));
   return (name: string) => (list.find((p) => p.name === name) ?? assert.fail(`no probe ${name}`)).run();

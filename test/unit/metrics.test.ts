@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { collect, formatPrometheus, parseJoolStats, parseMeminfo } from "../../agent/src/observe/metrics.js";
+import { validateConfig } from "../../agent/src/config/validate.js";
+import { probes } from "../../agent/src/observe/health.js";
+import { collect, formatPrometheus, parseJoolStats, parseMeminfo, readTraffic } from "../../agent/src/observe/metrics.js";
+import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
+
+/** `jool` as the fake system answers it: the instance "default" exists, other queries get `out`. */
+const jool = (args: readonly string[], out: string) => (args[0] === "instance" ? "0xffff8880,default,netfilter\n" : out);
 
 it("parses /proc/meminfo and Jool's stats CSV", () => {
   assert.deepEqual(parseMeminfo("MemTotal:        1000 kB\nMemAvailable:     500 kB\nHugePages_Total:       0\n"), {
@@ -26,7 +32,11 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   sys.files.set("/proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
   sys.files.set("/proc/uptime", "123.4 100.0");
   sys.files.set("/sys/class/net/lan/statistics/rx_bytes", "999");
-  sys.handlers.set("jool", (args) => ({ code: 0, stdout: args.includes("stats") ? "JSTAT_RECEIVED6,7\n" : "a\nb\n", stderr: "" }));
+  sys.handlers.set("jool", (args) => ({
+    code: 0,
+    stdout: jool(args, args.includes("stats") ? "JSTAT_RECEIVED6,7\n" : "a\nb\n"),
+    stderr: "",
+  }));
   const samples = await collect(sys, ["lan"]);
   const find = (n: string, l?: Record<string, string>) =>
     samples.find((s) => s.name === n && (!l || JSON.stringify(s.labels) === JSON.stringify(l)))?.value;
@@ -48,4 +58,22 @@ it("fails to start, instead of hanging, when its port is taken", async () => {
     /EADDRINUSE/,
   );
   blocker.close();
+});
+
+it("asks a missing Jool instance nothing (each such query is a kernel error on the console)", async () => {
+  const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } });
+  assert.ok(v.ok);
+  const sys = new FakeSystem();
+  sys.handlers.set("jool", () => ({ code: 0, stdout: "", stderr: "" }));
+  await collect(sys, ["lan"]);
+  const traffic = await readTraffic(sys, v.config);
+  assert.equal(traffic.nat64Sessions, null);
+  for (const p of probes(sys, resolve(v.config, { deviceId: "m" })).filter((p) => p.name === "jool" || p.name === "pool4"))
+    await assert.rejects(p.run(), /instance "default" is not loaded/);
+  const asked = sys.commands.filter((c) => c.startsWith("jool "));
+  assert.ok(asked.length > 0);
+  assert.deepEqual(
+    asked.filter((c) => c.startsWith("jool -i")),
+    [],
+  );
 });

@@ -2,6 +2,7 @@
 // says what it did so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
+import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
 import { PATHS } from "../paths.js";
 import type { RenderedFiles } from "../render/index.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
@@ -45,18 +46,9 @@ async function waitForAddress(sys: System, ifname: string, address: string, time
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
 
-async function joolLive(sys: System): Promise<boolean> {
-  return (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
-}
-
-async function livePool6(sys: System): Promise<string | null> {
-  const g = await sys.run("jool", ["-i", JOOL_INSTANCE, "global", "display", "--csv"]);
-  return /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim() ?? null;
-}
-
 /** Whether a step marked "if-down" has nothing to do: its service runs. */
 async function isUp(sys: System, service: Service): Promise<boolean> {
-  if (service === "jool") return joolLive(sys);
+  if (service === "jool") return joolInstanceLoaded(sys);
   if (service === "coredns") return (await sys.run("systemctl", ["is-active", "--quiet", "coredns.service"])).code === 0;
   return false;
 }
@@ -93,7 +85,7 @@ const RUN: Record<Service, Run> = {
     const recreate = step.service === "jool" ? step.recreate : false;
     const pool6 = (JSON.parse(next["jool/nat64.json"] ?? "{}") as { global?: { pool6?: string } }).global?.pool6;
     // Recreated (every session lost) only when pool6 differs: Jool cannot change it live.
-    if ((await joolLive(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await livePool6(sys)) !== pool6)))
+    if ((await joolInstanceLoaded(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await joolPool6(sys)) !== pool6)))
       await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
     await must(sys, "jool", "jool", ["file", "handle", path("jool/nat64.json")]);
   },

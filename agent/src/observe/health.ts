@@ -12,6 +12,7 @@ import { COREDNS_READY, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import { renderOffloads } from "../render/offloads.js";
 import type { System } from "../system/system.js";
+import { joolInstanceLoaded, joolPool6, joolRows } from "./jool.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 
 const ProbeStatusSchema = z.enum(["ok", "degraded", "failed"]);
@@ -73,10 +74,8 @@ export function probes(sys: System, r: Resolved): Probe[] {
       name: "jool",
       critical: true,
       run: async () => {
-        const inst = await sys.run("jool", ["instance", "display", "--csv", "--no-headers"]);
-        if (!inst.stdout.includes(JOOL_INSTANCE)) throw new Error(`instance "${JOOL_INSTANCE}" is not loaded`);
-        const g = await sys.run("jool", ["-i", JOOL_INSTANCE, "global", "display", "--csv"]);
-        const pool6 = /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim();
+        if (!(await joolInstanceLoaded(sys))) throw new Error(`instance "${JOOL_INSTANCE}" is not loaded`);
+        const pool6 = await joolPool6(sys);
         if (pool6 !== c.nat64.pool6) throw new Error(`pool6 is ${pool6 ?? "unset"}, config says ${c.nat64.pool6}`);
         return `instance ${JOOL_INSTANCE} up, pool6 ${pool6}`;
       },
@@ -161,20 +160,11 @@ export function probes(sys: System, r: Resolved): Probe[] {
       name: "pool4",
       critical: false,
       run: async () => {
+        if (!(await joolInstanceLoaded(sys))) throw new Error(`instance "${JOOL_INSTANCE}" is not loaded`);
         const parts: string[] = [];
         let worst = 0;
         for (const cap of pool4Capacity(c)) {
-          const bib = await sys.run("jool", [
-            "-i",
-            JOOL_INSTANCE,
-            "bib",
-            "display",
-            `--${cap.protocol}`,
-            "--numeric",
-            "--csv",
-            "--no-headers",
-          ]);
-          const used = bib.stdout.split("\n").filter((l) => l.trim() !== "").length;
+          const used = (await joolRows(sys, "bib", cap.protocol)) ?? 0;
           const share = cap.mappings === 0 ? 0 : used / cap.mappings;
           worst = Math.max(worst, share);
           parts.push(`${cap.protocol} ${used}/${cap.mappings}`);

@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.js";
 import { COREDNS_METRICS, corednsQueryCounter } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
+import { joolInstanceLoaded, joolRows } from "./jool.js";
 
 export type Sample = { name: string; help: string; type: "gauge" | "counter"; labels?: Record<string, string>; value: number };
 
@@ -78,12 +79,6 @@ function get(url: string): Promise<string> {
 
 const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
 
-/** Rows of `jool session|bib display` for one protocol; null when Jool cannot say (no instance). */
-async function joolRows(sys: System, table: "session" | "bib", proto: string): Promise<number | null> {
-  const r = await sys.run("jool", ["-i", JOOL_INSTANCE, table, "display", `--${proto}`, "--numeric", "--csv", "--no-headers"]);
-  return r.code === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").length : null;
-}
-
 const COREDNS_COUNTERS =
   /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_requests_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
 
@@ -118,7 +113,7 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
   let sessions: number | null = null;
   let worst: number | null = null;
-  if (c.nat64.enabled)
+  if (c.nat64.enabled && (await joolInstanceLoaded(sys)))
     for (const cap of pool4Capacity(c)) {
       const n = await joolRows(sys, "session", cap.protocol);
       const bib = await joolRows(sys, "bib", cap.protocol);
@@ -179,18 +174,21 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
           value: Number(v),
         });
     }
-  const jool = await sys.run("jool", ["-i", JOOL_INSTANCE, "stats", "display", "--csv", "--all"]);
-  for (const [k, v] of Object.entries(parseJoolStats(jool.stdout)))
-    out.push({
-      name: "gate64_jool_stat_total",
-      help: "Jool statistics counters (jool stats display)",
-      type: "counter",
-      labels: { stat: k },
-      value: v,
-    });
-  for (const proto of PROTOCOLS) {
-    const n = await joolRows(sys, "session", proto);
-    if (n !== null) out.push({ name: "gate64_jool_sessions", help: "Jool sessions", type: "gauge", labels: { protocol: proto }, value: n });
+  if (await joolInstanceLoaded(sys)) {
+    const jool = await sys.run("jool", ["-i", JOOL_INSTANCE, "stats", "display", "--csv", "--all"]);
+    for (const [k, v] of Object.entries(parseJoolStats(jool.stdout)))
+      out.push({
+        name: "gate64_jool_stat_total",
+        help: "Jool statistics counters (jool stats display)",
+        type: "counter",
+        labels: { stat: k },
+        value: v,
+      });
+    for (const proto of PROTOCOLS) {
+      const n = await joolRows(sys, "session", proto);
+      if (n !== null)
+        out.push({ name: "gate64_jool_sessions", help: "Jool sessions", type: "gauge", labels: { protocol: proto }, value: n });
+    }
   }
   const counters = await sys.run("nft", ["-j", "list", "counters", "table", "inet", "gate64"]);
   for (const [reason, packets] of Object.entries(parseGuardCounters(counters.stdout)))
