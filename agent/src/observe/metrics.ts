@@ -4,7 +4,7 @@
 import { createServer, request, type Server } from "node:http";
 import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
-import { COREDNS_METRICS, corednsQueryCounter } from "../render/corefile.js";
+import { COREDNS_METRICS } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
 import { joolInstanceLoaded, joolRows } from "./jool.js";
@@ -80,7 +80,7 @@ function get(url: string): Promise<string> {
 const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
 
 const COREDNS_COUNTERS =
-  /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_requests_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
+  /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
 
 /** CoreDNS's counters we pass on; [] while CoreDNS is down (the health probes say so). */
 async function corednsCounters(): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
@@ -120,8 +120,7 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
       if (n !== null) sessions = (sessions ?? 0) + n;
       if (bib !== null && cap.mappings > 0) worst = Math.max(worst ?? 0, (bib / cap.mappings) * 100);
     }
-  const queries = corednsQueryCounter(c.dns64.cache.enabled);
-  const dns = c.dns64.enabled ? (await corednsCounters()).filter((x) => x.name === queries) : [];
+  const dns = c.dns64.enabled ? (await corednsCounters()).filter((x) => x.name === "coredns_dns_requests_total") : [];
   return {
     nat64Sessions: sessions,
     pool4UsePercent: worst === null ? null : Math.round(worst * 10) / 10,

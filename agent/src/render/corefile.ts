@@ -7,11 +7,6 @@ export const UPLINK_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
 export const COREDNS_HEALTH = "127.0.0.1:8080";
 export const COREDNS_READY = "127.0.0.1:8181";
 export const COREDNS_METRICS = "127.0.0.1:9153";
-/** The zone of the block that only serves the counters (.invalid: RFC 6761, never delegated). */
-const METRICS_ZONE = "metrics.gate64.invalid.";
-/** The counter of the queries CoreDNS served: the cache's when it is on, else the metrics plugin's. */
-export const corednsQueryCounter = (cacheEnabled: boolean) =>
-  cacheEnabled ? "coredns_cache_requests_total" : "coredns_dns_requests_total";
 
 function block(name: string, lines: string[]): string[] {
   return [`${name} {`, ...lines.map((l) => `    ${l}`), "}"];
@@ -36,10 +31,6 @@ export function renderCorefile(r: Resolved): string {
     ...(d.translateAll ? ["translate_all"] : []),
     ...(d.allowIPv4 ? ["allow_ipv4"] : []),
   ];
-  // With the cache on, no client query passes through `prometheus` (its five labelled series per
-  // query cost 10-15 % of a cached answer, docs/benchmarks.md): a block of its own serves every
-  // plugin's counters, and the cache's requests_total counts the queries (observe/metrics.ts).
-  const metricsInline = !d.cache.enabled;
   const server = (bind: string[], synthesize: boolean, processWide: boolean) =>
     block(".:53", [
       `bind ${bind.join(" ")}`,
@@ -53,7 +44,7 @@ export function renderCorefile(r: Resolved): string {
       // listener between the blocks that name them.
       ...(processWide ? [`health ${COREDNS_HEALTH}`] : []),
       `ready ${COREDNS_READY}`,
-      ...(metricsInline ? [`prometheus ${COREDNS_METRICS}`] : []),
+      `prometheus ${COREDNS_METRICS}`,
     ]);
   const v4 = listen.filter((a) => !a.includes(":"));
   const split = d.enabled && !d.allowIPv4 && v4.length > 0;
@@ -69,13 +60,6 @@ export function renderCorefile(r: Resolved): string {
         ...server(v4, false, false),
       ]
     : server(listen, d.enabled, true);
-  const metrics = metricsInline
-    ? []
-    : [
-        "",
-        `# CoreDNS's counters on ${COREDNS_METRICS}; no client query reaches this zone.`,
-        ...block(`${METRICS_ZONE}:53`, ["bind ::1", `prometheus ${COREDNS_METRICS}`]),
-      ];
-  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...blocks, ...metrics];
+  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...blocks];
   return `${lines.join("\n")}\n`;
 }
