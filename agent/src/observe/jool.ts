@@ -10,14 +10,13 @@ export async function joolInstanceLoaded(sys: System): Promise<boolean> {
   return (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
 }
 
-/** The running instance's pool6; null when it is unset or the instance is missing. */
+/** The running instance's pool6, or null; ask only once joolInstanceLoaded said yes. */
 export async function joolPool6(sys: System): Promise<string | null> {
-  if (!(await joolInstanceLoaded(sys))) return null;
   const g = await sys.run("jool", ["-i", JOOL_INSTANCE, "global", "display", "--csv"]);
   return /^pool6,(.*)$/m.exec(g.stdout)?.[1]?.trim() ?? null;
 }
 
-/** Rows of `jool session|bib display` for one protocol; null when Jool cannot say. */
+/** Rows of `jool session|bib display` for one protocol, or null; ask only once the instance is there. */
 export async function joolRows(sys: System, table: "session" | "bib", proto: string): Promise<number | null> {
   const r = await sys.run("jool", ["-i", JOOL_INSTANCE, table, "display", `--${proto}`, "--numeric", "--csv", "--no-headers"]);
   return r.code === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").length : null;
