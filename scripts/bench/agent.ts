@@ -1,4 +1,4 @@
-// npm run bench -- agent [--board x86-64] [--rounds 5] [--node-options "--max-semi-space-size=1"]
+// npm run bench -- agent [--board x86-64] [--rounds 5] [--node-options="--max-semi-space-size=1"]
 // In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, CPU
 // per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
 // verified commit with the agent's own per-step breakdown, and time to detect and revert a config
