@@ -36,6 +36,13 @@ rm -f "$root/tmp/Module.symvers"
 [ -z "$unknown" ] || { echo "modules: kept modules need symbols of pruned ones:" >&2; echo "$unknown" >&2; exit 1; }
 rm -f "$keep" "$keep.all"
 
+# apt and what only it uses (10 MB of files, about 3.5 MB in the squashfs): the root is a
+# read-only squashfs replaced whole by updates, so nothing installs packages on the box. The build
+# used apt from its own stage above; dpkg's database stays for the manifest and the SBOM.
+# apt's archive directory goes with it; the build's package cache is synced out of it afterwards.
+chroot "$root" dpkg --purge apt libapt-pkg7.0 sqv >/dev/null 2>&1
+mkdir -p "$root/var/cache/apt/archives"
+
 # glibc's iconv converters for legacy character sets (8.4 MB; UTF-8 and ASCII are built in).
 # libc6 is unpacked before dpkg's excludes (image/dpkg-exclude.cfg) are in place, so they go here.
 find "$root"/usr/lib/*-linux-gnu/gconv -type f ! -name 'gconv-modules*' -delete
