@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { it } from "node:test";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
@@ -62,6 +62,23 @@ it("the root squashfs is zstd in 1 MiB blocks, without /boot", () => {
   assert.match(s.stdout, /^Block size 1048576$/m);
   const l = spawnSync("unsquashfs", ["-l", `${OUT}/work/root.squashfs`, "boot"], { encoding: "utf8" });
   assert.doesNotMatch(l.stdout, /squashfs-root\/boot/);
+});
+
+it("the root holds no compiler and no package installer", () => {
+  // Updates replace the root whole (docs/image.md); a compiler on a router only serves an intruder.
+  const packages = spawnSync("dpkg-query", [`--admindir=${OUT}/work/root/var/lib/dpkg`, "-W"], { encoding: "utf8" });
+  assert.equal(packages.status, 0, packages.stderr);
+  const names = packages.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t")[0] as string);
+  assert.ok(names.includes("coreutils") && names.length > 50, `${names.length} packages read`);
+  const found = names.filter((p) => /^(apt|libapt-pkg.*|gcc(-\d+)?|cpp(-\d+)?|clang.*|tcc|binutils.*|make)$/.test(p));
+  assert.deepEqual(found, []);
+  const bins = ["usr/bin/apt-get", "usr/bin/cc", "usr/bin/gcc", "usr/bin/as", "usr/bin/ld"].filter((b) =>
+    existsSync(`${OUT}/work/root/${b}`),
+  );
+  assert.deepEqual(bins, []);
 });
 
 it("the image trusts the update certificate and holds no signing key", () => {
