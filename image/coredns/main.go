@@ -5,7 +5,6 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
 
-	_ "github.com/coredns/coredns/plugin/acl"
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
@@ -16,11 +15,13 @@ import (
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 
+	_ "gate64.invalid/coredns/clients"
 	_ "gate64.invalid/coredns/dns64rfc"
 )
 
-// directives is the execution order of the plugins, outermost first. acl runs before dns64rfc
-// so that a refused client gets no locally answered ipv4only.arpa either; cache sits above
+// directives is the execution order of the plugins, outermost first. clients (the resolver's
+// access control) runs before dns64rfc so that a refused client gets no locally answered
+// ipv4only.arpa either; cache sits above
 // dns64rfc so that a cached synthesized answer skips the synthesis. Synthesis depends on the
 // client's address family, which the cache's key does not carry: the agent's Corefile gives the
 // IPv6 and the IPv4 listeners separate server blocks (and caches) whenever the families are
@@ -33,7 +34,7 @@ var directives = []string{
 	"prometheus",
 	"errors",
 	"log",
-	"acl",
+	"clients",
 	"cache",
 	"dns64rfc",
 	"forward",

@@ -19,6 +19,7 @@ const BOX6 = "2001:db8:64::1";
 const BOX4 = "192.0.2.1";
 const CLIENT6 = "2001:db8:64::100";
 const OUTSIDER6 = "2001:db8:65::5";
+const OUTSIDER4 = "198.18.0.5";
 
 // 11.22.33.44 etc. are only DNS data here: no packet is sent to them.
 const ZONE = `$ORIGIN gate64.test.
@@ -95,9 +96,11 @@ before(async () => {
   box.ip("addr", "add", `${BOX6}/64`, "dev", "lan", "nodad");
   box.ip("addr", "add", `${BOX4}/24`, "dev", "lan");
   box.ip("-6", "route", "add", "2001:db8:65::/64", "dev", "lan");
+  box.ip("route", "add", "198.18.0.0/24", "dev", "lan");
   client.ip("addr", "add", `${CLIENT6}/64`, "dev", "eth0", "nodad");
   client.ip("addr", "add", `${OUTSIDER6}/64`, "dev", "eth0", "nodad");
   client.ip("addr", "add", "192.0.2.100/24", "dev", "eth0");
+  client.ip("addr", "add", `${OUTSIDER4}/24`, "dev", "eth0");
   box.spawn("nsd", ["-d", "-c", nsdConf]);
   await waitFor("NSD", () => box.exec("dig", ["@127.0.0.1", "-p", "5300", "a-only.gate64.test", "A", "+short"]).trim() === "11.22.33.44");
 });
@@ -108,6 +111,14 @@ after(async () => {
   await box?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** The sum of a CoreDNS counter's series, from its metrics endpoint. */
+const counter = (name: string) =>
+  box
+    .exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"])
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}{`))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 
 const WKP = (v4hex: string) => `64:ff9b::${v4hex}`;
 
@@ -189,12 +200,7 @@ describe("DNS64 under the well-known prefix", () => {
   });
 
   it("answers a repeated AAAA from one cache lookup: the synthesized answer is what is cached", () => {
-    const hits = () =>
-      box
-        .exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"])
-        .split("\n")
-        .filter((l) => l.startsWith("coredns_cache_hits_total"))
-        .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+    const hits = () => counter("coredns_cache_hits_total");
     assert.deepEqual(answersOfType(dig(client, BOX6, "cname.gate64.test", "AAAA"), "AAAA"), [WKP("b16:212c")]);
     const before = hits();
     const r = dig(client, BOX6, "cname.gate64.test", "AAAA");
@@ -205,12 +211,18 @@ describe("DNS64 under the well-known prefix", () => {
     assert.deepEqual(answersOfType(dig(client, BOX4, "cname.gate64.test", "AAAA"), "AAAA"), []);
   });
 
-  it("refuses clients outside the ACL", () => {
+  it("refuses clients outside the ACL, over IPv6 and IPv4, UDP and TCP, and counts them", () => {
+    const before = counter("coredns_clients_refused_total");
     for (const tcp of [false, true]) {
       const r = dig(client, BOX6, "a-only.gate64.test", "AAAA", { source: OUTSIDER6, tcp });
       assert.equal(r.status, "REFUSED");
+      assert.match(r.raw, /EDE: 15 \(Blocked\)/);
       assert.equal(dig(client, BOX6, "ipv4only.arpa", "AAAA", { source: OUTSIDER6, tcp }).status, "REFUSED");
+      assert.equal(dig(client, BOX4, "a-only.gate64.test", "A", { source: OUTSIDER4, tcp }).status, "REFUSED");
+      // The same server, from inside the ACL, answers.
+      assert.equal(dig(client, BOX4, "a-only.gate64.test", "A", { tcp }).status, "NOERROR");
     }
+    assert.equal(counter("coredns_clients_refused_total") - before, 6);
   });
 });
 
@@ -229,22 +241,15 @@ describe("DNS64 with an operator allow-list and IPv4 clients", () => {
 });
 
 describe("CoreDNS's query counter, as the agent reads it (telemetry's dnsQueries)", () => {
-  const sum = (name: string) =>
-    box
-      .exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"])
-      .split("\n")
-      .filter((l) => l.startsWith(`${name}{`))
-      .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
-
   for (const cache of [true, false])
     it(`counts every served query with the cache ${cache ? "on" : "off"}`, async () => {
       await startCoreDNS(corefileFor({ dns64: { cache: { enabled: cache } } }));
-      const before = sum("coredns_dns_requests_total");
+      const before = counter("coredns_dns_requests_total");
       for (const name of ["a-only", "dual", "a-only"]) assert.equal(dig(client, BOX6, `${name}.gate64.test`, "AAAA").status, "NOERROR");
       assert.equal(dig(client, BOX4, "dual.gate64.test", "A").status, "NOERROR");
       // Four client queries, plus the A lookup behind each synthesis that was not a cache hit
       // (dns64rfc asks through the server's own chain): 1 with the cache on, 2 with it off.
-      assert.equal(sum("coredns_dns_requests_total") - before, cache ? 5 : 6);
+      assert.equal(counter("coredns_dns_requests_total") - before, cache ? 5 : 6);
     });
 });
 
