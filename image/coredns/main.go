@@ -21,11 +21,10 @@ import (
 
 // directives is the execution order of the plugins, outermost first. clients (the resolver's
 // access control) runs before dns64rfc so that a refused client gets no locally answered
-// ipv4only.arpa either; cache sits above
-// dns64rfc so that a cached synthesized answer skips the synthesis. Synthesis depends on the
-// client's address family, which the cache's key does not carry: the agent's Corefile gives the
-// IPv6 and the IPv4 listeners separate server blocks (and caches) whenever the families are
-// answered differently (agent/src/render/corefile.ts).
+// ipv4only.arpa either; cache sits above dns64rfc so that a cached synthesized answer skips the
+// synthesis. Synthesis depends on the client's address family, which the cache's key does not
+// carry: the agent's Corefile gives the IPv6 and the IPv4 listeners separate server blocks (and
+// caches) whenever the families are answered differently (agent/src/render/corefile.ts).
 var directives = []string{
 	"reload",
 	"bind",
