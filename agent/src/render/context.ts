@@ -25,6 +25,8 @@ export interface Resolved {
   /** The LAN address without its length. */
   lanHost: string;
   dns64Prefix: string;
+  /** Who may query the resolver: dns64.acl with "lan" as the LAN prefix, plus loopback. */
+  dnsClients: string[];
   /** The WAN's IPv4 address (without length), when known. */
   wanIPv4?: string;
   /** The box's own IPv4 addresses with prefix length (WAN first), deduplicated. */
@@ -52,6 +54,7 @@ export function resolve(config: Config, facts: Facts): Resolved {
     lanPrefix: formatPrefix(p),
     lanHost: lanAddress.split("/")[0] as string,
     dns64Prefix: config.dns64.prefix ?? config.nat64.pool6,
+    dnsClients: [...new Set([...config.dns64.acl.map((a) => (a === "lan" ? formatPrefix(p) : a)), "::1/128", "127.0.0.0/8"])],
     ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4.split("/")[0] as string }),
     ownIPv4: [...new Set([...(facts.wanIPv4 === undefined ? [] : [facts.wanIPv4]), ...(facts.localIPv4 ?? [])])],
   };

@@ -22,7 +22,6 @@ function block(name: string, lines: string[]): string[] {
 export function renderCorefile(r: Resolved): string {
   const d = r.config.dns64;
   const listen = [...new Set([...d.listen.map((a) => (a === "lan" ? r.lanHost : a)), "::1"])];
-  const clients = [...new Set([...d.acl.map((a) => (a === "lan" ? r.lanPrefix : a)), "::1/128", "127.0.0.0/8"])];
   const upstreams = d.upstreams === "dhcp" ? [UPLINK_RESOLV_CONF] : d.upstreams;
   const dns64 = [
     `prefix ${r.dns64Prefix}`,
@@ -34,7 +33,7 @@ export function renderCorefile(r: Resolved): string {
   const server = (bind: string[], synthesize: boolean, processWide: boolean) =>
     block(".:53", [
       `bind ${bind.join(" ")}`,
-      `clients ${clients.join(" ")}`,
+      `clients ${r.dnsClients.join(" ")}`,
       ...(d.cache.enabled ? block(`cache ${d.cache.maxTtlSec}`, [`success ${d.cache.size}`, `denial ${d.cache.size}`]) : []),
       ...(synthesize ? block("dns64rfc", dns64) : []),
       ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),

@@ -26,7 +26,7 @@ export function renderNftables(r: Resolved): string {
   const wan = c.interfaces.wan.name;
   const expand = (list: string[]) => list.map((a) => (a === "lan" ? r.lanPrefix : a));
   const mgmt = bySet(expand(c.firewall.management));
-  const dns = bySet([...expand(c.dns64.acl), "127.0.0.0/8", "::1/128"]);
+  const dns = bySet(r.dnsClients);
   const mgmtPorts = `{ ${MANAGEMENT_PORTS.ssh}, ${MANAGEMENT_PORTS.metrics} }`;
   const wanOpen = c.firewall.wanInbound.flatMap((rule) => {
     const from = rule.from ? bySet(rule.from) : null;
