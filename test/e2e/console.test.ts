@@ -44,6 +44,16 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(r.output, /device\s+lab-1/);
     assert.match(r.output, /health\s+ok/);
     assert.match(r.output, /ok\s+jool\s+instance default up, pool6 64:ff9b::\/96/);
+    // The wrapper printed the agent's status file (daemon/status-file.ts); the Node CLI prints the
+    // same lines (a probe's detail, such as a time, can change between the two: names and states).
+    const node = await con.run("NODE_COMPILE_CACHE=/data/gate64/node-cache node /usr/lib/gate64/gate64.cjs status");
+    const shape = (text: string) =>
+      text
+        .split("\n")
+        .map((l) => (l.startsWith("  ") ? l.trim().split(/\s+/).slice(0, 2).join(" ") : l.replace(/up \d+ s/, "up N s").trimEnd()))
+        .filter((l) => l !== "");
+    assert.deepEqual(shape(r.output), shape(node.output));
+    assert.match(await con.lastLine("ls /run/gate64/status.txt /run/gate64/status.ansi | wc -l"), /^2$/);
   });
 
   it("grew the data partition and its filesystem to the disk on first boot", async () => {
@@ -141,6 +151,11 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
   });
 
   it("runs on, reachable and saying why, when config.json cannot be put into effect at boot", async () => {
+    // A killed agent's status file stays behind; `gate64 status` does not print it as current.
+    const killed = await con.run("systemctl kill -s KILL gate64-agent; sleep 0.2; gate64 status");
+    assert.equal(killed.code, 4, killed.output);
+    assert.match(killed.output, /cannot reach the agent/);
+    // systemd starts it again (Restart=always); the restart below replaces that start.
     await con.run("cp /data/gate64/config.json /data/gate64/config.good");
     // Valid to the schema, but the LAN NIC does not exist: its sysctl fails at boot.
     await con.run(`sed -i 's/"name": "lan"/"name": "nolan0"/' /data/gate64/config.json && grep -c nolan0 /data/gate64/config.json`);

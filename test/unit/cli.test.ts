@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { clean } from "../../agent/src/cli/command.js";
 import { EXIT, exitForOutcome } from "../../agent/src/cli/errors.js";
 import { COMMANDS } from "../../agent/src/cli/main.js";
 import { planRollout } from "../../agent/src/fleet/rollout.js";
+import { clean } from "../../agent/src/lib/terminal.js";
 
 function gate64(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "agent/src/cli/bin.ts", ...args], { encoding: "utf8" });

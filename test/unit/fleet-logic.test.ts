@@ -2,10 +2,6 @@
 // payload parsing with named fields.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Applier } from "../../agent/src/apply/applier.js";
-import { validateConfig } from "../../agent/src/config/validate.js";
-import { Device } from "../../agent/src/device/device.js";
-import { EventBus } from "../../agent/src/device/events.js";
 import { brokerName, FleetAgent } from "../../agent/src/fleet/agent.js";
 import { backoffMs, Outbox } from "../../agent/src/fleet/outbox.js";
 import {
@@ -18,6 +14,7 @@ import {
 } from "../../agent/src/fleet/protocol.js";
 import { planRollout } from "../../agent/src/fleet/rollout.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
+import { bootDevice } from "./device-fixture.js";
 
 describe("outbox", () => {
   it("keeps the newest message of a retained topic and drops the oldest others past its bound", () => {
@@ -78,18 +75,6 @@ describe("protocol payloads", () => {
     assert.equal(CommandSchema.shape.id.safeParse("").success, false);
   });
 });
-
-/** A booted device core on the in-memory system, as the daemon wires it. */
-async function bootDevice(sys: FakeSystem, input: object, provisionedId: string, log: (l: string) => void = () => undefined) {
-  const v = validateConfig({ interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } }, ...input });
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
-  const check = async () => ({ status: "ok" as const, checkedAt: "", probes: [] });
-  const applier = new Applier({ sys, facts: async () => ({ deviceId: provisionedId }), check, log });
-  await applier.boot(v.config, input);
-  const device = new Device({ sys, applier, bus: new EventBus(() => undefined), id: provisionedId, firmware: "x", check, log });
-  return { device, config: v.config };
-}
 
 describe("what the fleet side must not trust or leak", () => {
   it("refuses a payload over 1 MiB before parsing it", () => {

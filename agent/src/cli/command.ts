@@ -67,9 +67,3 @@ export function need(value: string | undefined, name: string, usage: string): st
   if (value === undefined) throw new UsageError(`${name} is required\n\n${usage}`);
   return value;
 }
-
-/** Box-supplied text for a terminal: control characters (escape sequences) become "?". */
-export function clean(text: unknown): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what must not reach a terminal
-  return String(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
-}

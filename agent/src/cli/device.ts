@@ -2,6 +2,7 @@
 import type { ApplyResult } from "../apply/applier.js";
 import { request } from "../control/client.js";
 import type { ControlCmd, ControlReplies, RequestOf } from "../device/replies.js";
+import { paintStatus } from "../lib/terminal.js";
 import { CliError, EXIT } from "./errors.js";
 import { colour, type Output } from "./output.js";
 
@@ -24,11 +25,7 @@ export function who(): string {
 }
 
 export function statusColour(s: string): string {
-  return s === "ok" || s === "committed"
-    ? colour.ok(s)
-    : s === "degraded" || s === "pending" || s === "unchanged"
-      ? colour.warn(s)
-      : colour.bad(s);
+  return paintStatus(colour, s);
 }
 
 /** Prints an apply outcome and returns the exit code it means. */

@@ -1,4 +1,6 @@
 // Human output by default (colour only on a terminal), JSON with --json.
+import { ANSI, type Paint, PLAIN } from "../lib/terminal.js";
+
 export interface Output {
   json: boolean;
   print(text: string): void;
@@ -8,12 +10,7 @@ export interface Output {
 
 const useColour = process.stdout.isTTY && process.env.NO_COLOR === undefined;
 
-export const colour = {
-  ok: (s: string) => (useColour ? `\x1b[32m${s}\x1b[0m` : s),
-  warn: (s: string) => (useColour ? `\x1b[33m${s}\x1b[0m` : s),
-  bad: (s: string) => (useColour ? `\x1b[31m${s}\x1b[0m` : s),
-  dim: (s: string) => (useColour ? `\x1b[2m${s}\x1b[0m` : s),
-};
+export const colour: Paint = useColour ? ANSI : PLAIN;
 
 export function makeOutput(json: boolean): Output {
   return {

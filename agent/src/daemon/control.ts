@@ -12,7 +12,7 @@ import type { Module } from "./module.js";
 
 export function controlHandlers(device: Device): ControlHandlers {
   return {
-    status: async () => ({ ...device.status(), healthReport: device.lastHealth, inventory: device.lastInventory }),
+    status: async () => device.statusInDetail(),
     health: () => device.runHealth(),
     "config.show": async (req) => {
       const shown = await device.configShow(req.revision);

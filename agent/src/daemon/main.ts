@@ -26,6 +26,7 @@ import { HealthLoop } from "./health-loop.js";
 import { createLogger } from "./log.js";
 import { MetricsServer } from "./metrics-server.js";
 import { type Module, startAll, stopAll } from "./module.js";
+import { StatusFile } from "./status-file.js";
 import { WanFollower } from "./wan-follower.js";
 import { notifier, WatchdogFeeder } from "./watchdog.js";
 
@@ -182,6 +183,7 @@ async function main(): Promise<void> {
   const modules: Module[] = [
     wan,
     new ControlSocket({ device, log }),
+    new StatusFile({ sys, device, bus, log }),
     new MetricsServer({ sys, device, log }),
     new FleetConnection({ device, sys, bus, log }),
     new WatchdogFeeder({ sys, notify, busySince: () => health.busySince }),

@@ -92,6 +92,11 @@ export class Device {
     };
   }
 
+  /** What `gate64 status` shows: status() with the last health report and the hardware inventory. */
+  statusInDetail() {
+    return { ...this.status(), healthReport: this.lastHealth, inventory: this.lastInventory };
+  }
+
   async runHealth(): Promise<HealthReport> {
     const h = await this.deps.check(this.running().resolved);
     this.lastHealth = h;

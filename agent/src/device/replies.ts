@@ -4,11 +4,10 @@ import type { ApplyResult } from "../apply/applier.js";
 import type { Revision } from "../apply/revisions.js";
 import type { ControlRequest } from "../control/protocol.js";
 import type { HealthReport } from "../observe/health.js";
-import type { Inventory } from "../observe/inventory.js";
 import type { UpdateStatus } from "../update/attempt.js";
 import type { Device } from "./device.js";
 
-export type DeviceStatus = ReturnType<Device["status"]> & { healthReport: HealthReport | null; inventory: Inventory | null };
+export type DeviceStatus = ReturnType<Device["statusInDetail"]>;
 
 export interface ControlReplies {
   status: DeviceStatus;

@@ -1,9 +1,11 @@
-// gate64 status: what this box runs and how it is.
+// gate64 status: what this box runs and how it is. Without flags, the device's `gate64` wrapper
+// prints the same text from the agent's status file without starting Node (daemon/status-file.ts).
 
-import { hardwareLine } from "../../observe/inventory.js";
-import { type CommandContext, clean, parseFlags } from "../command.js";
-import { ask, statusColour } from "../device.js";
+import { statusLines } from "../../device/status-text.js";
+import { type CommandContext, parseFlags } from "../command.js";
+import { ask } from "../device.js";
 import { EXIT } from "../errors.js";
+import { colour } from "../output.js";
 
 export const usage = "usage: gate64 status [--json]   device, firmware, revision, health and each probe";
 
@@ -14,16 +16,6 @@ export async function run({ args, out }: CommandContext): Promise<number> {
     out.data(s);
     return EXIT.ok;
   }
-  out.print(`device    ${s.deviceId}   firmware ${clean(s.firmware)} (slot ${s.slot ?? "-"})   up ${s.uptimeSec} s`);
-  if (s.update)
-    out.print(
-      `update    ${s.update.phase} ${clean(s.update.fromVersion)} -> ${clean(s.update.targetVersion ?? "?")}${s.update.reason ? `: ${clean(s.update.reason)}` : ""}`,
-    );
-  out.print(`config    revision ${s.revision}${s.awaitingConfirmation ? `, revision ${s.awaitingConfirmation} awaits confirmation` : ""}`);
-  out.print(`health    ${statusColour(s.health)}`);
-  out.print(`LAN       ${s.lan ?? "-"}`);
-  out.print(`WAN IPv4  ${s.wanIPv4 ?? "-"}`);
-  if (s.inventory) out.print(`hardware  ${clean(hardwareLine(s.inventory))}`);
-  for (const p of s.healthReport?.probes ?? []) out.print(`  ${statusColour(p.status).padEnd(8)} ${p.name.padEnd(12)} ${p.detail}`);
+  for (const line of statusLines(s, colour, String(s.uptimeSec))) out.print(line);
   return s.health === "failed" ? EXIT.failure : EXIT.ok;
 }

@@ -5,6 +5,7 @@
 //   boot-backend ...   RAUC's custom bootloader backend; pre-install: RAUC's pre-install handler
 import { resolve } from "node:path";
 import { z } from "zod";
+import { clean } from "../../lib/terminal.js";
 import { PATHS } from "../../paths.js";
 import { realSystem } from "../../system/real.js";
 import type { UpdateStatus } from "../../update/attempt.js";
@@ -12,7 +13,7 @@ import { bootBackend, preInstall } from "../../update/backend.js";
 import { bootOrder } from "../../update/boot-entries.js";
 import { bootedSlot, espEntries } from "../../update/box.js";
 import { runGate } from "../../update/gate.js";
-import { type CommandContext, clean, intFlag, need, parseFlags, switchFlag } from "../command.js";
+import { type CommandContext, intFlag, need, parseFlags, switchFlag } from "../command.js";
 import { ask, statusColour, who } from "../device.js";
 import { EXIT, UsageError } from "../errors.js";
 

@@ -4,7 +4,8 @@ import { z } from "zod";
 import { groupName } from "../../../config/ids.js";
 import type { Operator } from "../../../fleet/operator.js";
 import type { CommandName, Response } from "../../../fleet/protocol.js";
-import { clean, intFlag, switchFlag } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
+import { intFlag, switchFlag } from "../../command.js";
 import { CliError, EXIT, UsageError } from "../../errors.js";
 import type { Output } from "../../output.js";
 

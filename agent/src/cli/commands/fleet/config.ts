@@ -1,6 +1,7 @@
 // gate64 fleet config get DEVICE [--revision N] | config set DEVICE|--group G FILE [--wait SEC]
 import { isOnline } from "../../../fleet/protocol.js";
-import { clean, need } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
+import { need } from "../../command.js";
 import { statusColour } from "../../device.js";
 import { EXIT, exitForOutcome, UsageError } from "../../errors.js";
 import { ask, readConfigFile, respond, type Verb } from "./common.js";

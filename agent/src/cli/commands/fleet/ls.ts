@@ -1,7 +1,7 @@
 // gate64 fleet ls [--group G]: every box with availability, health, revisions and firmware.
 import type { DeviceView } from "../../../fleet/operator.js";
 import { isOnline } from "../../../fleet/protocol.js";
-import { clean } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
 import { EXIT } from "../../errors.js";
 import type { Verb } from "./common.js";
 

@@ -1,6 +1,7 @@
 // gate64 fleet rollout FILE --group G [--canary N] [--batch M] [--timeout SEC] [--revision N]
 import { rollout } from "../../../fleet/rollout.js";
-import { clean, need } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
+import { need } from "../../command.js";
 import { EXIT } from "../../errors.js";
 import { readConfigFile, type Verb } from "./common.js";
 import { usage } from "./usage.js";

@@ -1,6 +1,8 @@
 // gate64 fleet shell DEVICE: a terminal on a box over MQTT. Keystrokes go to the session's "in"
 // topic, its output comes from "out"; an empty message on "out" means the session ended.
-import { clean, need } from "../../command.js";
+
+import { clean } from "../../../lib/terminal.js";
+import { need } from "../../command.js";
 import { CliError, EXIT } from "../../errors.js";
 import type { Verb } from "./common.js";
 import { usage } from "./usage.js";

@@ -1,7 +1,8 @@
 // gate64 fleet status DEVICE: one box's state, last report and health probes.
 
+import { clean } from "../../../lib/terminal.js";
 import { hardwareLine } from "../../../observe/inventory.js";
-import { clean, need } from "../../command.js";
+import { need } from "../../command.js";
 import { statusColour } from "../../device.js";
 import { CliError, EXIT } from "../../errors.js";
 import type { Verb } from "./common.js";

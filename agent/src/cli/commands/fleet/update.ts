@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { updateRollout } from "../../../fleet/update-rollout.js";
-import { clean } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
 import { CliError, EXIT, UsageError } from "../../errors.js";
 import type { Verb } from "./common.js";
 import { usage } from "./usage.js";

@@ -1,5 +1,5 @@
 // gate64 fleet watch [DEVICE] [--telemetry] [--share NAME]: a line per change until interrupted.
-import { clean } from "../../command.js";
+import { clean } from "../../../lib/terminal.js";
 import { EXIT } from "../../errors.js";
 import type { Verb } from "./common.js";
 
