@@ -81,6 +81,21 @@ it("the root holds no compiler and no package installer", () => {
   assert.deepEqual(bins, []);
 });
 
+it("the initramfs holds the board's root drivers and blkid, and no udev", () => {
+  // docs/image.md: the module list loads the drivers, devtmpfs makes the nodes, blkid resolves
+  // root=PARTLABEL=; udev and libsystemd-shared were 8 of its 20 MB.
+  const kernel = manifest.versions.kernel;
+  const r = spawnSync("chroot", [`${OUT}/work/root`, "lsinitramfs", `/boot/initrd.img-${kernel}`], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const files = r.stdout.split("\n");
+  for (const want of [/\/squashfs\.ko/, /\/ext4\.ko/, /^usr\/sbin\/blkid$/, /^scripts\/init-bottom\/move-dev$/])
+    assert.ok(files.some((f) => want.test(f)), `nothing in the initramfs matches ${want}`);
+  assert.deepEqual(
+    files.filter((f) => /udevadm|systemd-udevd|libsystemd-shared/.test(f)),
+    [],
+  );
+});
+
 it("the image trusts the update certificate and holds no signing key", () => {
   const keyring = readFileSync(`${OUT}/work/root/etc/rauc/keyring.pem`, "utf8");
   assert.match(keyring, /BEGIN CERTIFICATE/);
