@@ -89,7 +89,10 @@ it("the initramfs holds the board's root drivers and blkid, and no udev", () => 
   assert.equal(r.status, 0, r.stderr);
   const files = r.stdout.split("\n");
   for (const want of [/\/squashfs\.ko/, /\/ext4\.ko/, /^usr\/sbin\/blkid$/, /^scripts\/init-bottom\/move-dev$/])
-    assert.ok(files.some((f) => want.test(f)), `nothing in the initramfs matches ${want}`);
+    assert.ok(
+      files.some((f) => want.test(f)),
+      `nothing in the initramfs matches ${want}`,
+    );
   assert.deepEqual(
     files.filter((f) => /udevadm|systemd-udevd|libsystemd-shared/.test(f)),
     [],

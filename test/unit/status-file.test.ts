@@ -37,12 +37,18 @@ function gate64(sys: FakeSystem, ...args: string[]) {
 
 const bootSeconds = () => Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
 
+/** A booted device core with its status file started, as the daemon wires them. */
+async function agentWithStatusFile(id: string) {
+  const sys = new FakeSystem();
+  const { device } = await bootDevice(sys, {}, id);
+  const file = new StatusFile({ sys, device, bus: device.deps.bus, log: createLogger(() => undefined) });
+  await file.start();
+  return { sys, device, file };
+}
+
 describe("the status file and the gate64 wrapper", () => {
   it("prints what the Node CLI prints, with the agent's uptime filled in", async () => {
-    const sys = new FakeSystem();
-    const { device } = await bootDevice(sys, {}, "branch-7");
-    const file = new StatusFile({ sys, device, bus: device.deps.bus, log: createLogger(() => undefined) });
-    await file.start();
+    const { sys, device, file } = await agentWithStatusFile("branch-7");
     const r = gate64(sys, "status");
     assert.equal(r.code, 0);
     const s = device.statusInDetail();
@@ -56,10 +62,7 @@ describe("the status file and the gate64 wrapper", () => {
   });
 
   it("rewrites the file on a health round and exits 3 when health failed", async () => {
-    const sys = new FakeSystem();
-    const { device } = await bootDevice(sys, {}, "b");
-    const file = new StatusFile({ sys, device, bus: device.deps.bus, log: createLogger(() => undefined) });
-    await file.start();
+    const { sys, device, file } = await agentWithStatusFile("b");
     device.deps.check = async () => ({
       status: "failed",
       checkedAt: "",
@@ -75,10 +78,7 @@ describe("the status file and the gate64 wrapper", () => {
   });
 
   it("leaves it to the Node CLI when the agent stopped, died, or for any other command", async () => {
-    const sys = new FakeSystem();
-    const { device } = await bootDevice(sys, {}, "b");
-    const file = new StatusFile({ sys, device, bus: device.deps.bus, log: createLogger(() => undefined) });
-    await file.start();
+    const { sys, device, file } = await agentWithStatusFile("b");
     assert.equal(gate64(sys, "status", "--json").out, "node CLI: status --json\n");
     await file.stop();
     assert.equal(sys.files.has(STATUS_FILES.plain), false, "stopping removes it");

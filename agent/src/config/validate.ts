@@ -68,19 +68,24 @@ export const RETIRED: { path: string[]; reason: string }[] = [
   },
 ];
 
+/** The object holding a retired field, if `root` has that field. */
+function holderOf(root: unknown, path: readonly string[]): Record<string, unknown> | null {
+  let node = root;
+  for (const key of path.slice(0, -1))
+    node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return typeof node === "object" && node !== null && (path.at(-1) as string) in node ? (node as Record<string, unknown>) : null;
+}
+
 function withoutRetired(input: unknown): { value: unknown; warnings: Problem[] } {
   const warnings: Problem[] = [];
-  if (typeof input !== "object" || input === null) return { value: input, warnings };
-  const value = structuredClone(input) as Record<string, unknown>;
+  // Copied only when there is something to take out (copying every config was a tenth of validating it).
+  if (!RETIRED.some(({ path }) => holderOf(input, path) !== null)) return { value: input, warnings };
+  const value = structuredClone(input);
   for (const { path, reason } of RETIRED) {
-    let node: unknown = value;
-    for (const key of path.slice(0, -1))
-      node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined;
-    const last = path.at(-1) as string;
-    if (typeof node === "object" && node !== null && last in node) {
-      delete (node as Record<string, unknown>)[last];
-      warnings.push({ path: path.join("."), message: reason });
-    }
+    const holder = holderOf(value, path);
+    if (holder === null) continue;
+    delete holder[path.at(-1) as string];
+    warnings.push({ path: path.join("."), message: reason });
   }
   return { value, warnings };
 }

@@ -3,7 +3,7 @@
 // the remote shell. NAT64/DNS64 never wait on the broker: everything here is best effort, and
 // what cannot be sent waits in a bounded outbox.
 import { loadavg } from "node:os";
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
@@ -156,6 +156,9 @@ export class FleetAgent {
       this.deps.log("fleet: this box was decommissioned; not connecting (provision it again to rejoin)");
       return;
     }
+    // Loaded here, not with the agent: a box without a fleet never holds mqtt.js (about 18 MB of a
+    // Node process's RSS, docs/benchmarks.md#agent).
+    const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(await this.clientOptions(m));
     this.client = client;
     client.on("connect", () => void this.onConnect().catch((e: unknown) => this.deps.log(`fleet: ${String(e)}`)));

@@ -53,6 +53,22 @@ export interface Guard {
   chains: string[];
 }
 
+/**
+ * The special and non-global sets follow from pool6 alone (the lists are constants): embedded
+ * once per pool6 a process meets, not at every render (they were a third of one).
+ */
+const fixedSets = new Map<string, { special: string[]; nonGlobal: string[] }>();
+function fixedSetsFor(pool6: Prefix): { special: string[]; nonGlobal: string[] } {
+  const key = formatPrefix(pool6);
+  let sets = fixedSets.get(key);
+  if (sets === undefined) {
+    const embed = (text: string) => formatPrefix(embedPrefix(pool6, p4(text)));
+    sets = { special: NEVER_TRANSLATE.map(embed), nonGlobal: NON_GLOBAL.map(embed) };
+    fixedSets.set(key, sets);
+  }
+  return sets;
+}
+
 export function renderGuard(r: Resolved): Guard | null {
   const c = r.config;
   if (!c.nat64.enabled) return null;
@@ -65,20 +81,13 @@ export function renderGuard(r: Resolved): Guard | null {
   const own = [...r.ownIPv4.flatMap(ownDestinations), ...pool4.map((e) => e.prefix)];
   const wellKnown = formatPrefix(pool6) === WELL_KNOWN_PREFIX;
   const allowed = c.dns64.allowNonGlobal.map((a) => embed(p4(a)));
+  const fixed = fixedSetsFor(pool6);
 
   const declarations = [
     ...Object.keys(GUARD_REASONS).map((reason) => `    counter ${guardCounter(reason as GuardReason)} {\n    }`),
-    ...set(
-      "guard_special",
-      NEVER_TRANSLATE.map((a) => embed(p4(a))),
-    ),
+    ...set("guard_special", fixed.special),
     ...set("guard_own", [...new Set(own.map(embed))]),
-    ...(wellKnown
-      ? set(
-          "guard_nonglobal",
-          NON_GLOBAL.map((a) => embed(p4(a))),
-        )
-      : []),
+    ...(wellKnown ? set("guard_nonglobal", fixed.nonGlobal) : []),
     ...(wellKnown && allowed.length > 0 ? set("guard_allowed", allowed) : []),
   ];
   const drop = (reason: GuardReason) => `counter name "${guardCounter(reason)}" drop`;

@@ -2,17 +2,15 @@
 // DNS (from the ACL), ND/RA and management from the management networks. Jool translates in
 // PRE_ROUTING, before the input and forward chains, so translated flows are filtered by the
 // guard's prerouting chain (guard.ts) instead.
-import { parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "./context.js";
 import { renderGuard } from "./guard.js";
 
 /** Ports of the box's management services (SSH if installed, the agent's metrics). */
 export const MANAGEMENT_PORTS = { ssh: 22, metrics: 9164 } as const;
 
+/** Validated prefixes by family (an IPv6 one has a colon, an IPv4 one none). */
 function bySet(prefixes: string[]): { v4: string[]; v6: string[] } {
-  const v4 = prefixes.filter((p) => parsePrefix(p)?.family === 4);
-  const v6 = prefixes.filter((p) => parsePrefix(p)?.family === 6);
-  return { v4, v6 };
+  return { v4: prefixes.filter((p) => !p.includes(":")), v6: prefixes.filter((p) => p.includes(":")) };
 }
 
 function set(name: string, type: string, elements: string[]): string[] {
