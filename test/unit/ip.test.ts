@@ -1,8 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { contains, formatIPv6, hasHostBits, overlaps, parseIPv4, parseIPv6, parsePrefix } from "../../agent/src/lib/ip.js";
+import { contains, embedIPv4, formatIPv6, hasHostBits, overlaps, parseIPv4, parseIPv6, parsePrefix } from "../../agent/src/lib/ip.js";
 
 describe("ip", () => {
+  it("embeds an IPv4 address bit for bit as RFC 6052 section 2.2 places it, for every prefix length", () => {
+    // The reference: bit i of the IPv4 address at position length + i, skipping bits 64-71 (the
+    // "u" octet) below /96; bits past 127 fall off.
+    const reference = (pool6: bigint, length: number, v4: bigint) => {
+      let out = pool6;
+      for (let i = 0; i < 32; i++) {
+        const at = length < 96 && length + i >= 64 ? length + i + 8 : length + i;
+        if (at <= 127 && (v4 >> BigInt(31 - i)) & 1n) out |= 1n << BigInt(127 - at);
+      }
+      return out;
+    };
+    const v4s = [0n, 0xffffffffn, 0x80000001n, 0xc0000221n, 0x0a0b0c0dn];
+    for (let length = 0; length <= 128; length++) {
+      const net = length === 0 ? 0n : (0x20010db8_00640000_ff9b0000_00000000n >> BigInt(128 - length)) << BigInt(128 - length);
+      for (const v4 of v4s)
+        assert.equal(embedIPv4({ family: 6, value: net, length }, v4), reference(net, length, v4), `/${length} ${v4.toString(16)}`);
+    }
+  });
+
   it("parses and formats IPv6 canonically (RFC 5952)", () => {
     for (const [input, canonical] of [
       ["2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"],
