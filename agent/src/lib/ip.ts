@@ -51,7 +51,7 @@ export function parseIPv6(text: string): bigint | null {
   if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
   const groups = [...left, ...Array<string>(Math.max(missing, 0)).fill("0"), ...right];
   if (!groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
-  // One BigInt from 32 hex digits: a shift and an OR per group cost three times as much.
+  // One BigInt from 32 hex digits: a third of the time of a shift and an OR per group.
   let value = BigInt(`0x${groups.map((g) => g.padStart(4, "0")).join("")}`);
   if (tail4 !== null) value = (value & ~0xffffffffn) | tail4;
   return value;
@@ -155,8 +155,8 @@ function embeddedBit(prefixLength: number, i: number): number {
 
 /**
  * RFC 6052 section 2.2: the IPv4 address placed in the prefix; suffix and "u" bits zero. In two
- * shifted pieces, the bits above the "u" octet and those below it (one bit at a time was a third
- * of every render: the guard embeds some 30 prefixes).
+ * shifted pieces, the bits above the "u" octet and those below it, rather than 32 single-bit
+ * steps: the guard embeds some 30 prefixes per render.
  */
 export function embedIPv4(pool6: Prefix, v4: bigint): bigint {
   const length = pool6.length;

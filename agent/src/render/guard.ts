@@ -55,7 +55,7 @@ export interface Guard {
 
 /**
  * The special and non-global sets follow from pool6 alone (the lists are constants): embedded
- * once per pool6 a process meets, not at every render (they were a third of one).
+ * once per pool6 a process meets rather than at every render, where they cost a third of it.
  */
 const fixedSets = new Map<string, { special: string[]; nonGlobal: string[] }>();
 function fixedSetsFor(pool6: Prefix): { special: string[]; nonGlobal: string[] } {
