@@ -85,7 +85,7 @@ describe("the status file and the gate64 wrapper", () => {
     assert.equal(gate64(sys, "status").code, 4);
     // A killed agent's file stays behind; its PID no longer runs.
     const dead = spawnSync("true").pid as number;
-    sys.files.set(STATUS_FILES.plain, statusFileText(device, PLAIN, dead, bootSeconds()));
+    sys.files.set(STATUS_FILES.plain, statusFileText(device.statusInDetail(), PLAIN, dead, bootSeconds()));
     assert.deepEqual(gate64(sys, "status"), { code: 4, out: "node CLI: status\n" });
   });
 });

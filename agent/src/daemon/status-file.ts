@@ -7,6 +7,7 @@ import { uptime as bootUptime } from "node:os";
 import { join } from "node:path";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
+import type { DeviceStatus } from "../device/replies.js";
 import { statusLines } from "../device/status-text.js";
 import { ANSI, type Paint, PLAIN } from "../lib/terminal.js";
 import { PATHS } from "../paths.js";
@@ -25,8 +26,7 @@ const FORMAT = "gate64-status/1";
  * seconds since boot, the clock of /proc/uptime that the shell can read without a process), then
  * the lines of `gate64 status`.
  */
-export function statusFileText(device: Device, paint: Paint, pid: number, secondsSinceBoot: number): string {
-  const s = device.statusInDetail();
+export function statusFileText(s: DeviceStatus, paint: Paint, pid: number, secondsSinceBoot: number): string {
   // Whole seconds, rounded down as the wrapper rounds /proc/uptime: never a negative uptime.
   const started = Math.max(0, Math.floor(secondsSinceBoot - s.uptimeSec));
   return [`${FORMAT} ${pid} ${started} ${s.health}`, ...statusLines(s, paint, UPTIME_MARK), ""].join("\n");
@@ -50,12 +50,13 @@ export class StatusFile implements Module {
   /** One write at a time, in order: the last one written is the newest status. */
   write(): Promise<void> {
     this.writing = this.writing.then(async () => {
-      const { sys, device } = this.deps;
+      const s = this.deps.device.statusInDetail();
+      const now = bootUptime();
       for (const [paint, file] of [
         [PLAIN, STATUS_FILES.plain],
         [ANSI, STATUS_FILES.ansi],
       ] as const)
-        await sys.writeFileAtomic(file, statusFileText(device, paint, process.pid, bootUptime()), 0o600);
+        await this.deps.sys.writeFileAtomic(file, statusFileText(s, paint, process.pid, now), 0o600);
     });
     this.writing = this.writing.catch((e: unknown) => this.deps.log.error(`status file: ${String(e)}`));
     return this.writing;
