@@ -392,6 +392,9 @@ export class Lab {
 
   /** A new terminal on the serial console, logged in as root (after a reboot, take a new one). */
   async console(): Promise<SerialConsole> {
+    // After the box resets itself the lab starts QEMU again, and its serial socket appears a
+    // moment later; a terminal opened before that would never see a login prompt.
+    await waitFor("the serial console's socket", () => existsSync(this.serialSocket), 60_000);
     const con = new SerialConsole(this.serialSocket);
     await con.login("root", this.consolePassword);
     return con;
