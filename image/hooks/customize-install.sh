@@ -39,6 +39,11 @@ install -D -m 644 "$GATE64_UPDATE_CERT" "$root/etc/rauc/keyring.pem"
 
 # Which units run: the preset file in the overlay (usr/lib/systemd/system-preset/10-gate64.preset).
 chroot "$root" systemctl --quiet preset-all
+# Its "disable *" also unlinks a template's instances, masks of modprobe@ instances among them:
+# the overlays' masks (links to /dev/null) are laid down again.
+for d in "$top/overlays/common" "$top/$GATE64_BOARD_DIR/overlay"; do
+  [ ! -d "$d/etc/systemd/system" ] || find "$d/etc/systemd/system" -maxdepth 1 -lname /dev/null -exec cp -P -t "$root/etc/systemd/system" {} +
+done
 
 # Identity comes from provisioning and /data, never from the build host.
 : >"$root/etc/machine-id"
