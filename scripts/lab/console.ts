@@ -38,21 +38,25 @@ export class SerialConsole {
 
   async login(user: string, password: string, timeoutMs = 240_000): Promise<void> {
     const until = Date.now() + timeoutMs;
+    let prompt: string;
     for (;;) {
       const mark = this.screen.length;
       this.write("\r");
       try {
-        await this.expect(/login: $/m, 5000, mark);
+        // An earlier terminal of the same lab run leaves its root shell on the serial line.
+        prompt = (await this.expect(/login: $|# $/m, 5000, mark))[0];
         break;
       } catch (err) {
         if (Date.now() > until) throw err;
       }
     }
-    this.write(`${user}\r`);
-    await this.expect(/Password: ?$/m, 15_000, this.screen.length - 200);
-    const mark = this.screen.length;
-    this.write(`${password}\r`);
-    await this.expect(/# $/m, 30_000, mark);
+    if (prompt !== "# ") {
+      this.write(`${user}\r`);
+      await this.expect(/Password: ?$/m, 15_000, this.screen.length - 200);
+      const mark = this.screen.length;
+      this.write(`${password}\r`);
+      await this.expect(/# $/m, 30_000, mark);
+    }
     // A quiet, wide shell for scripted use, and no kernel messages amid a command's output (a
     // Jool error landed inside `findmnt`'s once); a panic (level 0) still shows.
     await this.run("export TERM=dumb PS1='# '; stty cols 200 -echo; dmesg -n 1 2>/dev/null");
