@@ -151,8 +151,9 @@ export async function run(args: string[]): Promise<void> {
         rmSync(stock.serialLog, { force: true });
         await stock.powerCycle();
       }
-      logins.push(await timeToLogin(stock));
-      report({ bench: "boot", board, image: "stock-trixie", boot: i + 1, toLoginPromptSec: +(logins[i] as number).toFixed(1) });
+      const t = await timeToLogin(stock);
+      logins.push(t);
+      report({ bench: "boot", board, image: "stock-trixie", boot: i + 1, toLoginPromptSec: +t.toFixed(1) });
     }
     const stockLogin = summary(logins, 1);
     report({ bench: "boot", board, image: "stock-trixie", boots: logins.length, toLoginPromptSec: stockLogin });
