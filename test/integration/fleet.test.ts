@@ -211,8 +211,20 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
   });
 
   it("applies a group's desired config on every member once, even when it comes from two topics", async () => {
+    // Each apply publishes its state once, in the write that carries the report.
+    await op.client.subscribeAsync("gate64/dev-a/state", { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300)); // the retained copy
+    const states: State[] = [];
+    const stopStates = op.onRaw((t, p) => t === "gate64/dev-a/state" && states.push(JSON.parse(p.toString()) as State));
     const rev = await op.setDesired({ group: "lab" }, withUpstream("198.51.100.56"), { revision: 200 });
     const got = await op.waitReported(["dev-a", "dev-b"], rev, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    stopStates();
+    await op.client.unsubscribeAsync("gate64/dev-a/state");
+    assert.deepEqual(
+      states.map((x) => [x.desiredRevision, x.revision]),
+      [[200, got.get("dev-a")?.revision]],
+    );
     assert.deepEqual(
       [...got.values()].map((r) => r.status),
       ["applied", "applied"],

@@ -12,7 +12,7 @@ import { formatProblems, type Problem, validateConfig } from "../config/validate
 import type { HealthReport } from "../observe/health.js";
 import { PATHS } from "../paths.js";
 import { type Facts, type Resolved, resolve } from "../render/context.js";
-import { type RenderedFiles, renderAll } from "../render/index.js";
+import { type RenderedFiles, renderResolved } from "../render/index.js";
 import type { System } from "../system/system.js";
 import { execute } from "./execute.js";
 import { type PlanOptions, plan, probesToVerify, repairSteps, type Service } from "./plan.js";
@@ -52,6 +52,12 @@ function recordable(input: unknown): unknown {
   const text = JSON.stringify(input) ?? "null";
   if (text.length <= MAX_RECORDED_INPUT) return input;
   return { "(omitted)": `${text.length} bytes, sha256 ${createHash("sha256").update(text).digest("hex")}` };
+}
+
+/** The same files with the same text (compared as strings, without serialising the renders). */
+function sameFiles(a: RenderedFiles, b: RenderedFiles): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((n) => a[n] === b[n]);
 }
 
 /** One step of an apply and its duration: validate, render, stage, install <service>, verify, commit. */
@@ -95,7 +101,8 @@ export class Applier {
 
   private async render(config: Config, input: unknown, revision: number): Promise<Running> {
     const facts = await this.deps.facts(config);
-    return { revision, config, input, files: renderAll(config, facts), resolved: resolve(config, facts) };
+    const resolved = resolve(config, facts);
+    return { revision, config, input, files: renderResolved(resolved), resolved };
   }
 
   private async stage(r: Running): Promise<string> {
@@ -177,7 +184,7 @@ export class Applier {
       const r = this.running;
       if (r === null) return [];
       const next = await this.render(r.config, r.input, r.revision);
-      if (JSON.stringify(next.files) === JSON.stringify(r.files)) return [];
+      if (sameFiles(next.files, r.files)) return [];
       const dir = join(PATHS.run, `rev-${r.revision}`);
       for (const [rel, text] of Object.entries(next.files))
         if (r.files[rel] !== text) await this.deps.sys.writeFileAtomic(join(dir, rel), text);
@@ -318,9 +325,9 @@ export class Applier {
     // Unchanged only when the config itself is: fields that render no file (mqtt, health, ...)
     // are still committed, and each feature reacts to its own section.
     if (
-      JSON.stringify(next.config) === JSON.stringify(previous.config) &&
-      JSON.stringify(next.files) === JSON.stringify(previous.files) &&
-      meta.confirmSec === undefined
+      meta.confirmSec === undefined &&
+      sameFiles(next.files, previous.files) &&
+      JSON.stringify(next.config) === JSON.stringify(previous.config)
     )
       return { outcome: "unchanged", revision: previous.revision };
     const dir = await this.stage(next);

@@ -86,6 +86,7 @@ export class FleetAgent {
   private persisted: Persisted = { desiredRevision: 0 };
   private readonly desired: DesiredConvergence;
   private telemetryTimer: NodeJS.Timeout | null = null;
+  private stateQueued: NodeJS.Immediate | null = null;
   private lastDns: { at: number; n: number } | null = null;
   private attempts = 0;
   private stopped = false;
@@ -107,7 +108,6 @@ export class FleetAgent {
         await deps.sys.writeFileAtomic(this.statePath, JSON.stringify(this.persisted), 0o600);
       },
       report: (r) => this.report(r),
-      changed: () => this.publishState(),
     });
     this.shells = new ShellSessions(
       { ...deps.mqtt.remoteShell, ...(deps.shellCommand ? { command: deps.shellCommand } : {}) },
@@ -235,7 +235,7 @@ export class FleetAgent {
     await c.subscribeAsync(subs, { qos: 1 });
     // What the broker may have lost (or never had): the retained picture, then the queue.
     for (const msg of this.outbox.drain()) this.send(msg);
-    this.publishState();
+    this.publishState(true);
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     await this.publishDiscovery();
     this.availability("ready");
@@ -285,8 +285,24 @@ export class FleetAgent {
     this.send({ topic: this.t.health(this.id), payload: JSON.stringify(h), retain: true });
   }
 
-  private publishState(): void {
+  /**
+   * The retained state, sent once per turn of the event loop: an apply changes it two or three
+   * times in a row (applied, desired revision handled, health) and only the last copy counts.
+   * `now` sends it at once (and what was queued with it).
+   */
+  private publishState(now = false): void {
+    if (!now) {
+      this.stateQueued ??= setImmediate(() => this.publishState(true));
+      return;
+    }
+    if (this.stateQueued) clearImmediate(this.stateQueued);
+    this.stateQueued = null;
     this.send({ topic: this.t.state(this.id), payload: JSON.stringify(this.state()), retain: true });
+  }
+
+  /** Sends a queued state before the connection's last messages. */
+  private flushState(): void {
+    if (this.stateQueued) this.publishState(true);
   }
 
   async telemetry(): Promise<Telemetry> {
@@ -391,6 +407,8 @@ export class FleetAgent {
     const full: Reported = { ...r, at: new Date(this.deps.sys.now()).toISOString() };
     this.deps.log(`fleet: desired ${r.desiredRevision} from ${r.source}: ${r.status}${r.reason ? ` (${r.reason})` : ""}`);
     this.send({ topic: this.t.reported(this.id), payload: JSON.stringify(full), retain: true });
+    // In the same tick, so mqtt.js writes both packets at once (it uncorks the socket on the next tick).
+    this.publishState(true);
   }
 
   // --- lifecycle ---
@@ -402,6 +420,7 @@ export class FleetAgent {
     const c = this.client;
     if (c === null) return;
     this.shells.closeAll("box decommissioned"); // before clearing: closing republishes state
+    this.flushState();
     for (const topic of this.t.retained(this.id)) await c.publishAsync(topic, "", { qos: 1, retain: true });
     await this.stop(false);
   }
@@ -412,6 +431,7 @@ export class FleetAgent {
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     this.desired.stop();
     this.shells.closeAll("agent stopping"); // their end-of-session messages still go out
+    this.flushState();
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
     const c = this.client;

@@ -13,9 +13,8 @@ export interface DesiredDeps {
   /** The last desired revision handled, kept across reboots by the caller. */
   handled: () => number;
   setHandled: (revision: number) => Promise<void>;
+  /** Publishes the outcome, and the state (its desired revision) with it. */
   report: (r: Omit<Reported, "at">) => void;
-  /** Something the state topic shows changed. */
-  changed: () => void;
 }
 
 export function reportOf(r: ApplyResult): Pick<Reported, "status" | "problems" | "reason"> {
@@ -113,7 +112,6 @@ export class DesiredConvergence {
         }
         await this.deps.setHandled(desired.revision);
         this.deps.report(reported);
-        this.deps.changed();
       }
     } finally {
       this.busy = false;

@@ -66,8 +66,25 @@ export function parseAddress(text: string): { family: Family; value: bigint } | 
   return v === null ? null : { family: 4, value: v };
 }
 
+/**
+ * Prefixes already parsed, by text. A config names a few dozen, and validation, resolution and
+ * every renderer parse them again on each apply (the fleet simulator runs 10,000 applies in one
+ * process). Frozen, since callers share them; bounded, since the texts come from outside.
+ */
+const parsedPrefixes = new Map<string, Readonly<Prefix> | null>();
+const PARSED_PREFIXES_MAX = 1024;
+
 /** Parses "addr/len"; a bare address is a host prefix. */
 export function parsePrefix(text: string): Prefix | null {
+  const known = parsedPrefixes.get(text);
+  if (known !== undefined) return known;
+  const p = parsePrefixText(text);
+  if (parsedPrefixes.size >= PARSED_PREFIXES_MAX) parsedPrefixes.clear();
+  parsedPrefixes.set(text, p === null ? null : Object.freeze(p));
+  return p;
+}
+
+function parsePrefixText(text: string): Prefix | null {
   const slash = text.indexOf("/");
   const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
   if (addr === null) return null;

@@ -1,7 +1,7 @@
 // Everything the box runs on, rendered from one config. Keys are paths relative to the render
 // root; docs/image.md says where each lands on the device.
 import type { Config } from "../config/schema.js";
-import { type Facts, resolve } from "./context.js";
+import { type Facts, type Resolved, resolve } from "./context.js";
 import { renderCorefile } from "./corefile.js";
 import { renderJool } from "./jool.js";
 import { renderNetworkd } from "./networkd.js";
@@ -13,7 +13,11 @@ export type { Facts };
 export type RenderedFiles = Record<string, string>;
 
 export function renderAll(config: Config, facts: Facts): RenderedFiles {
-  const r = resolve(config, facts);
+  return renderResolved(resolve(config, facts));
+}
+
+/** The same from a config already resolved against the box's facts. */
+export function renderResolved(r: Resolved): RenderedFiles {
   const files: RenderedFiles = {
     "jool/nat64.json": renderJool(r),
     "coredns/Corefile": renderCorefile(r),

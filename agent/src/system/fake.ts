@@ -5,8 +5,64 @@ import type { DownloadOptions, RunResult, System } from "./system.js";
 
 export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
 
+/**
+ * Files by path, with each directory's entries indexed, so that list() and remove() read only
+ * what is under a directory instead of every file (the fleet simulator lists and prunes each
+ * box's revision history on every one of thousands of applies). Tests use it as a plain Map.
+ */
+class FileTree extends Map<string, string> {
+  /** Directory -> the names in it that hold something: a file, or a directory with entries. */
+  private readonly dirs = new Map<string, Set<string>>();
+
+  override set(path: string, data: string): this {
+    // Up from the file's own directory until a directory that already has the entry.
+    for (let child = path, i = path.lastIndexOf("/"); i >= 0; child = child.slice(0, i), i = i === 0 ? -1 : child.lastIndexOf("/", i - 1)) {
+      const dir = child.slice(0, i);
+      const entries = this.dirs.get(dir) ?? new Set<string>();
+      const name = child.slice(i + 1);
+      if (entries.has(name)) break;
+      entries.add(name);
+      this.dirs.set(dir, entries);
+    }
+    return super.set(path, data);
+  }
+
+  override delete(path: string): boolean {
+    if (!super.delete(path)) return false;
+    // Up while what is left at a path is empty: neither a file nor a directory with entries.
+    for (let p = path; p !== "" && !this.has(p) && !this.dirs.has(p); ) {
+      const i = p.lastIndexOf("/");
+      if (i < 0) break;
+      const dir = p.slice(0, i);
+      const entries = this.dirs.get(dir);
+      entries?.delete(p.slice(i + 1));
+      if (entries?.size !== 0) break;
+      this.dirs.delete(dir);
+      p = dir;
+    }
+    return true;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.dirs.clear();
+  }
+
+  /** The names directly in dir: files and directories. */
+  names(dir: string): string[] {
+    return [...(this.dirs.get(dir) ?? [])];
+  }
+
+  /** The file at path and every file beneath it. */
+  under(path: string): string[] {
+    const out = this.has(path) ? [path] : [];
+    for (const name of this.names(path)) out.push(...this.under(`${path}/${name}`));
+    return out;
+  }
+}
+
 export class FakeSystem implements System {
-  readonly files = new Map<string, string>();
+  readonly files = new FileTree();
   readonly links = new Map<string, string>();
   readonly commands: string[] = [];
   readonly handlers = new Map<string, CommandHandler>();
@@ -60,14 +116,12 @@ export class FakeSystem implements System {
   }
 
   async remove(path: string): Promise<void> {
-    for (const k of [...this.files.keys()]) if (k === path || k.startsWith(`${path}/`)) this.files.delete(k);
+    for (const k of this.files.under(path)) this.files.delete(k);
     this.links.delete(path);
   }
 
   async list(dir: string): Promise<string[]> {
-    const names = new Set<string>();
-    for (const k of this.files.keys()) if (k.startsWith(`${dir}/`)) names.add(k.slice(dir.length + 1).split("/")[0] as string);
-    return [...names];
+    return this.files.names(dir);
   }
 
   async swapSymlink(target: string, link: string): Promise<void> {
