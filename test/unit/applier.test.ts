@@ -65,12 +65,32 @@ describe("apply", () => {
       ["validate", "render", "stage", "install coredns", "verify", "commit"],
     );
     assert.ok(steps.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
-    // Verified by what a CoreDNS reload can break, plus the NAT64 probe.
-    assert.deepEqual(asked, [["coredns", "dns64", "nat64", "upstream-dns"]]);
+    // CoreDNS's readiness first, then what a CoreDNS reload can break, plus the NAT64 probe.
+    assert.deepEqual(asked, [["coredns"], ["coredns", "dns64", "nat64", "upstream-dns"]]);
     assert.ok(sys.commands.includes("systemctl restart coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("jool")), sys.commands.join("\n"));
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? "").dns64.upstreams, ["198.51.100.54"]);
     assert.equal(sys.links.get(PATHS.current), `rev-${r.outcome === "committed" ? r.revision : 0}`);
+  });
+
+  it("waits for a restarted CoreDNS to be ready before it tests what CoreDNS does", async () => {
+    let starting = 3;
+    applier = new Applier({
+      sys,
+      facts: async () => ({ deviceId: "t1" }),
+      check: async (_r, only) => {
+        asked.push(only ? [...only].sort() : null);
+        return report(only?.size === 1 ? --starting <= 0 : true);
+      },
+      log: () => undefined,
+      pollMs: 5,
+    });
+    const v = validateConfig(BASE);
+    assert.ok(v.ok);
+    await applier.boot(v.config, BASE);
+    asked = [];
+    assert.equal((await applier.apply(withUpstream("198.51.100.54"), { by: "test" })).outcome, "committed");
+    assert.deepEqual(asked, [["coredns"], ["coredns"], ["coredns"], ["coredns", "dns64", "nat64", "upstream-dns"]]);
   });
 
   it("recreates the Jool instance only when pool6 changes", async () => {

@@ -92,8 +92,9 @@ export function probes(sys: System, r: Resolved): Probe[] {
         const tried: string[] = [];
         for (const t of targets) {
           const [addr, port] = translatedTarget(c.nat64.pool6, t);
-          const r = await sys.run("ip", ["netns", "exec", PROBE_NS, "timeout", "5", "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`], {
-            timeoutMs: 8000,
+          // `ip netns exec` execs bash in its own place, so the run's timeout ends the connect.
+          const r = await sys.run("ip", ["netns", "exec", PROBE_NS, "bash", "-c", `exec 3<>/dev/tcp/${addr}/${port}`], {
+            timeoutMs: 5000,
           });
           if (r.code === 0) return `TCP to ${t} through [${addr}]:${port} connected`;
           tried.push(t);
