@@ -6,12 +6,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { CONFIRM_RANGE } from "../../config/ids.js";
-import { configJsonSchema } from "../../config/json-schema.js";
-import { validateConfigText } from "../../config/parse-text.js";
-import { formatProblems, type Validation } from "../../config/validate.js";
+import type { Validation } from "../../config/validate.js";
 import type { ShownRevision } from "../../device/replies.js";
 import { PATHS } from "../../paths.js";
-import { renderAll } from "../../render/index.js";
 import { type CommandContext, intFlag, parseFlags } from "../command.js";
 import { ask, reportApply, statusColour, who } from "../device.js";
 import { CliError, EXIT, UsageError } from "../errors.js";
@@ -31,7 +28,15 @@ on the box (through the agent):
   gate64 config confirm
   gate64 config rollback REVISION`;
 
-async function readConfig(file: string | undefined): Promise<Validation> {
+/**
+ * Reads and checks a config file; refused with `refusal` (given the problems as text). The schema,
+ * rules and renderers load only in the subcommands that read a file: evaluating them is about
+ * half a second of `gate64 config show` or `set` on the TCG lab VM.
+ */
+async function readConfig(
+  file: string | undefined,
+  refusal = (problems: string) => `${file} is not a valid configuration:\n${problems}`,
+): Promise<Validation & { ok: true }> {
   if (file === undefined) throw new UsageError(`missing FILE\n${usage}`);
   let text: string;
   try {
@@ -39,17 +44,18 @@ async function readConfig(file: string | undefined): Promise<Validation> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, EXIT.invalid);
   }
-  return validateConfigText(text);
-}
-
-function refuse(v: Validation & { ok: false }, file: string): never {
-  throw new CliError(`${file} is not a valid configuration:\n${formatProblems(v.problems)}`, EXIT.invalid, { problems: v.problems });
+  const [{ validateConfigText }, { formatProblems }] = await Promise.all([
+    import("../../config/parse-text.js"),
+    import("../../config/validate.js"),
+  ]);
+  const v = validateConfigText(text);
+  if (!v.ok) throw new CliError(refusal(formatProblems(v.problems)), EXIT.invalid, { problems: v.problems });
+  return v;
 }
 
 async function validate({ args, out }: CommandContext): Promise<number> {
   const file = args[0];
   const v = await readConfig(file);
-  if (!v.ok) refuse(v, file as string);
   if (out.json) {
     out.data({ ok: true, warnings: v.warnings, capacity: v.capacity });
     return EXIT.ok;
@@ -70,11 +76,11 @@ async function render({ args, out }: CommandContext): Promise<number> {
   const file = positionals[0];
   if (values.out === undefined) throw new UsageError(`missing --out DIR\n${usage}`);
   const v = await readConfig(file);
-  if (!v.ok) refuse(v, file as string);
   const facts = {
     deviceId: values["device-id"] ?? "unprovisioned",
     ...(values["wan-ipv4"] === undefined ? {} : { wanIPv4: values["wan-ipv4"] }),
   };
+  const { renderAll } = await import("../../render/index.js");
   const files = renderAll(v.config, facts);
   for (const [rel, text] of Object.entries(files)) {
     const path = join(values.out, rel);
@@ -87,6 +93,7 @@ async function render({ args, out }: CommandContext): Promise<number> {
 }
 
 async function schema({ out }: CommandContext): Promise<number> {
+  const { configJsonSchema } = await import("../../config/json-schema.js");
   out.data(configJsonSchema());
   return EXIT.ok;
 }
@@ -186,8 +193,7 @@ async function apply({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const file = args[0];
   if (file === undefined) throw new UsageError(`config apply needs FILE\n${usage}`);
-  const v = await readConfig(file);
-  if (!v.ok) refuse(v, file);
+  await readConfig(file);
   return applyThroughAgent(out, JSON.parse(await readFile(file, "utf8")), `apply ${file}`, confirm);
 }
 
@@ -201,13 +207,10 @@ async function edit({ args, out }: CommandContext): Promise<number> {
   const r = spawnSync(editor, [draft], { stdio: "inherit" });
   if (r.error || r.status !== 0)
     throw new CliError(`${editor} did not finish (${r.error?.message ?? `exit ${r.status}`}); nothing applied`, EXIT.failure);
-  const v = await readConfig(draft);
-  if (!v.ok)
-    throw new CliError(
-      `nothing applied; your edit is kept in ${draft}:\n${formatProblems(v.problems)}\nfix it and run: gate64 config apply ${draft}`,
-      EXIT.invalid,
-      { problems: v.problems },
-    );
+  await readConfig(
+    draft,
+    (problems) => `nothing applied; your edit is kept in ${draft}:\n${problems}\nfix it and run: gate64 config apply ${draft}`,
+  );
   const text = await readFile(draft, "utf8");
   if (JSON.stringify(JSON.parse(text)) === JSON.stringify(current)) {
     out.print("no change");
