@@ -1,7 +1,7 @@
-// npm run bench -- fleet [--agents 10000] [--shards 2] [--steady 60]
+// npm run bench -- fleet [--agents 10000] [--shards 2] [--rounds 3] [--steady 60]
 // A loopback mosquitto and N simulated boxes (the real agent code on the in-memory system, in
 // --shards processes). Measures: connect time, rollout to 100 % verified reports per device and
-// per group, a command to every box (round trip p50/p99), lost and duplicated reports and
+// per group (--rounds of each, alternating; their median and spread), a command to every box (round trip p50/p99), lost and duplicated reports and
 // responses, broker CPU and memory per device, simulator memory per agent, and broker bytes per
 // device per minute at steady state. One JSON object per line (docs/benchmarks.md).
 import { type ChildProcess, fork } from "node:child_process";
@@ -13,7 +13,7 @@ import { Operator, OperatorConfigSchema } from "../../agent/src/fleet/operator.j
 import { parseMessage, ReportedSchema, ResponseSchema } from "../../agent/src/fleet/protocol.js";
 import { SIM_BASE_CONFIG } from "../../agent/src/fleet/sim.js";
 import { type Broker, simBroker } from "../lab/broker.js";
-import { report } from "./report.js";
+import { report, summary } from "./report.js";
 
 const print = (o: Record<string, unknown>) => report({ bench: "fleet", ...o });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,6 +51,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       agents: { type: "string", default: "10000" },
       shards: { type: "string", default: "2" },
+      rounds: { type: "string", default: "3" },
       steady: { type: "string", default: "60" },
     },
   });
@@ -91,7 +92,7 @@ export async function run(args: string[]): Promise<void> {
     print({ phase: "connect", agents: n, shards: Number(values.shards), connectAllMs: connectMs });
 
     const ids = [...ready].sort();
-    const reports = async (label: string, revision: number, publish: () => Promise<void>) => {
+    const reports = async (label: string, revision: number, publish: () => Promise<void>): Promise<number> => {
       const seen = new Map<string, number>();
       let bad = 0;
       const stop = o.onRaw((t, p) => {
@@ -121,15 +122,32 @@ export async function run(args: string[]): Promise<void> {
         lost: n - seen.size,
         duplicated,
       });
+      return ms;
     };
+    // Each round applies a new config (the upstream alternates), per device and then per group.
     const config = (u: string) => ({ ...SIM_BASE_CONFIG, dns64: { upstreams: [u] } });
-    const r1 = Date.now();
-    await reports("rollout-per-device", r1, async () => {
-      await Promise.all(ids.map((d) => o.setDesired({ device: d }, config("198.51.100.60"), { revision: r1 })));
-    });
-    const r2 = r1 + 1;
-    await reports("rollout-group", r2, async () => {
-      await o.setDesired({ group: "fleet" }, config("198.51.100.61"), { revision: r2 });
+    const times = { perDevice: [] as number[], group: [] as number[] };
+    let revision = Date.now();
+    for (let round = 0; round < Number(values.rounds); round++) {
+      const r1 = ++revision;
+      times.perDevice.push(
+        await reports("rollout-per-device", r1, async () => {
+          await Promise.all(ids.map((d) => o.setDesired({ device: d }, config("198.51.100.60"), { revision: r1 })));
+        }),
+      );
+      const r2 = ++revision;
+      times.group.push(
+        await reports("rollout-group", r2, async () => {
+          await o.setDesired({ group: "fleet" }, config("198.51.100.61"), { revision: r2 });
+        }),
+      );
+    }
+    print({
+      phase: "rollouts",
+      agents: n,
+      rounds: times.group.length,
+      perDeviceToAllVerifiedMs: summary(times.perDevice, 0),
+      groupToAllVerifiedMs: summary(times.group, 0),
     });
 
     // A command to every box at once; each answer on this operator's response topic.

@@ -38,11 +38,17 @@ describe("benchmarks, short runs", () => {
   });
 
   it("fleet: both rollouts to every box verified, none lost", () => {
-    const lines = bench("fleet", "--agents", "200", "--shards", "1", "--steady", "2");
+    const lines = bench("fleet", "--agents", "200", "--shards", "1", "--rounds", "2", "--steady", "2");
     for (const phase of ["rollout-per-device", "rollout-group"]) {
-      const l = lines.find((x) => x.phase === phase);
-      assert.ok(l && isNumber(l.toAllVerifiedMs), `${phase}: ${JSON.stringify(l)}`);
-      assert.deepEqual([l.verified, l.lost], [200, 0], JSON.stringify(l));
+      const each = lines.filter((x) => x.phase === phase);
+      assert.equal(each.length, 2, `${phase}: one line per round`);
+      for (const l of each) {
+        assert.ok(isNumber(l.toAllVerifiedMs), `${phase}: ${JSON.stringify(l)}`);
+        assert.deepEqual([l.verified, l.lost], [200, 0], JSON.stringify(l));
+      }
     }
+    const summary = lines.find((x) => x.phase === "rollouts");
+    const group = summary?.groupToAllVerifiedMs as { median: number; min: number; max: number } | undefined;
+    assert.ok(group && group.min > 0 && group.min <= group.median && group.median <= group.max, JSON.stringify(summary));
   });
 });
