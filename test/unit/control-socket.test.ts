@@ -7,8 +7,12 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setPath } from "../../agent/src/config/set-path.js";
 import { timeoutFor } from "../../agent/src/control/client.js";
 import { serveControl } from "../../agent/src/control/server.js";
+import { controlHandlers } from "../../agent/src/daemon/control.js";
+import { FakeSystem } from "../../agent/src/system/fake.js";
+import { bootDevice } from "./device-fixture.js";
 
 describe("control socket", () => {
   const dir = mkdtempSync(join(tmpdir(), "gate64-ctl-"));
@@ -71,6 +75,33 @@ describe("control socket", () => {
 
   it("gives an apply as long as its verification can take", () => {
     assert.ok(timeoutFor({ cmd: "config.apply", config: {}, by: "t" }) > 600_000 + 90_000);
+    assert.ok(timeoutFor({ cmd: "config.set", key: "a", value: 1, by: "t" }) > 600_000 + 90_000);
     assert.equal(timeoutFor({ cmd: "status" }), 120_000);
+  });
+});
+
+describe("config.set (gate64 config set)", () => {
+  it("changes one field of the running configuration and applies it", async () => {
+    const interfaces = { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } };
+    const { device } = await bootDevice(new FakeSystem(), { interfaces, dns64: { upstreams: ["192.0.2.53"] } }, "dev-1");
+    const set = controlHandlers(device)["config.set"];
+    const r = await set({ cmd: "config.set", key: "dns64.cache.maxTtlSec", value: 600, by: "t" });
+    assert.equal(r.outcome, "committed", JSON.stringify(r));
+    const input = device.running().input as { dns64: { upstreams: string[]; cache: { maxTtlSec: number } } };
+    assert.deepEqual([input.dns64.cache.maxTtlSec, input.dns64.upstreams], [600, ["192.0.2.53"]]);
+
+    const bad = await set({ cmd: "config.set", key: "dns64.cache.maxTtlSec", value: "soon", by: "t" });
+    assert.equal(bad.outcome, "refused");
+    assert.equal(bad.outcome === "refused" && bad.problems[0]?.path, "dns64.cache.maxTtlSec");
+    const proto = await set({ cmd: "config.set", key: "__proto__.polluted", value: 1, by: "t" });
+    assert.deepEqual(proto.outcome === "refused" && proto.problems, [
+      { path: "__proto__.polluted", message: 'bad KEY "__proto__.polluted"' },
+    ]);
+    assert.equal(device.status().revision, r.outcome === "committed" ? r.revision : -1, "refusals change nothing");
+  });
+
+  it("sets paths through arrays and repeated names", () => {
+    assert.deepEqual(setPath({ a: { a: 1 } }, "a.a.b", 2), { a: { a: { b: 2 } } });
+    assert.deepEqual(setPath({}, "nat64.pool4[0].ports", "1-2"), { nat64: { pool4: [{ ports: "1-2" }] } });
   });
 });

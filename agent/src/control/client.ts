@@ -13,7 +13,7 @@ export const controlSocketPath = () => process.env.GATE64_CONTROL ?? join(PATHS.
  * changes get 15 minutes, everything else 2.
  */
 export function timeoutFor(req: ControlRequest): number {
-  return req.cmd === "config.apply" || req.cmd === "config.rollback" || req.cmd === "config.confirm" ? 15 * 60_000 : 120_000;
+  return ["config.apply", "config.set", "config.rollback", "config.confirm"].includes(req.cmd) ? 15 * 60_000 : 120_000;
 }
 
 export function request(req: ControlRequest, timeoutMs = timeoutFor(req)): Promise<ControlResponse> {

@@ -26,6 +26,15 @@ export const ControlRequestSchema = z.discriminatedUnion("cmd", [
     /** The revision the change was made from; refused if the box has moved on since. */
     baseRevision: z.number().int().min(0).optional(),
   }),
+  z.strictObject({
+    cmd: z.literal("config.set"),
+    /** A dotted path into the running configuration (config/set-path.ts) and its new value. */
+    key: z.string().min(1).max(256),
+    value: z.unknown(),
+    by: z.string().max(128),
+    message: z.string().max(1024).optional(),
+    confirmSec: confirmSeconds.optional(),
+  }),
   z.strictObject({ cmd: z.literal("config.confirm"), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("config.rollback"), revision: z.number().int().min(1), by: z.string().max(128) }),
   z.strictObject({ cmd: z.literal("reboot"), by: z.string().max(128) }),

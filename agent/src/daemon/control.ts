@@ -27,6 +27,12 @@ export function controlHandlers(device: Device): ControlHandlers {
         ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
         ...(req.baseRevision === undefined ? {} : { baseRevision: req.baseRevision }),
       }),
+    "config.set": (req) =>
+      device.configSet(req.key, req.value, {
+        by: req.by,
+        ...(req.message ? { message: req.message } : {}),
+        ...(req.confirmSec ? { confirmSec: req.confirmSec } : {}),
+      }),
     "config.confirm": (req) => device.confirm(req.by),
     "config.rollback": (req) => device.rollback(req.revision, { by: req.by }),
     reboot: async (req) => device.reboot(req.by),

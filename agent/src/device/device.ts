@@ -2,6 +2,7 @@
 // both may ask for. The control socket and the MQTT fleet module are two front ends of this.
 import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.js";
 import { diffConfigs } from "../apply/revisions.js";
+import { setPath } from "../config/set-path.js";
 import type { HealthReport } from "../observe/health.js";
 import type { Inventory } from "../observe/inventory.js";
 import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
@@ -127,6 +128,18 @@ export class Device {
 
   async apply(config: unknown, meta: ApplyMeta): Promise<ApplyResult> {
     return this.announce(await this.deps.applier.apply(config, meta));
+  }
+
+  /** Sets one field of the running configuration and applies the result (refused if another change came first). */
+  async configSet(key: string, value: unknown, meta: ApplyMeta): Promise<ApplyResult> {
+    const { input, revision } = this.running();
+    let next: Record<string, unknown>;
+    try {
+      next = setPath(input as Record<string, unknown>, key, value);
+    } catch (err) {
+      return { outcome: "refused", problems: [{ path: key, message: (err as Error).message }] };
+    }
+    return this.apply(next, { ...meta, baseRevision: revision });
   }
 
   async confirm(by: string): Promise<ApplyResult> {

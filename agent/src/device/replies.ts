@@ -17,6 +17,7 @@ export interface ControlReplies {
   "config.history": Omit<Revision, "config">[];
   "config.diff": string[];
   "config.apply": ApplyResult;
+  "config.set": ApplyResult;
   "config.confirm": ApplyResult;
   "config.rollback": ApplyResult;
   reboot: { rebooting: true };

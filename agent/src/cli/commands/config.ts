@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { CONFIRM_RANGE } from "../../config/ids.js";
+import { keyParts } from "../../config/set-path.js";
 import type { Validation } from "../../config/validate.js";
 import type { ShownRevision } from "../../device/replies.js";
 import { PATHS } from "../../paths.js";
@@ -139,35 +140,24 @@ async function diff({ args, out }: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
-/** Sets a dotted path ("dns64.upstreams", "nat64.pool4[0].ports") in a JSON value. */
-export function setPath(doc: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
-  const parts = key.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== "");
-  if (parts.length === 0 || parts.some((p) => p === "__proto__" || p === "constructor" || p === "prototype"))
-    throw new UsageError(`bad KEY "${key}"`);
-  const copy = structuredClone(doc);
-  let node: Record<string, unknown> = copy;
-  for (const part of parts.slice(0, -1)) {
-    if (typeof node[part] !== "object" || node[part] === null) node[part] = /^\d+$/.test(parts[parts.indexOf(part) + 1] ?? "") ? [] : {};
-    node = node[part] as Record<string, unknown>;
-  }
-  node[parts.at(-1) as string] = value;
-  return copy;
-}
-
 async function set({ args, out }: CommandContext): Promise<number> {
   const confirm = confirmSec(args);
   const [key, text] = args;
   if (key === undefined || text === undefined) throw new UsageError(`config set needs KEY and VALUE\n${usage}`);
+  try {
+    keyParts(key);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   let value: unknown = text;
   try {
     value = JSON.parse(text);
   } catch {
     // a bare word is a string
   }
-  // Made from the running revision: the agent refuses it if another change came in meanwhile.
-  const current = (await ask({ cmd: "config.show", withRevision: true })) as ShownRevision;
-  const next = setPath(current.config, key, value);
-  return applyThroughAgent(out, next, `set ${key}`, confirm, current.revision);
+  // The agent changes its running configuration: reading and changing it are one request.
+  const r = await ask({ cmd: "config.set", key, value, by: who(), message: `set ${key}`, ...(confirm ? { confirmSec: confirm } : {}) });
+  return reportApply(out, r);
 }
 
 /** Hands a config to the agent's transactional apply and reports the outcome. */
