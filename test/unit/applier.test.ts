@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { Applier } from "../../agent/src/apply/applier.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
+import { IF_INET6, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import type { HealthReport } from "../../agent/src/observe/health.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -34,7 +35,7 @@ function report(ok: boolean): HealthReport {
 beforeEach(async () => {
   sys = new FakeSystem();
   // The LAN address is there (install waits for it before restarting CoreDNS).
-  sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 2001:db8:64::1/64 scope global", stderr: "" }));
+  sys.files.set(IF_INET6, ifInet6Line("lan", "2001:db8:64::1"));
   healthy = () => true;
   applier = new Applier({
     sys,

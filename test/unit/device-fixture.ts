@@ -4,12 +4,13 @@ import { Applier } from "../../agent/src/apply/applier.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { Device } from "../../agent/src/device/device.js";
 import { EventBus } from "../../agent/src/device/events.js";
+import { IF_INET6, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import type { FakeSystem } from "../../agent/src/system/fake.js";
 
 export async function bootDevice(sys: FakeSystem, input: object, provisionedId: string, log: (l: string) => void = () => undefined) {
   const v = validateConfig({ interfaces: { lan: { name: "lan", ipv6: { address: "fd00::1/64" } }, wan: { name: "wan" } }, ...input });
   assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
-  sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00::1/64 scope global", stderr: "" }));
+  sys.files.set(IF_INET6, ifInet6Line("lan", "fd00::1"));
   const check = async () => ({ status: "ok" as const, checkedAt: "", probes: [] });
   const applier = new Applier({ sys, facts: async () => ({ deviceId: provisionedId }), check, log });
   await applier.boot(v.config, input);

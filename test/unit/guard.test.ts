@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { Applier } from "../../agent/src/apply/applier.js";
 import { NEVER_TRANSLATE, NON_GLOBAL } from "../../agent/src/config/special-ipv4.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
+import { IF_INET6, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import { contains, embedIPv4, embedPrefix, formatIPv6, type Prefix, parseIPv4, parsePrefix } from "../../agent/src/lib/ip.js";
 import { resolvConfTargets } from "../../agent/src/observe/health.js";
 import { translatedTarget } from "../../agent/src/observe/probe-ns.js";
@@ -135,7 +136,7 @@ describe("following the WAN", () => {
   it("re-renders pool4 and the guard for a new DHCP address without a new revision", async () => {
     const sys = new FakeSystem();
     // The LAN address is there (install waits for it before starting CoreDNS).
-    sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 fd00:64::1/64 scope global", stderr: "" }));
+    sys.files.set(IF_INET6, ifInet6Line("lan", "fd00:64::1"));
     let wan = "198.51.100.2/24";
     const applier = new Applier({
       sys,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { addressReady, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import { contains, embedIPv4, formatIPv6, hasHostBits, overlaps, parseIPv4, parseIPv6, parsePrefix } from "../../agent/src/lib/ip.js";
 
 describe("ip", () => {
@@ -54,5 +55,18 @@ describe("ip", () => {
     assert.ok(!hasHostBits(p("64:ff9b::/96")));
     assert.equal(parsePrefix("10.0.0.0/33"), null);
     assert.equal(parsePrefix("::/129"), null);
+  });
+});
+
+describe("/proc/net/if_inet6", () => {
+  // Lines as a kernel writes them: the LAN address during DAD (flags 0xc0: tentative), then after it.
+  const tentative = "20010db8006400000000000000000001 02 40 00 c0      lan\nfe800000000000000000000000000001 02 40 20 80      lan\n";
+  const ready = "20010db8006400000000000000000001 02 40 00 80      lan\n";
+  it("knows an address usable only once duplicate address detection passed, on its interface", () => {
+    assert.equal(addressReady(tentative, "lan", "2001:db8:64::1"), false);
+    assert.equal(addressReady(ready, "lan", "2001:db8:64::1"), true);
+    assert.equal(addressReady(ready, "wan", "2001:db8:64::1"), false);
+    assert.equal(addressReady(ready, "lan", "2001:db8:64::2"), false);
+    assert.equal(addressReady(ifInet6Line("lan", "fd00::1"), "lan", "fd00::1"), true);
   });
 });

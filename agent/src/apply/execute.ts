@@ -2,6 +2,7 @@
 // says what it did so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
 import type { Config } from "../config/schema.js";
+import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
 import { PATHS } from "../paths.js";
 import type { RenderedFiles } from "../render/index.js";
@@ -39,9 +40,8 @@ export function sysctlEntries(text: string): [key: string, value: string][] {
 async function waitForAddress(sys: System, ifname: string, address: string, timeoutMs: number): Promise<void> {
   const until = sys.now() + timeoutMs;
   while (sys.now() < until) {
-    const r = await sys.run("ip", ["-6", "addr", "show", "dev", ifname, "scope", "global", "-tentative"]);
-    if (r.stdout.includes(`${address}/`)) return;
-    await new Promise((res) => setTimeout(res, 250));
+    if (addressReady((await sys.readFile(IF_INET6)) ?? "", ifname, address)) return;
+    await new Promise((res) => setTimeout(res, 50));
   }
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }

@@ -6,6 +6,7 @@ import { Applier } from "../apply/applier.js";
 import { validateConfig } from "../config/validate.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
+import { IF_INET6, ifInet6Line } from "../lib/if-inet6.js";
 import type { HealthReport } from "../observe/health.js";
 import type { Inventory } from "../observe/inventory.js";
 import type { TrafficFigures } from "../observe/metrics.js";
@@ -98,7 +99,7 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
     if (lines.length > 200) lines.shift();
     o.log?.(`${o.deviceId}: ${line}`);
   };
-  sys.handlers.set("ip", () => ({ code: 0, stdout: "inet6 2001:db8:64::1/64 scope global", stderr: "" }));
+  sys.files.set(IF_INET6, ifInet6Line("lan", "2001:db8:64::1"));
   sys.handlers.set("journalctl", (args) => {
     const n = Number(args[args.indexOf("-n") + 1] ?? 100);
     return { code: 0, stdout: lines.slice(-n).join("\n"), stderr: "" };

@@ -6,6 +6,7 @@ import { request } from "node:http";
 import { z } from "zod";
 import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
+import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "../render/context.js";
 import { COREDNS_READY, UPLINK_RESOLV_CONF } from "../render/corefile.js";
@@ -106,8 +107,8 @@ export function probes(sys: System, r: Resolved): Probe[] {
     name: "lan-address",
     critical: true,
     run: async () => {
-      const out = (await sys.run("ip", ["-6", "addr", "show", "dev", c.interfaces.lan.name])).stdout;
-      if (!out.includes(`${r.lanHost}/`)) throw new Error(`${r.lanHost} is not on ${c.interfaces.lan.name}`);
+      if (!addressReady((await sys.readFile(IF_INET6)) ?? "", c.interfaces.lan.name, r.lanHost))
+        throw new Error(`${r.lanHost} is not on ${c.interfaces.lan.name}, or duplicate address detection has not passed`);
       return `${r.lanAddress} on ${c.interfaces.lan.name}`;
     },
   });
