@@ -1,9 +1,9 @@
 // npm run bench -- fleet [--agents 10000] [--shards 2] [--rounds 3] [--steady 60]
 // A loopback mosquitto and N simulated boxes (the real agent code on the in-memory system, in
 // --shards processes). Measures: connect time, rollout to 100 % verified reports per device and
-// per group (--rounds of each, alternating; their median and spread), a command to every box (round trip p50/p99), lost and duplicated reports and
-// responses, broker CPU and memory per device, simulator memory per agent, and broker bytes per
-// device per minute at steady state. One JSON object per line (docs/benchmarks.md).
+// per group (--rounds of each, alternating; their median and spread), a command to every box
+// (round trip p50/p99), lost and duplicated reports and responses, broker CPU and memory per
+// device, simulator memory per agent, and broker bytes per device per minute at steady state. One JSON object per line (docs/benchmarks.md).
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -7,6 +7,7 @@
 //   reverted in place to the running one, and the history says why.
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { formatProblems, type Problem, validateConfig } from "../config/validate.js";
 import type { HealthReport } from "../observe/health.js";
@@ -227,13 +228,12 @@ export class Applier {
     let last: HealthReport | null = null;
     const ready = readinessProbes(services);
     if (ready.size > 0)
-      while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until)
-        await new Promise((res) => setTimeout(res, 50));
+      while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until) await sleep(50);
     for (let wait = 200; ; wait *= 2) {
       last = await this.deps.check(r.resolved, only);
       if (last.status !== "failed") return null;
       if (this.deps.sys.now() >= until) break;
-      await new Promise((res) => setTimeout(res, Math.min(wait, this.deps.pollMs ?? 1000)));
+      await sleep(Math.min(wait, this.deps.pollMs ?? 1000));
     }
     const failed = last.probes.filter((p) => p.status === "failed").map((p) => `${p.name}: ${p.detail}`);
     return `probes failed for ${r.config.health.applyVerifySec} s: ${failed.join("; ")}`;

@@ -1,6 +1,7 @@
 // Carries out a plan (plan.ts) on the running system, step by step in the plan's order. Each step
 // says what it did so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
@@ -41,7 +42,7 @@ async function waitForAddress(sys: System, ifname: string, address: string, time
   const until = sys.now() + timeoutMs;
   while (sys.now() < until) {
     if (addressReady((await sys.readFile(IF_INET6)) ?? "", ifname, address)) return;
-    await new Promise((res) => setTimeout(res, 50));
+    await sleep(50);
   }
   throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
