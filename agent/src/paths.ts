@@ -16,6 +16,8 @@ export const PATHS = {
   provision: p("efi/gate64/provision.json"),
   run: p("run/gate64"),
   current: p("run/gate64/current"),
+  /** The agent's control socket (control/protocol.ts): the CLI's way in. */
+  controlSocket: p("run/gate64/control.sock"),
   /** /etc/shadow points here: rendered by provisioning, kept across boots. */
   shadow: p("data/gate64/shadow"),
   factoryShadow: p("usr/share/factory/etc/shadow"),

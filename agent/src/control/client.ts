@@ -1,11 +1,10 @@
 // The CLI's side of the control socket.
 import { connect } from "node:net";
-import { join } from "node:path";
 import { PATHS } from "../paths.js";
+// Types only: evaluating the schemas (and zod) would add to every CLI command's start.
 import type { ControlRequest, ControlResponse } from "./protocol.js";
-import { CONTROL_SOCKET } from "./protocol.js";
 
-export const controlSocketPath = () => process.env.GATE64_CONTROL ?? join(PATHS.run, CONTROL_SOCKET);
+export const controlSocketPath = () => process.env.GATE64_CONTROL ?? PATHS.controlSocket;
 
 /**
  * How long an answer may take. An apply waits for its probes (health.applyVerifySec, at most

@@ -4,8 +4,6 @@ import { z } from "zod";
 import { confirmSeconds } from "../config/ids.js";
 import { InstallRequestSchema } from "../update/attempt.js";
 
-export const CONTROL_SOCKET = "control.sock";
-
 export const ControlRequestSchema = z.discriminatedUnion("cmd", [
   z.strictObject({ cmd: z.literal("status") }),
   z.strictObject({ cmd: z.literal("health") }),

@@ -1,8 +1,7 @@
 // The control socket for the console CLI: one handler per request, typed against what the CLI
 // reads (device/replies.ts).
 import type { Server } from "node:net";
-import { join } from "node:path";
-import { CONTROL_SOCKET, type ControlRequest } from "../control/protocol.js";
+import type { ControlRequest } from "../control/protocol.js";
 import { serveControl } from "../control/server.js";
 import type { Device } from "../device/device.js";
 import type { ControlHandlers } from "../device/replies.js";
@@ -50,7 +49,7 @@ export class ControlSocket implements Module {
   async start(): Promise<void> {
     const handlers = controlHandlers(this.deps.device);
     const handle = (req: ControlRequest): Promise<unknown> => (handlers[req.cmd] as (r: ControlRequest) => Promise<unknown>)(req);
-    this.server = await serveControl(join(PATHS.run, CONTROL_SOCKET), handle, this.deps.log);
+    this.server = await serveControl(PATHS.controlSocket, handle, this.deps.log);
   }
 
   async stop(): Promise<void> {

@@ -4,13 +4,11 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { z } from "zod";
-import { CONFIRM_RANGE } from "../../config/ids.js";
 import { keyParts } from "../../config/set-path.js";
 import type { Validation } from "../../config/validate.js";
 import type { ShownRevision } from "../../device/replies.js";
 import { PATHS } from "../../paths.js";
-import { type CommandContext, intFlag, parseFlags } from "../command.js";
+import type { CommandContext } from "../command.js";
 import { ask, reportApply, statusColour, who } from "../device.js";
 import { CliError, EXIT, UsageError } from "../errors.js";
 import { colour } from "../output.js";
@@ -68,7 +66,15 @@ async function validate({ args, out }: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
+/**
+ * Whether there are flags to read. The flag parser and the schemas of the flags' values load zod,
+ * which takes about 0.2 s of a console command's start on the TCG lab VM: `config show`, `set`
+ * and the others that talk to the agent load it only when a flag is given.
+ */
+const anyFlag = (args: readonly string[]) => args.some((a) => a.startsWith("-"));
+
 async function render({ args, out }: CommandContext): Promise<number> {
+  const [{ z }, { parseFlags }] = await Promise.all([import("zod"), import("../command.js")]);
   const { flags: values, positionals } = parseFlags(
     args,
     { out: z.string().optional(), "device-id": z.string().optional(), "wan-ipv4": z.string().optional() },
@@ -100,7 +106,9 @@ async function schema({ out }: CommandContext): Promise<number> {
 }
 
 /** --confirm SECONDS; the other arguments are left in place. */
-function confirmSec(args: string[]): number | undefined {
+async function confirmSec(args: string[]): Promise<number | undefined> {
+  if (!anyFlag(args)) return undefined;
+  const [{ intFlag, parseFlags }, { CONFIRM_RANGE }] = await Promise.all([import("../command.js"), import("../../config/ids.js")]);
   const { flags, positionals } = parseFlags(args, { confirm: intFlag(CONFIRM_RANGE.min, CONFIRM_RANGE.max).optional() }, usage);
   args.splice(0, args.length, ...positionals);
   return flags.confirm;
@@ -141,7 +149,7 @@ async function diff({ args, out }: CommandContext): Promise<number> {
 }
 
 async function set({ args, out }: CommandContext): Promise<number> {
-  const confirm = confirmSec(args);
+  const confirm = await confirmSec(args);
   const [key, text] = args;
   if (key === undefined || text === undefined) throw new UsageError(`config set needs KEY and VALUE\n${usage}`);
   try {
@@ -180,7 +188,7 @@ async function applyThroughAgent(
 }
 
 async function apply({ args, out }: CommandContext): Promise<number> {
-  const confirm = confirmSec(args);
+  const confirm = await confirmSec(args);
   const file = args[0];
   if (file === undefined) throw new UsageError(`config apply needs FILE\n${usage}`);
   await readConfig(file);
@@ -189,7 +197,7 @@ async function apply({ args, out }: CommandContext): Promise<number> {
 
 /** Opens the running config in $EDITOR (nano on the box) and applies what is saved. */
 async function edit({ args, out }: CommandContext): Promise<number> {
-  const confirm = confirmSec(args);
+  const confirm = await confirmSec(args);
   const draft = join(PATHS.run, "edit.json");
   const { revision, config: current } = (await ask({ cmd: "config.show", withRevision: true })) as ShownRevision;
   await writeFile(draft, `${JSON.stringify(current, null, 2)}\n`, { mode: 0o600 });
@@ -239,5 +247,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const fn = sub === undefined ? undefined : SUBCOMMANDS[sub];
   if (sub === undefined || fn === undefined)
     throw new UsageError(sub === undefined ? usage : `unknown config command "${sub}"\n\n${usage}`);
-  return fn({ ...ctx, args: WITH_FLAGS.has(sub) ? args : parseFlags(args, {}, usage).positionals });
+  if (WITH_FLAGS.has(sub) || !anyFlag(args)) return fn({ ...ctx, args });
+  const { parseFlags } = await import("../command.js");
+  return fn({ ...ctx, args: parseFlags(args, {}, usage).positionals });
 }
