@@ -30,4 +30,6 @@ export const PATHS = {
   espLinux: p("efi/EFI/Linux"),
   raucSystemConf: p("etc/rauc/system.conf"),
   cmdline: p("proc/cmdline"),
+  /** The processes of the running CoreDNS (none while it is stopped or between restarts). */
+  corednsProcs: p("sys/fs/cgroup/system.slice/coredns.service/cgroup.procs"),
 } as const;

@@ -17,6 +17,7 @@ import (
 
 	_ "gate64.invalid/coredns/clients"
 	_ "gate64.invalid/coredns/dns64rfc"
+	_ "gate64.invalid/coredns/loaded"
 )
 
 // directives is the execution order of the plugins, outermost first. clients (the resolver's
@@ -31,6 +32,7 @@ var directives = []string{
 	"ready",
 	"health",
 	"prometheus",
+	"loaded",
 	"errors",
 	"log",
 	"clients",

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
+import { servedCorefileId } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
-import { renderCorefile } from "../../agent/src/render/corefile.js";
+import { loadedId, renderCorefile } from "../../agent/src/render/corefile.js";
 import { answersOfType, dig } from "../../scripts/lab/dig.js";
 import { type Daemon, link, Namespace, waitFor } from "../../scripts/lab/netns.js";
 import { writeNsdConf } from "../../scripts/lab/nsd.js";
@@ -70,12 +71,14 @@ let box: Namespace;
 let client: Namespace;
 let dir: string;
 let coredns: Daemon | undefined;
+/** What the running CoreDNS printed (its log goes to stdout). */
+let corednsLog = "";
 
-async function startCoreDNS(corefile: string): Promise<void> {
+async function startCoreDNS(corefile: string, file = join(dir, `Corefile.${Date.now()}`)): Promise<void> {
   await coredns?.stop();
-  const file = join(dir, `Corefile.${Date.now()}`);
   writeFileSync(file, corefile);
-  coredns = box.spawn(COREDNS, ["-conf", file]);
+  corednsLog = "";
+  coredns = box.spawn(COREDNS, ["-conf", file], { log: (text) => (corednsLog += text) });
   await waitFor("CoreDNS ready", () => box.exec("curl", ["-sf", "http://127.0.0.1:8181/ready"]) !== null);
   // forward's first health check can lag the ready plugin; wait until answers flow.
   await waitFor("CoreDNS answering", () => dig(client, BOX6, "dual.gate64.test", "A").status === "NOERROR");
@@ -269,6 +272,37 @@ describe("DNS64 under a network-specific prefix", () => {
       "2001:db8:6464::c000:aa",
       "2001:db8:6464::c000:ab",
     ]);
+  });
+});
+
+describe("reloading CoreDNS in place (SIGUSR1, as an apply does)", () => {
+  const file = () => join(dir, "Corefile.reload");
+  const served = () => servedCorefileId(box.exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"]));
+  const reloadTo = async (corefile: string) => {
+    writeFileSync(file(), corefile);
+    coredns?.child.kill("SIGUSR1");
+  };
+  before(() => startCoreDNS(corefileFor({}), file()));
+
+  it("serves the new Corefile, and says so by its id", async () => {
+    const first = corefileFor({});
+    assert.equal(served(), loadedId(first));
+    assert.deepEqual(answersOfType(dig(client, BOX6, "a-only.gate64.test", "AAAA"), "AAAA"), [WKP("b16:212c")]);
+    const nsp = corefileFor({ nat64: { pool6: "2001:db8:6464::/96" } });
+    assert.notEqual(loadedId(nsp), loadedId(first));
+    await reloadTo(nsp);
+    await waitFor("the new Corefile's id", () => served() === loadedId(nsp));
+    assert.deepEqual(answersOfType(dig(client, BOX6, "a-only.gate64.test", "AAAA"), "AAAA"), ["2001:db8:6464::b16:212c"]);
+  });
+
+  it("keeps the running Corefile, and its id, when the new one cannot start", async () => {
+    const running = served();
+    // Valid to parse, but the address is not on the box: binding it fails during the reload.
+    const unbindable = corefileFor({ dns64: { listen: ["2001:db8:64::99"] } });
+    await reloadTo(unbindable);
+    await waitFor("the reload to fail", () => /Restart failed: .*cannot assign requested address/.test(corednsLog));
+    assert.equal(served(), running);
+    assert.equal(dig(client, BOX6, "a-only.gate64.test", "AAAA").status, "NOERROR");
   });
 });
 

@@ -74,6 +74,19 @@ describe("apply", () => {
     assert.equal(sys.links.get(PATHS.current), `rev-${r.outcome === "committed" ? r.revision : 0}`);
   });
 
+  it("reloads a running CoreDNS in place, and restarts it to repair it", async () => {
+    sys.files.set(PATHS.corednsProcs, "4242\n");
+    const r = await applier.apply(withUpstream("198.51.100.54"), { by: "test" });
+    assert.deepEqual(r.outcome === "committed" && r.services, ["coredns"]);
+    assert.deepEqual(
+      sys.commands.filter((c) => /coredns|kill/.test(c)),
+      ["kill -USR1 4242"],
+    );
+    sys.commands.length = 0;
+    await applier.repair(["dns64"]);
+    assert.deepEqual(sys.commands, ["systemctl restart coredns.service"]);
+  });
+
   it("waits for a restarted CoreDNS to be ready before it tests what CoreDNS does", async () => {
     let starting = 3;
     applier = new Applier({
@@ -289,7 +302,7 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
       stdout: args[0] === "instance" ? "default,netfilter\n" : "pool6,64:ff9b::/96\n",
       stderr: "",
     }));
-    sys.handlers.set("systemctl", () => ({ code: 0, stdout: "", stderr: "" }));
+    sys.files.set(PATHS.corednsProcs, "4242\n");
     sys.commands.length = 0;
     const { boot } = await bootAgain();
     assert.deepEqual(boot.services.sort(), ["firewall", "hostname", "offloads", "sysctl"]);

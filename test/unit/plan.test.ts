@@ -19,10 +19,12 @@ describe("plan", () => {
   });
 
   it("reloads only what a change touches, in order", () => {
-    assert.deepEqual(plan(base, render({ dns64: { upstreams: ["198.51.100.53"] } })), [{ service: "coredns", when: "changed" }]);
+    assert.deepEqual(plan(base, render({ dns64: { upstreams: ["198.51.100.53"] } })), [
+      { service: "coredns", when: "changed", reload: true },
+    ]);
     assert.deepEqual(plan(base, render({ dns64: { acl: ["lan", "2001:db8:99::/48"] } })), [
       { service: "firewall", when: "changed" },
-      { service: "coredns", when: "changed" },
+      { service: "coredns", when: "changed", reload: true },
     ]);
     assert.deepEqual(plan(base, render({ nat64: { timeouts: { udpSec: 600 } } })), [{ service: "jool", when: "changed", recreate: false }]);
   });
@@ -57,14 +59,14 @@ describe("plan", () => {
       { service: "firewall", when: "changed" },
       { service: "jool", when: "if-down", recreate: false },
       { service: "offloads", when: "changed" },
-      { service: "coredns", when: "if-down" },
+      { service: "coredns", when: "if-down", reload: true },
     ]);
   });
 
   it("repairs what the failed probes name, and nothing for probes no reload fixes", () => {
     assert.deepEqual(repairSteps(["dns64", "jool", "upstream-dns"], base), [
       { service: "jool", when: "changed", recreate: "if-pool6-differs" },
-      { service: "coredns", when: "changed" },
+      { service: "coredns", when: "changed", reload: false },
     ]);
     assert.deepEqual(repairSteps(["upstream-dns", "wan-ipv4"], base), []);
   });

@@ -9,11 +9,14 @@ export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | 
  * One service to reload. `when`: "changed" runs it; "if-down" only if the running system lacks it
  * (a Jool instance, a CoreDNS). Jool's `recreate`: its pool6 changed, so the instance is removed
  * first (every session lost); "if-pool6-differs" asks the live instance, when the previous
- * render is unknown.
+ * render is unknown. CoreDNS's `reload`: a running CoreDNS reads its new Corefile in place
+ * (SIGUSR1: tens of milliseconds, where a restart takes most of a second under TCG); a repair
+ * restarts it.
  */
 export type Step =
-  | { service: Exclude<Service, "jool">; when: "changed" | "if-down" }
-  | { service: "jool"; when: "changed" | "if-down"; recreate: boolean | "if-pool6-differs" };
+  | { service: Exclude<Service, "jool" | "coredns">; when: "changed" | "if-down" }
+  | { service: "jool"; when: "changed" | "if-down"; recreate: boolean | "if-pool6-differs" }
+  | { service: "coredns"; when: "changed" | "if-down"; reload: boolean };
 
 /** Execution order: kernel settings and the firewall before interfaces, CoreDNS last (it binds the LAN address). */
 export const ORDER: readonly Service[] = ["sysctl", "hostname", "firewall", "network", "jool", "offloads", "coredns"];
@@ -71,7 +74,8 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
     if (service === "jool") {
       if (next["jool/nat64.json"] !== undefined)
         steps.push({ service, when, recreate: opts.force?.includes("jool") ? "if-pool6-differs" : recreate });
-    } else steps.push({ service, when });
+    } else if (service === "coredns") steps.push({ service, when, reload: !opts.force?.includes("coredns") });
+    else steps.push({ service, when });
   }
   return steps;
 }
@@ -103,9 +107,10 @@ export function probesToVerify(services: readonly Service[]): ReadonlySet<string
 }
 
 /**
- * The probe that says a restarted service is serving again (CoreDNS's /ready, one HTTP request):
- * an apply polls it every 50 ms before it runs the probes that test what the service does, which
- * would fail and wait out longer rounds while the service starts (about 0.5 s for CoreDNS under TCG).
+ * The probe that says a reloaded service serves its new files (CoreDNS: /ready, and the id of the
+ * Corefile it runs; two HTTP requests): an apply polls it every 50 ms before it runs the probes
+ * that test what the service does, which would fail and wait out longer rounds while the service
+ * (re)starts.
  */
 const READY: Partial<Record<Service, string>> = { coredns: "coredns" };
 

@@ -2,18 +2,19 @@
 // which condition failed.
 import { randomBytes } from "node:crypto";
 import { Resolver } from "node:dns/promises";
-import { request } from "node:http";
 import { z } from "zod";
 import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
 import type { Resolved } from "../render/context.js";
-import { COREDNS_READY, UPLINK_RESOLV_CONF } from "../render/corefile.js";
+import { COREDNS_METRICS, COREDNS_READY, loadedId, renderCorefile, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import { renderOffloads } from "../render/offloads.js";
 import type { System } from "../system/system.js";
+import { httpGet } from "./http.js";
 import { joolInstanceLoaded, joolPool6, joolRows } from "./jool.js";
+import { servedCorefileId } from "./metrics.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 
 const ProbeStatusSchema = z.enum(["ok", "degraded", "failed"]);
@@ -37,18 +38,6 @@ const ETHTOOL_NAMES: Record<string, string> = {
   gso: "generic-segmentation-offload",
   tso: "tcp-segmentation-offload",
 };
-
-function httpStatus(url: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const IPV4_SERVER = /^\d+\.\d+\.\d+\.\d+(:\d+)?$/;
 
@@ -113,13 +102,18 @@ export function probes(sys: System, r: Resolved): Probe[] {
     },
   });
   if (c.dns64.enabled) {
+    // Ready, and running the Corefile in effect: a reload that failed leaves the old one running.
+    const corefile = loadedId(renderCorefile(r));
     list.push({
       name: "coredns",
       critical: true,
       run: async () => {
-        const code = await httpStatus(`http://${COREDNS_READY}/ready`, 2000);
-        if (code !== 200) throw new Error(`/ready answered ${code}`);
-        return "ready";
+        const ready = await httpGet(`http://${COREDNS_READY}/ready`, 2000);
+        if (ready.status !== 200) throw new Error(`/ready answered ${ready.status}`);
+        const running = servedCorefileId((await httpGet(`http://${COREDNS_METRICS}/metrics`, 2000)).body);
+        if (running !== corefile)
+          throw new Error(`runs Corefile ${running ?? "(unknown)"}, not ${corefile} (a reload failed or is under way)`);
+        return `ready, Corefile ${corefile}`;
       },
     });
     list.push({

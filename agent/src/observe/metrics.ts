@@ -1,12 +1,13 @@
 // Metrics from /proc, /sys, Jool and CoreDNS, read directly (systeminformation spawns dozens of
 // processes for interface data and blocks the event loop; these files cost a read each).
 // Exposed as Prometheus text on the management address and kept for fleet telemetry.
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { COREDNS_METRICS } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
+import { httpGet } from "./http.js";
 import { joolInstanceLoaded, joolRows } from "./jool.js";
 
 export type Sample = { name: string; help: string; type: "gauge" | "counter"; labels?: Record<string, string>; value: number };
@@ -63,29 +64,20 @@ export function formatPrometheus(samples: Sample[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-function get(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 2000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
 
 const COREDNS_COUNTERS =
   /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
 
+/** The id of the Corefile CoreDNS runs (its `loaded` gauge, image/coredns/loaded), from its metrics. */
+export function servedCorefileId(metrics: string): string | null {
+  return /^coredns_loaded_corefile_info\{id="([0-9a-f]+)"\} 1$/m.exec(metrics)?.[1] ?? null;
+}
+
 /** CoreDNS's counters we pass on; [] while CoreDNS is down (the health probes say so). */
 async function corednsCounters(): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
   try {
-    const text = await get(`http://${COREDNS_METRICS}/metrics`);
+    const { body: text } = await httpGet(`http://${COREDNS_METRICS}/metrics`, 2000);
     return text.split("\n").flatMap((line) => {
       const m = COREDNS_COUNTERS.exec(line);
       if (!m) return [];

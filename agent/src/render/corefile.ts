@@ -1,5 +1,6 @@
 // The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (the directives in
 // image/coredns/main.go), not by the order of lines here; the order here is for people reading it.
+import { createHash } from "node:crypto";
 import type { Resolved } from "./context.js";
 
 /** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */
@@ -10,6 +11,11 @@ export const COREDNS_METRICS = "127.0.0.1:9153";
 
 function block(name: string, lines: string[]): string[] {
   return [`${name} {`, ...lines.map((l) => `    ${l}`), "}"];
+}
+
+/** The id in a Corefile's `loaded` line: the agent reloads CoreDNS and waits to see it served. */
+export function loadedId(corefile: string): string | null {
+  return /^ {4}loaded ([0-9a-f]+)$/m.exec(corefile)?.[1] ?? null;
 }
 
 /**
@@ -30,7 +36,8 @@ export function renderCorefile(r: Resolved): string {
     ...(d.translateAll ? ["translate_all"] : []),
     ...(d.allowIPv4 ? ["allow_ipv4"] : []),
   ];
-  const server = (bind: string[], synthesize: boolean, processWide: boolean) =>
+  // id: of the Corefile without it, so that it changes exactly when the rest does.
+  const server = (bind: string[], synthesize: boolean, processWide: boolean, id: string | null) =>
     block(".:53", [
       `bind ${bind.join(" ")}`,
       `clients ${r.dnsClients.join(" ")}`,
@@ -39,26 +46,29 @@ export function renderCorefile(r: Resolved): string {
       ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),
       "errors",
       ...(d.logQueries ? ["log"] : []),
-      // health is process-wide and allowed in one block only; ready and prometheus share their
-      // listener between the blocks that name them.
-      ...(processWide ? [`health ${COREDNS_HEALTH}`] : []),
+      // health and loaded are process-wide and allowed in one block only; ready and prometheus
+      // share their listener between the blocks that name them.
+      ...(processWide ? [`health ${COREDNS_HEALTH}`, ...(id === null ? [] : [`loaded ${id}`])] : []),
       `ready ${COREDNS_READY}`,
       `prometheus ${COREDNS_METRICS}`,
     ]);
   const v4 = listen.filter((a) => !a.includes(":"));
   const split = d.enabled && !d.allowIPv4 && v4.length > 0;
-  const blocks = split
-    ? [
-        ...server(
-          listen.filter((a) => a.includes(":")),
-          true,
-          true,
-        ),
-        "",
-        "# IPv4 clients: no synthesis (dns64.allowIPv4 is off).",
-        ...server(v4, false, false),
-      ]
-    : server(listen, d.enabled, true);
-  const lines = ["# Rendered by gate64 from the device configuration; do not edit.", ...blocks];
-  return `${lines.join("\n")}\n`;
+  const text = (id: string | null) => {
+    const blocks = split
+      ? [
+          ...server(
+            listen.filter((a) => a.includes(":")),
+            true,
+            true,
+            id,
+          ),
+          "",
+          "# IPv4 clients: no synthesis (dns64.allowIPv4 is off).",
+          ...server(v4, false, false, id),
+        ]
+      : server(listen, d.enabled, true, id);
+    return `${["# Rendered by gate64 from the device configuration; do not edit.", ...blocks].join("\n")}\n`;
+  };
+  return text(createHash("sha256").update(text(null)).digest("hex").slice(0, 16));
 }
