@@ -87,8 +87,19 @@ function rulesetFor(pool6: string): string {
   assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
   const files = renderAll(v.config, { deviceId: "guard-test", wanIPv4: WAN_IPV4, localIPv4: [WAN_IPV4] });
   // A counter at Jool's hook priority: what passes the guard is what Jool would translate.
-  const observe = `table inet observe {\n    chain jool {\n        type filter hook prerouting priority -75; policy accept;\n        ip6 daddr ${pool6} counter name "reached"\n    }\n    counter reached {\n    }\n}\n`;
-  return `${files["nftables/gate64.nft"]}\n${observe}`;
+  // What is untracked there, each side: Jool keeps its own state (guard.ts, translator_notrack).
+  const observe = [
+    "table inet observe {",
+    "    chain jool {",
+    "        type filter hook prerouting priority -75; policy accept;",
+    `        ip6 daddr ${pool6} counter name "reached"`,
+    `        ip6 daddr ${pool6} ct state untracked counter name "untracked6"`,
+    `        ip daddr ${WAN_IPV4.split("/")[0]} ct state untracked counter name "untracked4"`,
+    "    }",
+    ...["reached", "untracked6", "untracked4"].map((n) => `    counter ${n} {\n    }`),
+    "}",
+  ].join("\n");
+  return `${files["nftables/gate64.nft"]}\n${observe}\n`;
 }
 
 describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() && "needs root for namespaces" }, () => {
@@ -124,13 +135,18 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The observe table's counters by name. */
+  const observed = (): Record<string, number> =>
+    Object.fromEntries(
+      (
+        JSON.parse(box.exec("nft", ["-j", "list", "counters", "table", "inet", "observe"])) as {
+          nftables: { counter?: { name: string; packets: number } }[];
+        }
+      ).nftables.flatMap((i) => (i.counter ? [[i.counter.name, i.counter.packets]] : [])),
+    );
   const counters = (): Record<string, number> => ({
     ...parseGuardCounters(box.exec("nft", ["-j", "list", "counters", "table", "inet", "gate64"])),
-    translated: (
-      JSON.parse(box.exec("nft", ["-j", "list", "counters", "table", "inet", "observe"])) as {
-        nftables: { counter?: { packets: number } }[];
-      }
-    ).nftables.reduce((n, i) => n + (i.counter?.packets ?? 0), 0),
+    translated: observed().reached ?? 0,
   });
 
   for (const pool6 of POOL6) {
@@ -156,4 +172,29 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
       box.exec("nft", ["delete", "table", "inet", "observe"]);
     });
   }
+
+  it("conntrack leaves the translator's packets alone, and tracks the box's own", () => {
+    const file = join(dir, "ruleset.nft");
+    writeFileSync(file, rulesetFor("64:ff9b::/96"));
+    box.exec("nft", ["-f", file]);
+    box.ip("addr", "add", WAN_IPV4, "dev", "wan");
+    senders.wan.ip("addr", "add", "198.51.100.1/24", "dev", "eth0");
+    const sent = (from: Namespace, dst: string, port: number) => {
+      const before = observed();
+      from.exec("bash", ["-c", `echo gate64 > /dev/udp/${dst}/${port}`]);
+      const after = observed();
+      return {
+        untracked6: (after.untracked6 ?? 0) - (before.untracked6 ?? 0),
+        untracked4: (after.untracked4 ?? 0) - (before.untracked4 ?? 0),
+      };
+    };
+    // LAN to pool6, and the internet to pool4 (UDP 32768-65535 on the WAN address by default).
+    assert.deepEqual(sent(senders.client, "64:ff9b::b16:212c", 443), { untracked6: 1, untracked4: 0 });
+    assert.deepEqual(sent(senders.wan, "198.51.100.2", 40000), { untracked6: 0, untracked4: 1 });
+    // The box's own ports (system.ephemeralPorts 16384-32767, and its services) stay tracked.
+    assert.deepEqual(sent(senders.wan, "198.51.100.2", 20000), { untracked6: 0, untracked4: 0 });
+    assert.deepEqual(sent(senders.wan, "198.51.100.2", 53), { untracked6: 0, untracked4: 0 });
+    box.exec("nft", ["delete", "table", "inet", "gate64"]);
+    box.exec("nft", ["delete", "table", "inet", "observe"]);
+  });
 });
