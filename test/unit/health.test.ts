@@ -41,10 +41,14 @@ it("offloads: fraglist GRO must be off where it was turned off", async () => {
 
 it("creates the probe namespace once when probes run at the same time (no 'File exists' at boot)", async () => {
   const sys = new FakeSystem();
-  sys.handlers.set("ip", async () => {
+  const batches: string[] = [];
+  sys.handlers.set("ip", async (_args, input) => {
     await new Promise((r) => setTimeout(r, 5));
+    if (input !== undefined) batches.push(input);
     return { code: 0, stdout: "", stderr: "" };
   });
   await Promise.all([ensureProbeNamespace(sys), ensureProbeNamespace(sys), ensureProbeNamespace(sys)]);
-  assert.equal(sys.commands.filter((c) => c === `ip netns add ${PROBE_NS}`).length, 1);
+  assert.equal(batches.filter((b) => b.includes(`netns add ${PROBE_NS}\n`)).length, 1);
+  // One `ip` for the box's side, one inside the namespace (and the check whether it exists).
+  assert.deepEqual(sys.commands, ["ip netns list", "ip -batch -", `ip -n ${PROBE_NS} -batch -`]);
 });
