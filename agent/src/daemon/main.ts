@@ -188,12 +188,16 @@ async function main(): Promise<void> {
     new FleetConnection({ device, sys, bus, log }),
     new WatchdogFeeder({ sys, notify, busySince: () => health.busySince }),
   ];
+  // The first health round runs while the modules start: loading mqtt.js and connecting to the
+  // broker take seconds under TCG, and a fleet connection publishes the last health report when
+  // it comes up, so the first healthy report waits for the longer of the two, not both.
+  const firstRound = startAll([health], log);
   await startAll(modules, log);
   await notify.ready(`revision ${applier.running?.revision}`);
   // Node writes its compile cache (NODE_COMPILE_CACHE, set by the unit) only at exit otherwise,
   // which a power cut or a watchdog kill never reaches. Node < 22.10 has no such call.
   (nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
-  await startAll([health], log);
+  await firstRound;
   // Well after the first health round: systeminformation starts ~150 processes over ~8 s under
   // TCG (docs/protocol.md#inventory), which must not compete with the boot, its health gate or
   // the first translations.
