@@ -98,8 +98,8 @@ export function renderGuard(r: Resolved): Guard | null {
     .map((e) => `        ip6 daddr ${embed(e.prefix)} ${e.protocol} dport ${e.ports} accept`);
   // Jool keeps its own state (BIB and sessions) and takes its packets at prerouting before
   // conntrack would confirm an entry for them: tracked, each packet would allocate an entry and
-  // free it again. Exempt: the IPv6 side (pool6) and the IPv4 side (pool4's addresses and ports, which
-  // the rules keep apart from the box's own ephemeral ports).
+  // free it again. Exempt: the IPv6 side (pool6) and the IPv4 side (pool4's addresses and ports,
+  // which the rules keep apart from the box's own ephemeral ports).
   const untracked = [
     "    chain translator_notrack {",
     "        type filter hook prerouting priority raw; policy accept;",
