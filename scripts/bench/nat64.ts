@@ -2,10 +2,10 @@
 // In the lab, side by side in one VM: NAT64 as shipped (the translator's guard ahead of Jool,
 // its packets exempt from conntrack), NAT64 with the guard's prerouting chain flushed, NAT64 with
 // conntrack tracking its packets (the exemption's chain flushed), and plain IPv4 routing through
-// the same box (a temporary IPv4 subnet on the LAN for this run only). Offloads as shipped. Per path: TCP
-// throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds alternate
-// the order of the paths; ratios are taken within a round, then the median and the spread (min-max)
-// over rounds are printed. One JSON object per line.
+// the same box (a temporary IPv4 subnet on the LAN for this run only). Offloads as shipped. Per
+// path: TCP throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds
+// alternate the order of the paths; ratios are taken within a round, then the median and the
+// spread (min-max) over rounds are printed. One JSON object per line.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { SerialConsole } from "../lab/console.js";

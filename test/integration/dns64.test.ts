@@ -115,10 +115,12 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** CoreDNS's metrics page, as Prometheus text. */
+const metrics = () => box.exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"]);
+
 /** The sum of a CoreDNS counter's series, from its metrics endpoint. */
 const counter = (name: string) =>
-  box
-    .exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"])
+  metrics()
     .split("\n")
     .filter((l) => l.startsWith(`${name}{`))
     .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
@@ -277,7 +279,7 @@ describe("DNS64 under a network-specific prefix", () => {
 
 describe("reloading CoreDNS in place (SIGUSR1, as an apply does)", () => {
   const file = () => join(dir, "Corefile.reload");
-  const served = () => servedCorefileId(box.exec("curl", ["-sf", "http://127.0.0.1:9153/metrics"]));
+  const served = () => servedCorefileId(metrics());
   const reloadTo = async (corefile: string) => {
     writeFileSync(file(), corefile);
     coredns?.child.kill("SIGUSR1");

@@ -135,6 +135,16 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The rendered ruleset for pool6, with the observe table, in the box; unload() removes both. */
+  const load = (pool6: string) => {
+    const file = join(dir, "ruleset.nft");
+    writeFileSync(file, rulesetFor(pool6));
+    box.exec("nft", ["-f", file]);
+  };
+  const unload = () => {
+    for (const table of ["gate64", "observe"]) box.exec("nft", ["delete", "table", "inet", table]);
+  };
+
   /** The observe table's counters by name. */
   const observed = (): Record<string, number> =>
     Object.fromEntries(
@@ -151,9 +161,7 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
 
   for (const pool6 of POOL6) {
     it(`pool6 ${pool6}: only LAN and probe traffic to translatable destinations reaches Jool`, () => {
-      const file = join(dir, "ruleset.nft");
-      writeFileSync(file, rulesetFor(pool6));
-      box.exec("nft", ["-f", file]);
+      load(pool6);
       const length = (parsePrefix(pool6) as Prefix).length;
       const wellKnown = pool6 === "64:ff9b::/96";
       const wrong: string[] = [];
@@ -168,15 +176,12 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
           wrong.push(`${c.from} -> [${dst}]:${c.port} (${c.v4}): want ${want}, counters moved: ${moved.join(", ") || "none"}`);
       }
       assert.deepEqual(wrong, []);
-      box.exec("nft", ["delete", "table", "inet", "gate64"]);
-      box.exec("nft", ["delete", "table", "inet", "observe"]);
+      unload();
     });
   }
 
   it("conntrack leaves the translator's packets alone, and tracks the box's own", () => {
-    const file = join(dir, "ruleset.nft");
-    writeFileSync(file, rulesetFor("64:ff9b::/96"));
-    box.exec("nft", ["-f", file]);
+    load("64:ff9b::/96");
     box.ip("addr", "add", WAN_IPV4, "dev", "wan");
     senders.wan.ip("addr", "add", "198.51.100.1/24", "dev", "eth0");
     const sent = (from: Namespace, dst: string, port: number) => {
@@ -194,7 +199,6 @@ describe("the translator's guard (nftables in namespaces)", { skip: !isRoot() &&
     // The box's own ports (system.ephemeralPorts 16384-32767, and its services) stay tracked.
     assert.deepEqual(sent(senders.wan, "198.51.100.2", 20000), { untracked6: 0, untracked4: 0 });
     assert.deepEqual(sent(senders.wan, "198.51.100.2", 53), { untracked6: 0, untracked4: 0 });
-    box.exec("nft", ["delete", "table", "inet", "gate64"]);
-    box.exec("nft", ["delete", "table", "inet", "observe"]);
+    unload();
   });
 });

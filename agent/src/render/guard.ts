@@ -91,11 +91,11 @@ export function renderGuard(r: Resolved): Guard | null {
     ...(wellKnown && allowed.length > 0 ? set("guard_allowed", allowed) : []),
   ];
   const drop = (reason: GuardReason) => `counter name "${guardCounter(reason)}" drop`;
-  // Hairpinning (RFC 6146 section 3.8): a pool4 address at a port of its range is another LAN
-  // client's mapping. ICMP is left out: Jool matches inbound ICMP queries to no mapping.
-  const hairpin = pool4
-    .filter((e) => e.protocol !== "icmp")
-    .map((e) => `        ip6 daddr ${embed(e.prefix)} ${e.protocol} dport ${e.ports} accept`);
+  // pool4's TCP and UDP ports: Jool's mappings. Hairpinning (RFC 6146 section 3.8): a pool4
+  // address at one of them is another LAN client's mapping. ICMP is left out: Jool matches
+  // inbound ICMP queries to no mapping.
+  const ports = pool4.filter((e) => e.protocol !== "icmp");
+  const hairpin = ports.map((e) => `        ip6 daddr ${embed(e.prefix)} ${e.protocol} dport ${e.ports} accept`);
   // Jool keeps its own state (BIB and sessions) and takes its packets at prerouting before
   // conntrack would confirm an entry for them: tracked, each packet would allocate an entry and
   // free it again. Exempt: the IPv6 side (pool6) and the IPv4 side (pool4's addresses and ports,
@@ -104,9 +104,7 @@ export function renderGuard(r: Resolved): Guard | null {
     "    chain translator_notrack {",
     "        type filter hook prerouting priority raw; policy accept;",
     `        ip6 daddr ${formatPrefix(pool6)} notrack`,
-    ...pool4
-      .filter((e) => e.protocol !== "icmp")
-      .map((e) => `        ip daddr ${formatPrefix(e.prefix)} ${e.protocol} dport ${e.ports} notrack`),
+    ...ports.map((e) => `        ip daddr ${formatPrefix(e.prefix)} ${e.protocol} dport ${e.ports} notrack`),
     "    }",
     "",
   ];
