@@ -7,6 +7,13 @@ set -euo pipefail
 GATE64_CACHE=${GATE64_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate64}
 export GATE64_CACHE
 
+# Go builds of image/coredns: modules and build cache in GATE64_CACHE, static binaries, and
+# -buildvcs=false so that a binary does not depend on the checkout's git state (reproducible images).
+go_env() {
+  export GOMODCACHE="$GATE64_CACHE/go-mod" GOCACHE="$GATE64_CACHE/go-build" \
+    GOFLAGS="-modcacherw -trimpath -buildvcs=false" CGO_ENABLED=0
+}
+
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "$1 must run as root (it $2)"; }

@@ -18,6 +18,8 @@ import (
 	_ "gate64.invalid/coredns/clients"
 	_ "gate64.invalid/coredns/dns64rfc"
 	_ "gate64.invalid/coredns/loaded"
+	// Not a plugin: new goroutines (one per UDP query) start with 8 KiB of stack.
+	_ "gate64.invalid/coredns/stackstart"
 )
 
 // directives is the execution order of the plugins, outermost first. clients (the resolver's
