@@ -32,4 +32,6 @@ export const PATHS = {
   cmdline: p("proc/cmdline"),
   /** The processes of the running CoreDNS (none while it is stopped or between restarts). */
   corednsProcs: p("sys/fs/cgroup/system.slice/coredns.service/cgroup.procs"),
+  /** Where `ip netns add` puts a named namespace's handle. */
+  netnsDir: p("run/netns"),
 } as const;

@@ -70,6 +70,8 @@ describe("apply", () => {
     assert.deepEqual(asked, [["coredns"], ["coredns", "dns64", "nat64", "upstream-dns"]]);
     assert.ok(sys.commands.includes("systemctl restart coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("jool")), sys.commands.join("\n"));
+    // The ruleset did not change: nft does not check it again.
+    assert.ok(!sys.commands.some((c) => c.startsWith("nft")), sys.commands.join("\n"));
     assert.deepEqual(JSON.parse(sys.files.get(PATHS.config) ?? "").dns64.upstreams, ["198.51.100.54"]);
     assert.equal(sys.links.get(PATHS.current), `rev-${r.outcome === "committed" ? r.revision : 0}`);
   });

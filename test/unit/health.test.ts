@@ -1,9 +1,11 @@
 // Health probes that read the system through the system interface, on the fake system.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { probes } from "../../agent/src/observe/health.js";
 import { ensureProbeNamespace, PROBE_NS } from "../../agent/src/observe/probe-ns.js";
+import { PATHS } from "../../agent/src/paths.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
@@ -49,6 +51,10 @@ it("creates the probe namespace once when probes run at the same time (no 'File 
   });
   await Promise.all([ensureProbeNamespace(sys), ensureProbeNamespace(sys), ensureProbeNamespace(sys)]);
   assert.equal(batches.filter((b) => b.includes(`netns add ${PROBE_NS}\n`)).length, 1);
-  // One `ip` for the box's side, one inside the namespace (and the check whether it exists).
-  assert.deepEqual(sys.commands, ["ip netns list", "ip -batch -", `ip -n ${PROBE_NS} -batch -`]);
+  // One `ip` for the box's side, one inside the namespace.
+  assert.deepEqual(sys.commands, ["ip -batch -", `ip -n ${PROBE_NS} -batch -`]);
+  // Once it exists (`ip netns add` made its handle), no process asks again.
+  sys.files.set(join(PATHS.netnsDir, PROBE_NS), "");
+  await ensureProbeNamespace(sys);
+  assert.equal(sys.commands.length, 2);
 });
