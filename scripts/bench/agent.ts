@@ -118,6 +118,7 @@ export async function measureAgent(
   const total: number[] = [];
   const inAgent: number[] = [];
   const steps: Record<string, number[]> = {};
+  const since = (await con.lastLine("date +%s")).trim();
   for (let i = 0; i < rounds; i++) {
     const r = await timed(`{ gate64 config set dns64.cache.maxTtlSec ${i % 2 === 0 ? 1200 : 600} --json >/tmp/apply.json; }`);
     total.push(r.ms);
@@ -135,6 +136,10 @@ export async function measureAgent(
     inAgent.push(sum);
     if (r.rc !== 0) total[total.length - 1] = Number.NaN;
   }
+  // Why a slow round was slow: the agent logs each verification round that failed.
+  const late = await con.run(`journalctl -u gate64-agent --since @${since} -o cat --no-pager | grep 'not verified yet' || true`);
+  for (const line of late.output.split("\n").filter((l) => /^apply: revision \d+ not verified yet/.test(l)))
+    process.stderr.write(`${line}\n`);
   report({
     bench: "agent",
     board,

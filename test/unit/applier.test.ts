@@ -119,6 +119,27 @@ describe("apply", () => {
     assert.ok(sys.commands.includes("jool instance remove default"), sys.commands.join("\n"));
   });
 
+  it("logs each verification round that fails, and commits once one passes", async () => {
+    const lines: string[] = [];
+    let rounds = 0;
+    const logged = new Applier({
+      sys,
+      facts: async () => ({ deviceId: "t1" }),
+      check: async (_r, only) => report(only?.has("nat64") !== true || ++rounds > 2),
+      log: (l) => lines.push(l),
+      pollMs: 5,
+    });
+    const v = validateConfig(BASE);
+    assert.ok(v.ok);
+    await logged.boot(v.config, BASE);
+    const r = await logged.apply(withUpstream("198.51.100.57"), { by: "test" });
+    assert.equal(r.outcome, "committed");
+    assert.deepEqual(
+      lines.filter((l) => l.includes("not verified yet")),
+      Array(2).fill(`apply: revision ${r.outcome === "committed" ? r.revision : 0} not verified yet: dns64: upstream silent (1 ms)`),
+    );
+  });
+
   it("reverts a valid config that breaks translation, with the reason", async () => {
     healthy = (c) => (c as { dns64: { upstreams: string[] } }).dns64.upstreams[0] !== "203.0.113.99";
     const before = sys.files.get(PATHS.config);

@@ -233,14 +233,20 @@ export class Applier {
     const ready = readinessProbes(services);
     if (ready.size > 0)
       while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until) await sleep(50);
+    const failedProbes = (h: HealthReport, timed = false) =>
+      h.probes
+        .filter((p) => p.status === "failed")
+        .map((p) => `${p.name}: ${p.detail}${timed ? ` (${p.durationMs} ms)` : ""}`)
+        .join("; ");
     for (let wait = 200; ; wait *= 2) {
       last = await this.deps.check(r.resolved, only);
       if (last.status !== "failed") return null;
       if (this.deps.sys.now() >= until) break;
+      // Each failed round is logged: a change that verifies late says why it took long.
+      this.deps.log(`apply: revision ${r.revision} not verified yet: ${failedProbes(last, true)}`);
       await sleep(Math.min(wait, this.deps.pollMs ?? 1000));
     }
-    const failed = last.probes.filter((p) => p.status === "failed").map((p) => `${p.name}: ${p.detail}`);
-    return `probes failed for ${r.config.health.applyVerifySec} s: ${failed.join("; ")}`;
+    return `probes failed for ${r.config.health.applyVerifySec} s: ${failedProbes(last)}`;
   }
 
   private async revert(
