@@ -106,8 +106,6 @@ async function deviceId(sys: System): Promise<string> {
   return r.ok ? r.value.deviceId : "unprovisioned";
 }
 
-const INVENTORY_DELAY_MS = 60_000;
-
 async function main(): Promise<void> {
   const sys = realSystem;
   const notify = notifier(sys);
@@ -198,10 +196,8 @@ async function main(): Promise<void> {
   // which a power cut or a watchdog kill never reaches. Node < 22.10 has no such call.
   (nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
   await firstRound;
-  // Well after the first health round: systeminformation starts ~150 processes over ~8 s under
-  // TCG (docs/protocol.md#inventory), which must not compete with the boot, its health gate or
-  // the first translations.
-  setTimeout(() => void device.inventory(), INVENTORY_DELAY_MS).unref();
+  // After the first health round: reading files, it takes no time from the boot's probes.
+  void device.inventory();
 
   const shutdown = async () => {
     await stopAll([...modules, health], log);

@@ -239,8 +239,7 @@ export class FleetAgent {
     if (this.deps.device.lastHealth) this.publishHealth(this.deps.device.lastHealth);
     await this.publishDiscovery();
     this.availability("ready");
-    // Published once the daemon had it read (never started from here: connecting happens early
-    // in the boot, when systeminformation's processes would compete with it).
+    // Published once the daemon has read it (after the boot's first health round).
     void this.deps.device.inventoryReady.then((inv) => {
       if (inv) this.send({ topic: this.t.inventory(this.id), payload: JSON.stringify(inv), retain: true }, false);
     });

@@ -1,8 +1,11 @@
-// A hardware inventory of the box from systeminformation: what it is (vendor, model, serial,
-// board), its CPU, memory, storage, OS and kernel, and its NICs with MAC, speed and driver. Read
-// once per agent start, after the boot settled and never on the health or telemetry path
-// (systeminformation takes ~0.3 s on a PC and 8.3 s with 145 processes under TCG:
-// docs/protocol.md#inventory). A part that cannot be read is absent, never an error.
+// A hardware inventory of the box: what it is (vendor, model, serial, board), its CPU, memory,
+// storage, OS and kernel, and its NICs with MAC, speed and driver, read from the kernel's own
+// files (DMI or the device tree, /proc, /sys/block, /sys/class/net) and one systemd-detect-virt:
+// systeminformation reads the same through 145-183 processes, 8-12 s of the TCG lab VM's CPU,
+// which held a console apply in that window to 12 s (docs/protocol.md#inventory). Read once per
+// agent start; a part that cannot be read is absent, never an error.
+import { arch, release } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import type { System } from "../system/system.js";
 
@@ -62,57 +65,99 @@ async function forks(sys: System): Promise<number | null> {
   return m ? Number(m[1]) : null;
 }
 
+const DMI = "/sys/class/dmi/id";
+/** Boards without DMI (most ARM boards) name themselves in the device tree. */
+const DT_MODEL = "/sys/firmware/devicetree/base/model";
+
+/** A kernel attribute file's text without its trailing newline or NUL, or undefined. */
+async function attr(sys: System, path: string): Promise<string | undefined> {
+  const t = await sys.readFile(path).catch(() => null);
+  return t === null ? undefined : known(t.replace(/[\0\n]+$/, ""));
+}
+
+/** `KEY=value` lines (os-release, uevent), quotes removed. */
+function keyValues(text: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of (text ?? "").matchAll(/^([A-Z_]+)=(.*)$/gm)) out.set(m[1] as string, (m[2] as string).replace(/^"(.*)"$/, "$1"));
+  return out;
+}
+
+async function cpuInfo(sys: System): Promise<Inventory["cpu"]> {
+  const text = (await sys.readFile("/proc/cpuinfo")) ?? "";
+  const cores = text.match(/^processor\s*:/gm)?.length;
+  // x86 names the model; ARM kernels may name only the board's SoC (Hardware) or nothing.
+  const model = /^(?:model name|Hardware|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1];
+  return defined({ model: known(model), cores: cores || undefined, arch: arch() });
+}
+
+async function storage(sys: System): Promise<Inventory["storage"]> {
+  const out: Inventory["storage"] = [];
+  for (const dev of (await sys.list("/sys/block")).sort()) {
+    // Only disks with a device behind them: not loop, RAM or device-mapper devices.
+    if (!(await sys.list(join("/sys/block", dev))).includes("device")) continue;
+    const sectors = Number(await attr(sys, join("/sys/block", dev, "size")));
+    if (!Number.isFinite(sectors) || sectors <= 0) continue;
+    const rotational = await attr(sys, join("/sys/block", dev, "queue/rotational"));
+    const type = dev.startsWith("nvme") ? "NVMe" : rotational === "1" ? "HD" : rotational === "0" ? "SSD" : undefined;
+    out.push(defined({ device: `/dev/${dev}`, sizeBytes: sectors * 512, type }));
+  }
+  return out.slice(0, 32);
+}
+
+async function nics(sys: System): Promise<Inventory["nics"]> {
+  const out: Inventory["nics"] = [];
+  for (const name of (await sys.list("/sys/class/net")).sort()) {
+    const dir = join("/sys/class/net", name);
+    // Physical: backed by a device (not lo, bridges, veths, tunnels).
+    if (!(await sys.list(dir)).includes("device")) continue;
+    const speed = Number(await attr(sys, join(dir, "speed"))); // -1 or unreadable while the link is down
+    out.push(
+      defined({
+        name: name.slice(0, 256),
+        mac: await attr(sys, join(dir, "address")),
+        speedMbps: num(speed),
+        driver: known(keyValues(await sys.readFile(join(dir, "device/uevent"))).get("DRIVER")),
+      }),
+    );
+  }
+  return out.slice(0, 64);
+}
+
 export async function readInventory(sys: System, firmware: string): Promise<Inventory> {
   const t0 = sys.now();
   const rss0 = process.memoryUsage.rss();
   const f0 = await forks(sys);
-  const si = await import("systeminformation");
-  const safe = async <T>(p: () => Promise<T>): Promise<T | null> => p().catch(() => null);
-  const [system, board, cpu, mem, disks, os, nics] = await Promise.all([
-    safe(() => si.system()),
-    safe(() => si.baseboard()),
-    safe(() => si.cpu()),
-    safe(() => si.mem()),
-    safe(() => si.diskLayout()),
-    safe(() => si.osInfo()),
-    safe(() => si.networkInterfaces()),
+  const a = (name: string) => attr(sys, join(DMI, name));
+  const [manufacturer, dmiModel, serial, boardVendor, boardName, dtModel] = await Promise.all([
+    a("sys_vendor"),
+    a("product_name"),
+    a("product_serial"),
+    a("board_vendor"),
+    a("board_name"),
+    attr(sys, DT_MODEL),
   ]);
-  const list = Array.isArray(nics) ? nics : nics ? [nics] : [];
-  const physical = list.filter((n) => n.iface !== "lo" && !n.virtual);
-  // The driver is not in systeminformation's answer: the kernel names it under /sys.
-  const driver = async (name: string) => {
-    const r = await sys.run("ethtool", ["-i", name]);
-    return r.code === 0 ? known(/^driver: (.+)$/m.exec(r.stdout)?.[1]) : undefined;
+  // Exit 0 and a name inside a VM; "none" and exit 1 on hardware.
+  const virt = await sys.run("systemd-detect-virt", ["--vm"]).catch(() => null);
+  const osRelease = keyValues(await sys.readFile("/etc/os-release"));
+  const meminfo = /^MemTotal:\s+(\d+) kB$/m.exec((await sys.readFile("/proc/meminfo")) ?? "");
+  const inv: Omit<Inventory, "cost" | "readAt"> = {
+    system: defined({
+      manufacturer,
+      model: dmiModel ?? dtModel,
+      serial,
+      virtual: virt === null || virt.stdout.trim() === "" ? undefined : virt.code === 0,
+    }),
+    board: defined({ manufacturer: boardVendor, model: boardName }),
+    cpu: await cpuInfo(sys),
+    ...(meminfo ? { memoryBytes: Number(meminfo[1]) * 1024 } : {}),
+    storage: await storage(sys),
+    os: defined({ distro: known(osRelease.get("NAME")), release: known(osRelease.get("VERSION_ID")), kernel: release() }),
+    firmware,
+    nics: await nics(sys),
   };
-  const nicList = await Promise.all(
-    physical
-      .slice(0, 64)
-      .map(async (n) =>
-        defined({ name: n.iface.slice(0, 256), mac: known(n.mac), speedMbps: num(n.speed), driver: await driver(n.iface) }),
-      ),
-  );
   const f1 = await forks(sys);
   return {
-    system: defined({
-      manufacturer: known(system?.manufacturer),
-      model: known(system?.model),
-      serial: known(system?.serial),
-      virtual: system?.virtual,
-    }),
-    board: defined({ manufacturer: known(board?.manufacturer), model: known(board?.model) }),
-    cpu: defined({
-      model: known([cpu?.manufacturer, cpu?.brand].filter(Boolean).join(" ")),
-      cores: num(cpu?.cores),
-      arch: known(os?.arch),
-    }),
-    ...(num(mem?.total) === undefined ? {} : { memoryBytes: num(mem?.total) as number }),
-    storage: (disks ?? [])
-      .filter((d) => num(d.size) !== undefined && known(d.device) !== undefined)
-      .slice(0, 32)
-      .map((d) => defined({ device: known(d.device) as string, sizeBytes: d.size, type: known(d.type) })),
-    os: defined({ distro: known(os?.distro), release: known(os?.release), kernel: known(os?.kernel) }),
-    firmware,
-    nics: nicList,
+    ...inv,
     cost: { ms: sys.now() - t0, processes: f0 === null || f1 === null ? null : f1 - f0, rssDeltaBytes: process.memoryUsage.rss() - rss0 },
     readAt: new Date(sys.now()).toISOString(),
   };
