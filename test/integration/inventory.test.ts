@@ -13,7 +13,10 @@ it("reads this machine's inventory: memory, OS, each physical NIC with its MAC, 
   assert.equal(inv.memoryBytes, totalmem());
   assert.equal(inv.cpu.cores, cpus().length);
   assert.equal(inv.os.kernel, release());
-  assert.ok(inv.storage.length > 0 && inv.storage.every((d) => d.device.startsWith("/dev/") && d.sizeBytes > 0), JSON.stringify(inv.storage));
+  assert.ok(
+    inv.storage.length > 0 && inv.storage.every((d) => d.device.startsWith("/dev/") && d.sizeBytes > 0),
+    JSON.stringify(inv.storage),
+  );
   const macs = readdirSync("/sys/class/net")
     .filter((n) => n !== "lo" && readdirSync(`/sys/class/net/${n}`).includes("device"))
     .map((n) => readFileSync(`/sys/class/net/${n}/address`, "utf8").trim());
