@@ -209,7 +209,7 @@ export class Applier {
 
   /**
    * Tools' own checks on the staged files that differ from those in effect, before anything is
-   * swapped (a file in effect passed them; `nft -c` is a process of 50-150 ms on the TCG lab VM).
+   * swapped (a file in effect passed them; `nft -c` took 109-266 ms on the TCG lab VM).
    */
   private async toolChecks(files: RenderedFiles, dir: string, inEffect: RenderedFiles): Promise<Problem[]> {
     const problems: Problem[] = [];

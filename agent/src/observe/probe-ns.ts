@@ -28,8 +28,8 @@ async function create(sys: System): Promise<void> {
   // A directory read, not `ip netns list`: each NAT64 probe asks, and an `ip` costs 50-80 ms
   // on the idle TCG lab VM.
   if ((await sys.list(PATHS.netnsDir)).includes(PROBE_NS)) return;
-  // Two `ip -batch` runs, the box's side and the namespace's, rather than a process per step (more
-  // during the boot, whose first health round creates the namespace).
+  // Two `ip -batch` runs, the box's side and the namespace's, rather than a process per step: the
+  // boot's first health round creates the namespace, while the vCPUs are busiest.
   const batches: [options: string[], lines: string[]][] = [
     [
       [],
