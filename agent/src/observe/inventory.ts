@@ -69,9 +69,12 @@ const DMI = "/sys/class/dmi/id";
 /** Boards without DMI (most ARM boards) name themselves in the device tree. */
 const DT_MODEL = "/sys/firmware/devicetree/base/model";
 
+/** A file's text, or null when it is absent or unreadable (some attributes refuse a read). */
+const read = (sys: System, path: string): Promise<string | null> => sys.readFile(path).catch(() => null);
+
 /** A kernel attribute file's text without its trailing newline or NUL, or undefined. */
 async function attr(sys: System, path: string): Promise<string | undefined> {
-  const t = await sys.readFile(path).catch(() => null);
+  const t = await read(sys, path);
   return t === null ? undefined : known(t.replace(/[\0\n]+$/, ""));
 }
 
@@ -83,7 +86,7 @@ function keyValues(text: string | null): Map<string, string> {
 }
 
 async function cpuInfo(sys: System): Promise<Inventory["cpu"]> {
-  const text = (await sys.readFile("/proc/cpuinfo")) ?? "";
+  const text = (await read(sys, "/proc/cpuinfo")) ?? "";
   const cores = text.match(/^processor\s*:/gm)?.length;
   // x86 names the model; ARM kernels may name only the board's SoC (Hardware) or nothing.
   const model = /^(?:model name|Hardware|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1];
@@ -116,7 +119,7 @@ async function nics(sys: System): Promise<Inventory["nics"]> {
         name: name.slice(0, 256),
         mac: await attr(sys, join(dir, "address")),
         speedMbps: num(speed),
-        driver: known(keyValues(await sys.readFile(join(dir, "device/uevent"))).get("DRIVER")),
+        driver: known(keyValues(await read(sys, join(dir, "device/uevent"))).get("DRIVER")),
       }),
     );
   }
@@ -138,8 +141,8 @@ export async function readInventory(sys: System, firmware: string): Promise<Inve
   ]);
   // Exit 0 and a name inside a VM; "none" and exit 1 on hardware.
   const virt = await sys.run("systemd-detect-virt", ["--vm"]).catch(() => null);
-  const osRelease = keyValues(await sys.readFile("/etc/os-release"));
-  const meminfo = /^MemTotal:\s+(\d+) kB$/m.exec((await sys.readFile("/proc/meminfo")) ?? "");
+  const osRelease = keyValues(await read(sys, "/etc/os-release"));
+  const meminfo = /^MemTotal:\s+(\d+) kB$/m.exec((await read(sys, "/proc/meminfo")) ?? "");
   const inv: Omit<Inventory, "cost" | "readAt"> = {
     system: defined({
       manufacturer,
