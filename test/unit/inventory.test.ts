@@ -5,8 +5,15 @@ import { it } from "node:test";
 import { InventorySchema, readInventory } from "../../agent/src/observe/inventory.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
-it("reads an ARM board's inventory from the device tree, /proc and /sys", async () => {
+/** A fake system holding these files, with systemd-detect-virt answering `virt` ("none": hardware). */
+function boxWith(files: Record<string, string>, virt: string): FakeSystem {
   const sys = new FakeSystem();
+  for (const [path, text] of Object.entries(files)) sys.files.set(path, text);
+  sys.handlers.set("systemd-detect-virt", () => ({ code: virt === "none" ? 1 : 0, stdout: `${virt}\n`, stderr: "" }));
+  return sys;
+}
+
+it("reads an ARM board's inventory from the device tree, /proc and /sys", async () => {
   const files: Record<string, string> = {
     "/sys/firmware/devicetree/base/model": "Radxa ROCK Pi E\0",
     "/proc/cpuinfo": "processor\t: 0\nBogoMIPS\t: 48.00\n\nprocessor\t: 1\nBogoMIPS\t: 48.00\n",
@@ -25,8 +32,7 @@ it("reads an ARM board's inventory from the device tree, /proc and /sys", async 
     "/sys/class/net/lo/address": "00:00:00:00:00:00\n",
     "/sys/class/net/gprobe0/address": "aa:bb:cc:00:00:03\n",
   };
-  for (const [path, text] of Object.entries(files)) sys.files.set(path, text);
-  sys.handlers.set("systemd-detect-virt", () => ({ code: 1, stdout: "none\n", stderr: "" }));
+  const sys = boxWith(files, "none");
   const inv = await readInventory(sys, "1.2.3");
   assert.deepEqual(InventorySchema.parse(inv), inv);
   assert.deepEqual(inv.system, { model: "Radxa ROCK Pi E", virtual: false });
@@ -45,13 +51,16 @@ it("reads an ARM board's inventory from the device tree, /proc and /sys", async 
 });
 
 it("takes the DMI names, and says a VM is one", async () => {
-  const sys = new FakeSystem();
-  sys.files.set("/sys/class/dmi/id/sys_vendor", "QEMU\n");
-  sys.files.set("/sys/class/dmi/id/product_name", "Standard PC (Q35 + ICH9, 2009)\n");
-  sys.files.set("/sys/class/dmi/id/product_serial", "Not Specified\n");
-  sys.files.set("/sys/class/dmi/id/board_vendor", "To be filled by O.E.M.\n");
-  sys.files.set("/proc/cpuinfo", "processor\t: 0\nmodel name\t: QEMU TCG CPU version 2.5+\n");
-  sys.handlers.set("systemd-detect-virt", () => ({ code: 0, stdout: "qemu\n", stderr: "" }));
+  const sys = boxWith(
+    {
+      "/sys/class/dmi/id/sys_vendor": "QEMU\n",
+      "/sys/class/dmi/id/product_name": "Standard PC (Q35 + ICH9, 2009)\n",
+      "/sys/class/dmi/id/product_serial": "Not Specified\n",
+      "/sys/class/dmi/id/board_vendor": "To be filled by O.E.M.\n",
+      "/proc/cpuinfo": "processor\t: 0\nmodel name\t: QEMU TCG CPU version 2.5+\n",
+    },
+    "qemu",
+  );
   const inv = await readInventory(sys, "1.2.3");
   // Placeholders firmware vendors leave are "not known".
   assert.deepEqual(inv.system, { manufacturer: "QEMU", model: "Standard PC (Q35 + ICH9, 2009)", virtual: true });
