@@ -93,11 +93,17 @@ async function cpuInfo(sys: System): Promise<Inventory["cpu"]> {
   return defined({ model: known(model), cores: cores || undefined, arch: arch() });
 }
 
+/** The entries of a /sys class directory backed by a device, sorted: disks without loop, RAM or
+ * device-mapper devices; NICs without lo, bridges, veths or tunnels. */
+async function withDevice(sys: System, dir: string): Promise<string[]> {
+  const names = (await sys.list(dir)).sort();
+  const backed = await Promise.all(names.map(async (n) => (await sys.list(join(dir, n))).includes("device")));
+  return names.filter((_, i) => backed[i]);
+}
+
 async function storage(sys: System): Promise<Inventory["storage"]> {
   const out: Inventory["storage"] = [];
-  for (const dev of (await sys.list("/sys/block")).sort()) {
-    // Only disks with a device behind them: not loop, RAM or device-mapper devices.
-    if (!(await sys.list(join("/sys/block", dev))).includes("device")) continue;
+  for (const dev of await withDevice(sys, "/sys/block")) {
     const sectors = Number(await attr(sys, join("/sys/block", dev, "size")));
     if (!Number.isFinite(sectors) || sectors <= 0) continue;
     const rotational = await attr(sys, join("/sys/block", dev, "queue/rotational"));
@@ -109,10 +115,8 @@ async function storage(sys: System): Promise<Inventory["storage"]> {
 
 async function nics(sys: System): Promise<Inventory["nics"]> {
   const out: Inventory["nics"] = [];
-  for (const name of (await sys.list("/sys/class/net")).sort()) {
+  for (const name of await withDevice(sys, "/sys/class/net")) {
     const dir = join("/sys/class/net", name);
-    // Physical: backed by a device (not lo, bridges, veths, tunnels).
-    if (!(await sys.list(dir)).includes("device")) continue;
     const speed = Number(await attr(sys, join(dir, "speed"))); // -1 or unreadable while the link is down
     out.push(
       defined({
