@@ -187,6 +187,27 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
+  it("grew /data into the rest of the disk after the agent's start, once for this disk", async () => {
+    const con = await lab.console();
+    try {
+      const run = async (cmd: string) => {
+        const r = await con.run(cmd);
+        assert.equal(r.code, 0, `${cmd}: ${r.output}`);
+        return r.output.trim();
+      };
+      // The lab's disk is the image's plus 512 MiB, all of it the data partition's (64 MiB before).
+      const bytes = Number(await run("findmnt -bnvo SIZE /data"));
+      assert.ok(bytes > 500 * 2 ** 20, `/data is ${bytes} bytes`);
+      assert.equal(await run("cat /data/gate64/grown-disk-sectors"), await run("cat /sys/class/block/vda/size"));
+      const chain = await run("systemd-analyze critical-chain gate64-agent.service");
+      assert.doesNotMatch(chain, /repart|growfs|grow-data/, chain);
+      // Recorded: running it again starts neither repart nor growfs.
+      assert.equal(await run("/usr/lib/gate64/grow-data 2>&1"), "");
+    } finally {
+      con.close();
+    }
+  });
+
   // The benches' own measuring code, on this box with short settings, so that it cannot rot
   // (docs/benchmarks.md has the full runs).
   it("smoke-runs the agent bench on this box (RSS, CLI start, apply steps) and the image bench", async () => {
