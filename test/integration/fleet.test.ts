@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -83,6 +84,12 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     await op4?.close();
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  // First: the test's own raw clients (below) use mqtt.js's default, which fills the cache.
+  it("leaves mqtt-packet's number cache empty (boxes and operators have written packets)", () => {
+    const numbers = createRequire(import.meta.url)("mqtt-packet/numbers.js") as { cache: object };
+    assert.equal(Object.keys(numbers.cache).length, 0);
   });
 
   it("publishes retained availability, state and health", async () => {
