@@ -10,6 +10,7 @@ import { measureAgent } from "../../scripts/bench/agent.js";
 import { missingFigures } from "../../scripts/bench/report.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
+import { waitFor } from "../../scripts/lab/netns.js";
 import { itChecks } from "./lab-checks.js";
 
 const IMAGE = process.env.GATE64_QCOW2 ?? "out/x86-64/disk.qcow2";
@@ -49,14 +50,10 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     assert.match(r, /session [0-9a-f]+ ended/);
     // The retained state drops the session when the box has handled the close, which can be a
     // moment after the CLI saw the session end.
-    type Shell = { enabled: boolean; sessions: unknown[] };
-    let shell: Shell | undefined;
-    for (let i = 0; i < 20; i++) {
-      shell = (JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}") as { shell?: Shell }).shell;
-      if (shell?.sessions.length === 0) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.deepEqual(shell, { enabled: true, sessions: [] });
+    const shell = () =>
+      (JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/state`, 5) ?? "{}") as { shell?: { sessions: unknown[] } }).shell;
+    await waitFor("the retained state without the session", () => shell()?.sessions.length === 0).catch(() => undefined);
+    assert.deepEqual(shell(), { enabled: true, sessions: [] });
     // The box's journal has the session, read back through the fleet's logs.tail.
     const logs = lab.fleet("cmd", lab.spec.deviceId, "logs.tail", '{"unit":"agent","lines":100}', "--json");
     assert.equal(logs.code, 0, logs.out);
