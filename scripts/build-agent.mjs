@@ -21,6 +21,23 @@ const zodEnglishOnly = {
   },
 };
 
+// mqtt.js carries what a browser needs: its own copy of Node's streams (readable-stream), a
+// WebSocket client and Web Worker timers. gate64 connects over mqtt:// and mqtts:// from Node only
+// (the configuration accepts no other scheme), so the streams are Node's and the other two are
+// left out: 3 MiB less RSS for a connected client (docs/benchmarks.md#agent).
+const mqttNodeOnly = {
+  name: "mqtt-node-only",
+  setup(b) {
+    b.onResolve({ filter: /^readable-stream$/ }, () => ({ path: "stream", external: true }));
+    b.onResolve({ filter: /^(ws|worker-timers)$/ }, (args) => ({ path: args.path, namespace: "mqtt-node-only" }));
+    b.onLoad({ filter: /.*/, namespace: "mqtt-node-only" }, (args) => ({
+      contents: `const no = () => { throw new Error("${args.path} is not in gate64's bundle: mqtt:// and mqtts:// only"); };
+module.exports = { default: no, setInterval: no, clearInterval: no };`,
+      loader: "js",
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: "node",
@@ -31,7 +48,7 @@ const common = {
   legalComments: "linked",
   // The pty addon is loaded from prebuilds/ beside the bundle at run time.
   external: ["@lydell/node-pty"],
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, mqttNodeOnly],
   logLevel: "warning",
 };
 

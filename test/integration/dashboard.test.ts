@@ -5,7 +5,7 @@
 // probes, charts and answers a ping, and the page logs no errors. Screenshots go to out/dashboard/.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +89,18 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
     await op?.close();
     await broker?.stop();
     if (brokerDir) rmSync(brokerDir, { recursive: true, force: true });
+  });
+
+  it("talks to the broker through a CLI bundle with Node's streams and no WebSocket client", () => {
+    // The dashboard's operator is the built CLI: mqtt.js in it runs on Node's stream module, not
+    // readable-stream's copy, and without ws and worker-timers (scripts/build-agent.mjs).
+    const { sources } = JSON.parse(readFileSync("out/agent/gate64.cjs.map", "utf8")) as { sources: string[] };
+    assert.ok(
+      sources.some((s) => s.includes("node_modules/mqtt/")),
+      "mqtt.js is in the bundle",
+    );
+    const browserOnly = sources.filter((s) => /node_modules\/(readable-stream|ws|worker-timers)\//.test(s));
+    assert.deepEqual(browserOnly, []);
   });
 
   it("shows every box in the table, ready and healthy", async () => {
