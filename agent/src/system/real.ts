@@ -5,8 +5,9 @@ import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
-import { Readable, Transform } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { httpResponse } from "./http-get.js";
 import type { DownloadOptions, RunResult, System } from "./system.js";
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -95,8 +96,17 @@ export const realSystem: System = {
 };
 
 async function download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs) });
-  if (!res.ok || res.body === null) throw new Error(`${url}: HTTP ${res.status}`);
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  try {
+    return await streamTo(url, dest, signal, opts);
+  } catch (e) {
+    if (signal.aborted) throw new Error(`${url}: not complete in ${opts.timeoutMs} ms`);
+    throw e;
+  }
+}
+
+async function streamTo(url: string, dest: string, signal: AbortSignal, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
+  const res = await httpResponse(url, signal);
   await mkdir(dirname(dest), { recursive: true });
   const hash = createHash("sha256");
   let bytes = 0;
@@ -110,7 +120,7 @@ async function download(url: string, dest: string, opts: DownloadOptions): Promi
     },
   });
   const out = createWriteStream(dest, { mode: 0o600 });
-  await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), count, out);
+  await pipeline(res, count, out);
   const fh = await open(dest, "r");
   try {
     await fh.sync();

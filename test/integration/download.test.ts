@@ -1,0 +1,81 @@
+// The box's update download (realSystem.download) against a real HTTP server on loopback: the
+// bytes and their SHA-256, redirects, refusals named by status, the size and time limits, and
+// that it runs in V8's lite mode as the agent does (no WebAssembly, so no fetch).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { realSystem } from "../../agent/src/system/real.js";
+
+const BODY = Buffer.alloc(300_000, "gate64 bundle ");
+
+describe("the update download", () => {
+  let server: Server;
+  let base = "";
+  const dir = mkdtempSync(join(tmpdir(), "gate64-download-"));
+  const dest = join(dir, "bundle.part");
+  const limits = { maxBytes: 1_000_000, timeoutMs: 10_000 };
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const path = req.url ?? "/";
+      const hops = /^\/hop\/(\d+)$/.exec(path);
+      if (path === "/bundle") res.end(BODY);
+      else if (path === "/moved") res.writeHead(302, { location: "bundle" }).end();
+      else if (hops) res.writeHead(307, { location: `/hop/${Number(hops[1]) + 1}` }).end();
+      else if (path === "/stalls")
+        res.writeHead(200).write(BODY.subarray(0, 1000)); // and never ends
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes the body and gives its size and SHA-256, after a relative redirect", async () => {
+    const seen: number[] = [];
+    const got = await realSystem.download(`${base}/moved`, dest, { ...limits, onBytes: (n) => seen.push(n) });
+    assert.deepEqual(got, { bytes: BODY.length, sha256: createHash("sha256").update(BODY).digest("hex") });
+    assert.ok(readFileSync(dest).equals(BODY));
+    assert.equal(seen.at(-1), BODY.length);
+  });
+
+  it("names the status of a refused request", async () => {
+    await assert.rejects(realSystem.download(`${base}/missing`, dest, limits), { message: `${base}/missing: HTTP 404` });
+  });
+
+  it("stops after five redirects", async () => {
+    await assert.rejects(realSystem.download(`${base}/hop/0`, dest, limits), /more than 5 redirects/);
+  });
+
+  it("stops at maxBytes and when its time is up", async () => {
+    await assert.rejects(realSystem.download(`${base}/bundle`, dest, { ...limits, maxBytes: 1000 }), /more than 1000 bytes/);
+    await assert.rejects(realSystem.download(`${base}/stalls`, dest, { ...limits, timeoutMs: 500 }), {
+      message: `${base}/stalls: not complete in 500 ms`,
+    });
+  });
+
+  it("runs in V8's lite mode, as the agent's unit starts Node (no WebAssembly)", async () => {
+    const script = join(dir, "lite.mts");
+    writeFileSync(
+      script,
+      `import { realSystem } from ${JSON.stringify(resolve("agent/src/system/real.ts"))};
+const got = await realSystem.download(process.argv[2], process.argv[3], { maxBytes: 1e6, timeoutMs: 10000 });
+console.log(typeof WebAssembly, got.bytes);\n`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ["--lite-mode", "--import", "tsx", script, `${base}/bundle`, dest], {
+      timeout: 60_000,
+    });
+    assert.equal(stdout.trim(), `undefined ${BODY.length}`);
+  });
+});
