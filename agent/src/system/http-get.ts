@@ -2,13 +2,13 @@
 // mode, which has no WebAssembly (docs/benchmarks.md#agent), and fetch parses HTTP with undici's
 // WebAssembly build of llhttp.
 import { get as httpGet, type IncomingMessage } from "node:http";
-import { get as httpsGet } from "node:https";
 
 const MAX_REDIRECTS = 5;
 
-function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
-  const send = url.protocol === "https:" ? httpsGet : url.protocol === "http:" ? httpGet : null;
-  if (send === null) return Promise.reject(new Error(`${url.href}: not an http(s) URL`));
+async function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  // node:https (and with it TLS, about 5 MiB of RSS) only when a download needs it.
+  const send = url.protocol === "https:" ? (await import("node:https")).get : url.protocol === "http:" ? httpGet : null;
+  if (send === null) throw new Error(`${url.href}: not an http(s) URL`);
   return new Promise((resolve, reject) => {
     send(url, { signal }, resolve).on("error", reject);
   });

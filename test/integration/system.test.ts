@@ -1,6 +1,7 @@
-// The box's update download (realSystem.download) against a real HTTP server on loopback: the
-// bytes and their SHA-256, redirects, refusals named by status, the size and time limits, and
-// that it runs in V8's lite mode as the agent does (no WebAssembly, so no fetch).
+// The real system's network and process parts. The update download (realSystem.download) against
+// a real HTTP server on loopback: the bytes and their SHA-256, redirects, refusals named by
+// status, the size and time limits, and that it runs in V8's lite mode as the agent does (no
+// WebAssembly, so no fetch). And the lines of a watched command (the WAN follower's `ip monitor`).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -78,4 +79,13 @@ console.log(typeof WebAssembly, got.bytes);\n`,
     });
     assert.equal(stdout.trim(), `undefined ${BODY.length}`);
   });
+});
+
+it("hands a watched command's output over line by line, across chunks, and stops it", async () => {
+  const lines: string[] = [];
+  const stop = realSystem.watch("sh", ["-c", 'printf "one\\ntw"; sleep 0.3; printf "o\\nthree\\n"; exec sleep 30'], (l) => lines.push(l));
+  const deadline = Date.now() + 10_000;
+  while (lines.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  stop();
+  assert.deepEqual(lines, ["one", "two", "three"]);
 });
