@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { realSystem } from "../../agent/src/system/real.js";
+import { waitFor } from "../../scripts/lab/netns.js";
 
 const BODY = Buffer.alloc(300_000, "gate64 bundle ");
 
@@ -84,8 +85,7 @@ console.log(typeof WebAssembly, got.bytes);\n`,
 it("hands a watched command's output over line by line, across chunks, and stops it", async () => {
   const lines: string[] = [];
   const stop = realSystem.watch("sh", ["-c", 'printf "one\\ntw"; sleep 0.3; printf "o\\nthree\\n"; exec sleep 30'], (l) => lines.push(l));
-  const deadline = Date.now() + 10_000;
-  while (lines.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor("three lines", () => lines.length >= 3).catch(() => undefined);
   stop();
   assert.deepEqual(lines, ["one", "two", "three"]);
 });
