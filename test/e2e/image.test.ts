@@ -81,6 +81,37 @@ it("the root holds no compiler, no package installer and no Perl", () => {
   assert.deepEqual(bins, []);
 });
 
+it("the box's Node holds ICU's root and English data only, and its Intl still works", () => {
+  // scripts/trim-node-icu (image/node-icu.txt): the root's own Node, run on this host.
+  const script = `
+    const out = {
+      icu: process.versions.icu,
+      date: new Intl.DateTimeFormat("en-US", { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Berlin" }).format(0),
+      number: new Intl.NumberFormat("de-DE", { style: "currency", currency: "EUR" }).format(1234.5),
+      locales: Intl.DateTimeFormat.supportedLocalesOf(["de", "ja", "en", "en-US"]),
+      zones: Intl.supportedValuesOf("timeZone").length,
+      nfd: "\\u00e9".normalize("NFD").length,
+      idna: new URL("http://b\\u00fccher.example/").host,
+      words: [...new Intl.Segmenter("en", { granularity: "word" }).segment("\\u65e5\\u672c\\u8a9e\\u306e\\u30c6\\u30ad\\u30b9\\u30c8")].length,
+      latin1: new TextDecoder("latin1").decode(new Uint8Array([233])),
+    };
+    try { new TextDecoder("shift_jis"); out.sjis = "decodes"; } catch (e) { out.sjis = e.code; }
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(`${OUT}/work/root/usr/bin/node`, ["-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.match(String(out.icu), /^\d+\.\d+$/);
+  assert.equal(out.date, "Thursday, January 1, 1970 at 1:00 AM");
+  assert.equal(out.number, "€1,234.50", "a dropped locale formats as English");
+  assert.deepEqual(out.locales, ["en", "en-US"]);
+  assert.ok(Number(out.zones) > 400, `${out.zones} time zones`);
+  assert.equal(out.nfd, 2);
+  assert.equal(out.idna, "xn--bcher-kva.example");
+  assert.equal(out.words, 3, "CJK word breaks come from the kept dictionary");
+  assert.equal(out.latin1, "\u00e9");
+  assert.equal(out.sjis, "ERR_ENCODING_NOT_SUPPORTED");
+});
+
 it("the initramfs holds the board's root drivers and blkid, and no udev", () => {
   // docs/image.md: the module list loads the drivers, devtmpfs makes the nodes, blkid resolves
   // root=PARTLABEL=; udev and libsystemd-shared were 8 of its 20 MB.
