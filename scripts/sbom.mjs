@@ -55,7 +55,15 @@ const sbom = {
     component: { type: "firmware", name: `gate64-${board}`, version },
   },
   components: [
-    { type: "application", name: "node", version: node, purl: `pkg:generic/nodejs/node@${node}` },
+    {
+      type: "application",
+      name: "node",
+      version: node,
+      purl: `pkg:generic/nodejs/node@${node}`,
+      pedigree: {
+        notes: "Official binary, stripped; its embedded ICU data trimmed to the root and English locales (scripts/trim-node-icu)",
+      },
+    },
     // The Jool modules are built from Debian's jool-dkms in the build stage (gate64-jool-modules).
     {
       type: "library",
