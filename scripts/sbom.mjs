@@ -15,19 +15,28 @@ const boardJson = JSON.parse(readFileSync(`${work}/board.json`, "utf8"));
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
 const arch = boardJson.debianArch;
 
+const REBUILT = {
+  rauc: "Debian's source package rebuilt with -Dnetwork=false -Dstreaming=false, without libcurl (image/hooks/customize-rauc.sh)",
+};
 const DPKG_FORMAT = ["-f=$", "{Package}\t$", "{Version}\t$", "{Architecture}\n"].join("");
 const debs = execFileSync("dpkg-query", [`--admindir=${join(work, "root/var/lib/dpkg")}`, "-W", DPKG_FORMAT], { encoding: "utf8" })
   .trim()
   .split("\n")
   .map((l) => l.split("\t"))
-  .map(([name, v, a]) => ({
-    type: "library",
-    name,
-    version: v,
-    purl: name.startsWith("gate64-")
-      ? `pkg:generic/${name}@${encodeURIComponent(v)}`
-      : `pkg:deb/debian/${name}@${encodeURIComponent(v)}?arch=${a}&distro=debian-${boardJson.suite}`,
-  }));
+  .map(([name, v, a]) => {
+    // A Debian package the build rebuilt from its source (version +gate64.N, image/hooks) is named
+    // by Debian's version, which advisories are matched against, and says what changed.
+    const [debian, rebuilt] = v.split(/\+gate64\./);
+    return {
+      type: "library",
+      name,
+      version: v,
+      purl: name.startsWith("gate64-")
+        ? `pkg:generic/${name}@${encodeURIComponent(v)}`
+        : `pkg:deb/debian/${name}@${encodeURIComponent(debian)}?arch=${a}&distro=debian-${boardJson.suite}`,
+      ...(rebuilt && { pedigree: { notes: REBUILT[name] ?? `rebuilt from Debian's source ${debian}` } }),
+    };
+  });
 
 const npm = Object.entries(lock.packages)
   .filter(([path, p]) => path !== "" && !p.dev && !(p.optional && p.os && !p.cpu?.includes(arch === "amd64" ? "x64" : arch)))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # mmdebstrap customize hook: drop what the board does not need. Kernel modules are kept if they
-# match the allowlist (image/modules.txt and the board's modules.txt), together with every module those depend on (modules.dep of the
-# full set), so nothing kept fails to load with "Unknown symbol"; docs, manuals and caches go.
+# match the allowlist (image/modules.txt and the board's modules.txt), together with every module
+# those depend on (modules.dep of the full set), so nothing kept fails to load with "Unknown
+# symbol"; docs, manuals and caches go.
 set -eu
 root=$1
 kver=$GATE64_KVER
@@ -9,10 +10,16 @@ mods=$root/usr/lib/modules/$kver
 allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/image/modules.txt" "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
 chroot "$root" depmod -a "$kver"
 keep=$(mktemp)
+# A line "!prefix" takes back what a broader line above it keeps.
 (cd "$mods" && find kernel -type f -name '*.ko*') | while read -r rel; do
+  kept=""
   for p in $allow; do
-    case ${rel#kernel/} in "$p"*) echo "$rel"; break ;; esac
+    case $p in
+    !*) case ${rel#kernel/} in "${p#!}"*) kept="" ;; esac ;;
+    *) case ${rel#kernel/} in "$p"*) kept=1 ;; esac ;;
+    esac
   done
+  [ -z "$kept" ] || echo "$rel"
 done >"$keep"
 # The closure of the allowlist under modules.dep ("path: dep dep ...").
 awk -F': *' 'NR == FNR { want[$0] = 1; next } { deps[$1] = $2 }
@@ -46,6 +53,12 @@ mkdir -p "$root/var/cache/apt/archives"
 # maintainer scripts, which run only while the image is built; nothing on the box runs Perl. The
 # packages that declare the dependency stay (their files are what the box uses).
 chroot "$root" dpkg --purge --force-remove-essential --force-depends perl-base >/dev/null 2>&1
+# What made the initramfs (customize-install.sh built it; the UKI carries it) and the archive's
+# keyring (no apt): 1.5 MB of the squashfs. The kernel's package declares initramfs-tools, which
+# only its maintainer scripts use.
+chroot "$root" dpkg --purge --force-depends initramfs-tools initramfs-tools-core initramfs-tools-bin \
+  klibc-utils libklibc cpio zstd busybox debian-archive-keyring >/dev/null 2>&1
+rm -rf "$root/etc/initramfs-tools" "$root/usr/share/initramfs-tools/modules.d/gate64"
 
 # glibc's iconv converters for legacy character sets (8.4 MB; UTF-8 and ASCII are built in).
 # libc6 is unpacked before dpkg's excludes (image/dpkg-exclude.cfg) are in place, so they go here.
