@@ -59,6 +59,12 @@ chroot "$root" dpkg --purge --force-remove-essential --force-depends perl-base >
 chroot "$root" dpkg --purge --force-depends initramfs-tools initramfs-tools-core initramfs-tools-bin \
   klibc-utils libklibc cpio zstd busybox debian-archive-keyring >/dev/null 2>&1
 rm -rf "$root/etc/initramfs-tools" "$root/usr/share/initramfs-tools/modules.d/gate64"
+# Berkeley DB and SQLite (1.4 MB of the squashfs) serve three programs nothing on the box uses:
+# iproute2's ARP daemon arpd, PAM's pam_userdb (no PAM stack here names it) and util-linux's
+# lslogins (through liblastlog2; no login records are kept). The programs go with them, so that
+# everything left finds its libraries (test/e2e/image.test.ts).
+rm -f "$root/usr/sbin/arpd" "$root"/usr/lib/*-linux-gnu/security/pam_userdb.so "$root/usr/bin/lslogins"
+chroot "$root" dpkg --purge --force-depends libdb5.3t64 liblastlog2-2 libsqlite3-0 >/dev/null 2>&1
 
 # glibc's iconv converters for legacy character sets (8.4 MB; UTF-8 and ASCII are built in).
 # libc6 is unpacked before dpkg's excludes (image/dpkg-exclude.cfg) are in place, so they go here.
