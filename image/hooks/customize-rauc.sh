@@ -14,7 +14,12 @@ in_root() { chroot "$root" "$@"; }
 sed -n 's/^deb \(.*\)$/deb-src \1/p' "$root/etc/apt/sources.list" >"$root/etc/apt/sources.list.d/gate64-src.list"
 in_root apt-get update -q=2
 profiles=nocheck
-[ -z "$GATE64_CROSS" ] || profiles=nocheck,cross
+if [ -n "$GATE64_CROSS" ]; then
+  profiles=nocheck,cross
+  # Debian's cross toolchain set: meson's cross file (debcrossgen) wants the C++ compiler too.
+  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q=2 --no-install-recommends \
+    "crossbuild-essential-$GATE64_ARCH" >/dev/null
+fi
 in_root env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q=2 --no-install-recommends \
   -a "$GATE64_ARCH" -P "$profiles" rauc >/dev/null
 rm -rf "$root/tmp/rauc" && mkdir -p "$root/tmp/rauc"
@@ -22,7 +27,7 @@ in_root sh -c 'cd /tmp/rauc && apt-get source -q=2 rauc' >/dev/null 2>&1
 src=$(find "$root/tmp/rauc" -mindepth 1 -maxdepth 1 -type d -name 'rauc-*')
 rules=$src/debian/rules
 grep -q '^	dh_auto_configure -- ' "$rules" || { echo "rauc: debian/rules has no dh_auto_configure line to extend" >&2; exit 1; }
-sed -i 's/^\(	dh_auto_configure -- .*\)$/\1 -Dnetwork=false -Dstreaming=false/' "$rules"
+sed -i -e '/^	dh_auto_configure -- /s/ -Dstreaming=true//' -e 's/^\(	dh_auto_configure -- .*\)$/\1 -Dnetwork=false -Dstreaming=false/' "$rules"
 version=$(in_root dpkg-parsechangelog -l "${src#"$root"}/debian/changelog" -SVersion)+gate64.1
 distribution=$(in_root dpkg-parsechangelog -l "${src#"$root"}/debian/changelog" -SDistribution)
 {
