@@ -11,7 +11,9 @@ set -eu
 root=$1
 in_root() { chroot "$root" "$@"; }
 # The same archive as the packages, for sources too.
-sed -n 's/^deb \(.*\)$/deb-src \1/p' "$root/etc/apt/sources.list" >"$root/etc/apt/sources.list.d/gate64-src.list"
+sources=$root/etc/apt/sources.list.d/gate64-src.list
+sed -n 's/^deb \(.*\)$/deb-src \1/p' "$root/etc/apt/sources.list" >"$sources"
+[ -s "$sources" ] || { echo "rauc: the build stage's sources.list has no deb line to add sources for" >&2; exit 1; }
 in_root apt-get update -q=2
 profiles=nocheck
 if [ -n "$GATE64_CROSS" ]; then
@@ -23,8 +25,9 @@ fi
 in_root env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q=2 --no-install-recommends \
   -a "$GATE64_ARCH" -P "$profiles" rauc >/dev/null
 rm -rf "$root/tmp/rauc" && mkdir -p "$root/tmp/rauc"
-in_root sh -c 'cd /tmp/rauc && apt-get source -q=2 rauc' >/dev/null 2>&1
+in_root sh -c 'cd /tmp/rauc && apt-get source -q=2 rauc' >/dev/null
 src=$(find "$root/tmp/rauc" -mindepth 1 -maxdepth 1 -type d -name 'rauc-*')
+[ -n "$src" ] || { echo "rauc: apt-get source unpacked nothing" >&2; exit 1; }
 rules=$src/debian/rules
 grep -q '^	dh_auto_configure -- ' "$rules" || { echo "rauc: debian/rules has no dh_auto_configure line to extend" >&2; exit 1; }
 sed -i -e '/^	dh_auto_configure -- /s/ -Dstreaming=true//' -e 's/^\(	dh_auto_configure -- .*\)$/\1 -Dnetwork=false -Dstreaming=false/' "$rules"
@@ -44,4 +47,4 @@ deb=$root/tmp/rauc/rauc_${version#*:}_$GATE64_ARCH.deb
 if dpkg-deb -f "$deb" Depends | grep -q curl; then echo "rauc: the rebuilt package still depends on libcurl" >&2; exit 1; fi
 mkdir -p "$root/var/cache/gate64"
 mv "$deb" "$root/var/cache/gate64/rauc.deb"
-rm -rf "$root/tmp/rauc" "$root/etc/apt/sources.list.d/gate64-src.list"
+rm -rf "$root/tmp/rauc" "$sources"

@@ -245,7 +245,8 @@ export const CHECKS: Check[] = [
     run: async (lab) => {
       const id = lab.spec.deviceId;
       const ls = lab.fleet("ls");
-      if (ls.code !== 0 || !new RegExp(`^${id}\\s+ready\\s+ok`, "m").test(ls.out)) throw new Error(`fleet ls:\n${ls.out}`);
+      if (ls.code !== 0 || !new RegExp(`^${id}\\s+ready\\s+ok`, "m").test(ls.out))
+        throw new Error(`fleet ls:\n${ls.out}\nfleet status ${id} (which probe):\n${lab.fleet("status", id).out}`);
       // Without its mqtt section: the box keeps its own broker settings (docs/protocol.md).
       const { mqtt: _own, ...base } = JSON.parse(readFileSync(lab.spec.boxConfig, "utf8")) as { identity?: object; mqtt?: object };
       const config = { ...base, identity: { ...base.identity, hostname: `${id}-fleet` } };
