@@ -16,6 +16,16 @@ const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, "utf8")) as {
 };
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
+/** The root's Debian packages, by name (its own dpkg database). */
+function rootPackages(): string[] {
+  const packages = spawnSync("dpkg-query", [`--admindir=${OUT}/work/root/var/lib/dpkg`, "-W"], { encoding: "utf8" });
+  assert.equal(packages.status, 0, packages.stderr);
+  return packages.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t")[0] as string);
+}
+
 it("SHA256SUMS lists exactly the published files, and they verify", () => {
   const sums = readFileSync(`${OUT}/SHA256SUMS`, "utf8");
   assert.deepEqual(
@@ -69,12 +79,7 @@ it("the root squashfs is zstd in 1 MiB blocks, without /boot", () => {
 it("the root holds no compiler, no package installer, no Perl and nothing that built the initramfs", () => {
   // Updates replace the root whole (docs/image.md); a compiler on a router only serves an intruder.
   // The initramfs is made once, by the build (the UKI carries it).
-  const packages = spawnSync("dpkg-query", [`--admindir=${OUT}/work/root/var/lib/dpkg`, "-W"], { encoding: "utf8" });
-  assert.equal(packages.status, 0, packages.stderr);
-  const names = packages.stdout
-    .trim()
-    .split("\n")
-    .map((l) => l.split("\t")[0] as string);
+  const names = rootPackages();
   assert.ok(names.includes("coreutils") && names.length > 50, `${names.length} packages read`);
   const installers = /^(apt|libapt-pkg.*|debian-archive-keyring)$/;
   const compilers = /^(gcc(-\d+)?|cpp(-\d+)?|clang.*|tcc|binutils.*|make|perl(-base)?)$/;
@@ -144,11 +149,7 @@ it("RAUC links no libcurl, and the HTTP and TLS stack it pulled in is gone", () 
   assert.equal(ldd.status, 0, ldd.stderr);
   assert.match(ldd.stdout, /libglib-2\.0/);
   assert.doesNotMatch(ldd.stdout, /libcurl|libgnutls/);
-  const packages = spawnSync("dpkg-query", [`--admindir=${OUT}/work/root/var/lib/dpkg`, "-W"], { encoding: "utf8" });
-  const names = packages.stdout
-    .trim()
-    .split("\n")
-    .map((l) => l.split("\t")[0] as string);
+  const names = rootPackages();
   assert.ok(names.includes("rauc-service"), `${names.length} packages read`);
   assert.deepEqual(
     names.filter((p) => /^(libcurl.*|libgnutls.*|libssh2.*|libldap.*|libngtcp2.*|libnghttp.*)$/.test(p)),
