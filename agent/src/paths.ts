@@ -34,4 +34,6 @@ export const PATHS = {
   corednsProcs: p("sys/fs/cgroup/system.slice/coredns.service/cgroup.procs"),
   /** Where `ip netns add` puts a named namespace's handle. */
   netnsDir: p("run/netns"),
+  /** The network interfaces the kernel has, by name (udev renames the NICs to lan and wan). */
+  netDevices: p("sys/class/net"),
 } as const;

@@ -159,9 +159,10 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     await con.run("cp /data/gate64/config.json /data/gate64/config.good");
     // Valid to the schema, but the LAN NIC does not exist: its sysctl fails at boot.
     await con.run(`sed -i 's/"name": "lan"/"name": "nolan0"/' /data/gate64/config.json && grep -c nolan0 /data/gate64/config.json`);
-    await con.run("systemctl restart gate64-agent", 120_000);
+    // The agent waits 60 s for nolan0 to appear before it tries.
+    await con.run("systemctl restart gate64-agent", 180_000);
     let status = "";
-    for (const until = Date.now() + 120_000; !/boot-apply/.test(status) && Date.now() < until; ) {
+    for (const until = Date.now() + 180_000; !/boot-apply/.test(status) && Date.now() < until; ) {
       status = (await con.run("gate64 status")).output;
       if (!/boot-apply/.test(status)) await new Promise((r) => setTimeout(r, 3000));
     }

@@ -2,9 +2,13 @@
 // watchdog is fed on time whatever the health interval, and not while a cycle hangs.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import type { Config } from "../../agent/src/config/schema.js";
+import { validateConfig } from "../../agent/src/config/validate.js";
 import { createLogger } from "../../agent/src/daemon/log.js";
 import { type Module, startAll } from "../../agent/src/daemon/module.js";
+import { missingInterfaces, waitForInterfaces } from "../../agent/src/daemon/wait-interfaces.js";
 import { WatchdogFeeder } from "../../agent/src/daemon/watchdog.js";
+import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
 it("starts every part even when one fails, and logs which", async () => {
@@ -42,4 +46,30 @@ it("feeds the watchdog every 30 s, and stops while a health cycle hangs past 10 
   t.mock.timers.tick(60_000); // past that: no more feeding, systemd restarts the agent
   assert.equal(fed, 25);
   await feeder.stop();
+});
+
+function cfg(input: object): Config {
+  const v = validateConfig(input);
+  assert.ok(v.ok, JSON.stringify(!v.ok && v.problems));
+  return v.config;
+}
+
+it("waits at boot for the interfaces the config names, and gives up after the wait", async () => {
+  const sys = new FakeSystem();
+  const config = cfg({ interfaces: { lan: { name: "lan" }, wan: { name: "wan0" } } });
+  const lines: string[] = [];
+  sys.files.set(`${PATHS.netDevices}/wan0/ifindex`, "3\n");
+  // udev renames the LAN NIC 300 ms into the wait.
+  setTimeout(() => sys.files.set(`${PATHS.netDevices}/lan/ifindex`, "2\n"), 300);
+  assert.deepEqual(await missingInterfaces(sys, config), ["lan"]);
+  assert.deepEqual(await waitForInterfaces(sys, config, (l) => lines.push(l), 5_000, 20), []);
+  assert.deepEqual(lines, ["boot: waiting up to 5 s for interface lan", "boot: interfaces present"]);
+
+  // A name no NIC gets: the wait ends and says so (the apply then fails and names it).
+  lines.length = 0;
+  const wrong = cfg({ interfaces: { lan: { name: "nolan0" }, wan: { name: "wan0" } } });
+  const started = Date.now();
+  assert.deepEqual(await waitForInterfaces(sys, wrong, (l) => lines.push(l), 200, 20), ["nolan0"]);
+  assert.ok(Date.now() - started >= 200, "it waited");
+  assert.deepEqual(lines, ["boot: waiting up to 0.2 s for interface nolan0", "boot: no interface nolan0; applying without it"]);
 });

@@ -27,6 +27,7 @@ import { createLogger } from "./log.js";
 import { MetricsServer } from "./metrics-server.js";
 import { type Module, startAll, stopAll } from "./module.js";
 import { StatusFile } from "./status-file.js";
+import { waitForInterfaces } from "./wait-interfaces.js";
 import { WanFollower } from "./wan-follower.js";
 import { notifier, WatchdogFeeder } from "./watchdog.js";
 
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
   for (const { config, input, source } of await bootCandidates(sys, applier)) {
     log.setLevel(config.logging.level);
     log(`gate64-agent ${version}: device ${id}, config from ${source}`);
+    await waitForInterfaces(sys, config, log);
     const boot = await applier.boot(config, input);
     if (boot.error === undefined) {
       log(`applied revision ${applier.running?.revision}: ${boot.services.join(", ")}`);
