@@ -27,7 +27,7 @@ import { createLogger } from "./log.js";
 import { MetricsServer } from "./metrics-server.js";
 import { type Module, startAll, stopAll } from "./module.js";
 import { StatusFile } from "./status-file.js";
-import { waitForInterfaces } from "./wait-interfaces.js";
+import { INTERFACE_WAIT_MS, waitForInterfaces } from "./wait-interfaces.js";
 import { WanFollower } from "./wan-follower.js";
 import { notifier, WatchdogFeeder } from "./watchdog.js";
 
@@ -125,10 +125,13 @@ async function main(): Promise<void> {
   // config.json first; if it cannot be put into effect, the image's default configuration. The
   // failure stays in health (probe "boot-apply") until a change is committed.
   let bootError: string | undefined;
+  // One wait for every candidate together: each names lan and wan, and waiting anew for a NIC that
+  // is gone would outlast the unit's TimeoutStartSec (180 s) by the third candidate.
+  const interfacesBy = sys.now() + INTERFACE_WAIT_MS;
   for (const { config, input, source } of await bootCandidates(sys, applier)) {
     log.setLevel(config.logging.level);
     log(`gate64-agent ${version}: device ${id}, config from ${source}`);
-    await waitForInterfaces(sys, config, log);
+    await waitForInterfaces(sys, config, log, interfacesBy - sys.now());
     const boot = await applier.boot(config, input);
     if (boot.error === undefined) {
       log(`applied revision ${applier.running?.revision}: ${boot.services.join(", ")}`);

@@ -18,7 +18,7 @@ export async function missingInterfaces(sys: System, config: Config): Promise<st
   return [config.interfaces.lan.name, config.interfaces.wan.name].filter((name) => !present.has(name));
 }
 
-/** Returns the interfaces still missing when the wait ends: none, or those that did not come within waitMs. */
+/** Returns the interfaces still missing when the wait ends: none, or those that did not come within waitMs (none left: no wait). */
 export async function waitForInterfaces(
   sys: System,
   config: Config,
@@ -28,8 +28,8 @@ export async function waitForInterfaces(
 ): Promise<string[]> {
   const until = sys.now() + waitMs;
   let missing = await missingInterfaces(sys, config);
-  if (missing.length === 0) return missing;
-  log(`boot: waiting up to ${waitMs / 1000} s for interface ${missing.join(", ")}`);
+  if (missing.length === 0 || waitMs <= 0) return missing;
+  log(`boot: waiting up to ${Math.ceil(waitMs / 100) / 10} s for interface ${missing.join(", ")}`);
   while (missing.length > 0 && sys.now() < until) {
     await sleep(pollMs);
     missing = await missingInterfaces(sys, config);
