@@ -14,7 +14,8 @@ go_env() {
     GOFLAGS="-modcacherw -trimpath -buildvcs=false" CGO_ENABLED=0
 }
 
-step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step says when it began (seconds since the script started): a CI log shows where time goes.
+step() { printf '\033[1m==> %s\033[0m (%d s)\n' "$*" "$SECONDS" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "$1 must run as root (it $2)"; }
 need_tools() {
