@@ -30,6 +30,10 @@ export const PATHS = {
   espLinux: p("efi/EFI/Linux"),
   raucSystemConf: p("etc/rauc/system.conf"),
   cmdline: p("proc/cmdline"),
+  /** Kernel settings (the sysctl step writes here) and the hostname (kernel/hostname). */
+  procSys: p("proc/sys"),
+  /** A loaded module's directory (/sys/module/NAME). */
+  modules: p("sys/module"),
   /** The processes of the running CoreDNS (none while it is stopped or between restarts). */
   corednsProcs: p("sys/fs/cgroup/system.slice/coredns.service/cgroup.procs"),
   /** Where `ip netns add` puts a named namespace's handle. */

@@ -311,10 +311,28 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
   });
 
   it("a failed boot apply does not throw: the agent reports it and stays reachable", async () => {
-    sys.handlers.set("sysctl", () => ({ code: 255, stdout: "", stderr: "sysctl: cannot stat /proc/sys/net/ipv6/conf/nic9/forwarding" }));
+    // The LAN NIC is not there: its /proc/sys directory neither.
+    sys.absent.add(`${PATHS.procSys}/net/ipv6/conf/lan`);
     const { again, boot } = await bootAgain();
-    assert.match(boot.error ?? "", /sysctl: .*cannot stat/);
+    assert.match(boot.error ?? "", /sysctl: net\/ipv6\/conf\/lan\/accept_ra = 0: ENOENT: .*\/proc\/sys\/net\/ipv6\/conf\/lan\/accept_ra/);
     assert.ok(again.running !== null, "the rendered config is known, so the console and the fleet can fix it");
+  });
+
+  it("a boot writes the kernel settings and the hostname into /proc/sys, and loads Jool only if it is not loaded", async () => {
+    sys.commands.length = 0;
+    await bootAgain();
+    const at = (key: string) => sys.files.get(`${PATHS.procSys}/${key}`);
+    assert.equal(at("net/ipv4/ip_forward"), "1\n");
+    assert.equal(at("net/ipv6/conf/all/forwarding"), "1\n");
+    assert.match(at("net/ipv4/ip_local_port_range") ?? "", /^\d+ \d+\n$/);
+    assert.equal(at("net/ipv6/conf/lan/accept_ra"), "0\n");
+    assert.equal(at("kernel/hostname"), "gate64-t1\n");
+    assert.ok(!sys.commands.some((c) => /^(sysctl|hostname)\b/.test(c)), sys.commands.join("\n"));
+    assert.ok(sys.commands.includes("modprobe jool"), "jool is not loaded: modprobe");
+    sys.files.set(`${PATHS.modules}/jool/initstate`, "live\n");
+    sys.commands.length = 0;
+    await bootAgain();
+    assert.ok(!sys.commands.includes("modprobe jool"), sys.commands.join("\n"));
   });
 
   it("an agent restart leaves a matching Jool instance and a running CoreDNS alone", async () => {

@@ -115,6 +115,15 @@ export class FakeSystem implements System {
     this.files.set(path, data);
   }
 
+  /** Kernel files that do not exist: a write at or under one of these paths fails with ENOENT. */
+  readonly absent = new Set<string>();
+
+  async writeKernelFile(path: string, data: string): Promise<void> {
+    for (let p = path; p !== ""; p = p.slice(0, Math.max(0, p.lastIndexOf("/"))))
+      if (this.absent.has(p)) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+    this.files.set(path, data);
+  }
+
   async remove(path: string): Promise<void> {
     for (const k of this.files.under(path)) this.files.delete(k);
     this.links.delete(path);

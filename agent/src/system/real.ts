@@ -2,7 +2,7 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { Transform } from "node:stream";
@@ -59,6 +59,9 @@ export const realSystem: System = {
     }
     await rename(tmp, path);
     await fsyncDir(dirname(path));
+  },
+  async writeKernelFile(path, data) {
+    await writeFile(path, data, { flag: "r+" });
   },
   async remove(path) {
     await rm(path, { recursive: true, force: true });

@@ -22,6 +22,11 @@ export interface System {
   readFile(path: string): Promise<string | null>;
   /** Write, fsync, rename: a crash leaves the old or the new file, never a mix. */
   writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
+  /**
+   * One write into a file the kernel already has (/proc/sys): nothing is created, a missing file
+   * is an ENOENT error naming it. What `sysctl -w` and `hostname` do, without their processes.
+   */
+  writeKernelFile(path: string, data: string): Promise<void>;
   remove(path: string): Promise<void>;
   /** Renames within one filesystem and syncs the directory: the new name survives a power cut. */
   rename(from: string, to: string): Promise<void>;
