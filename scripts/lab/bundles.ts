@@ -1,8 +1,7 @@
 // Update bundles for the lab: re-signed copies of the last image build (scripts/build-bundle)
 // as other versions, broken on purpose, for another board, signed by another key, or tampered.
-// Builds are asynchronous so that a test can boot its lab meanwhile (a bundle with another version
-// packs the root again: about a minute of mksquashfs), and run one at a time: scripts/build-bundle
-// stages in one directory of the build stage.
+// Builds are asynchronous (a bundle with another version packs the root again: about a minute of
+// mksquashfs) and run one at a time: scripts/build-bundle stages in one directory of the build stage.
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -36,16 +36,12 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Newer than the image, one that never gets healthy (no CoreDNS), one for another board,
     // one signed by a key the box does not trust, and one with a flipped byte in its payload.
-    // They build on the host while the lab boots.
-    const made = Promise.all([
-      bundles.build("good", "--version", "99.0.0").then((good) => bundles.tampered("tampered", good)),
-      bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns"),
-      bundles.build("board", "--version", built, "--compatible", "gate64-otherboard"),
-      bundles.foreignKey("key"),
-    ]);
+    bundles.tampered("tampered", await bundles.build("good", "--version", "99.0.0"));
+    await bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
+    await bundles.build("board", "--version", built, "--compatible", "gate64-otherboard");
+    await bundles.foreignKey("key");
     lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { health: { intervalSec: 10 } } });
-    const [session] = await Promise.all([startSession(lab), made]);
-    con = session;
+    con = await startSession(lab);
   });
 
   after(async () => {
