@@ -74,6 +74,14 @@ check_keys() {
     die "no update signing keys in $1: make them once with 'npm run keys -- init $1' (or pass --keys DIR)"
 }
 
+# A build killed inside mmdebstrap leaves its chroots' mounts (proc, sys, dev/pts, a bind-mounted
+# .deb) in the work tree, and rm -rf then fails on them: unmount what is under DIR, deepest first.
+unmount_under() { # DIR
+  local dir
+  dir=$(realpath -m "$1")
+  findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0, d) == 1' | sort -r | xargs -r -n 1 umount -l
+}
+
 # The root tree as the slot's squashfs: zstd, without /boot and the device trees (the kernel and
 # the board's DTB travel in the UKI), timestamps from SOURCE_DATE_EPOCH so that one commit gives
 # one image. 1 MiB blocks instead of the default 128 KiB: the x86-64 root is 8 % smaller
