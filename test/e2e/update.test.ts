@@ -36,10 +36,10 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Newer than the image, one that never gets healthy (no CoreDNS), one for another board,
     // one signed by a key the box does not trust, and one with a flipped byte in its payload.
-    bundles.tampered("tampered", await bundles.build("good", "--version", "99.0.0"));
-    await bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
-    await bundles.build("board", "--version", built, "--compatible", "gate64-otherboard");
-    await bundles.foreignKey("key");
+    bundles.tampered("tampered", bundles.build("good", "--version", "99.0.0"));
+    bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
+    bundles.build("board", "--version", built, "--compatible", "gate64-otherboard");
+    bundles.foreignKey("key");
     lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { health: { intervalSec: 10 } } });
     con = await startSession(lab);
   });

@@ -28,7 +28,7 @@ async function must(sys: System, service: Service, cmd: string, args: string[], 
 }
 
 /** /proc/sys's file for a sysctl key: a key with a slash is the path already (an interface name may hold a dot, lan.100); the dotted form's dots are slashes. */
-export function sysctlPath(key: string): string {
+function sysctlPath(key: string): string {
   return join(PATHS.procSys, key.includes("/") ? key : key.replaceAll(".", "/"));
 }
 
