@@ -90,3 +90,18 @@ make_root_squashfs() { # TREE OUT
   mksquashfs "$1" "$2" -noappend -quiet -comp zstd -Xcompression-level 19 -b 1M \
     -wildcards -e boot 'usr/lib/linux-image-*' -all-time "$SOURCE_DATE_EPOCH" -mkfs-time "$SOURCE_DATE_EPOCH" -no-progress >/dev/null
 }
+
+# Runs each HOOK with ROOT as its argument, with /proc, /sys and /dev/pts mounted in ROOT as
+# mmdebstrap mounts them for its own hooks (mkinitramfs and maintainer scripts read them).
+in_chroot_mounts() { # ROOT HOOK...
+  local root=$1 hook rc=0
+  shift
+  mount -t proc proc "$root/proc"
+  mount -t sysfs -o ro,nosuid,nodev,noexec sys "$root/sys"
+  mount -t devpts -o noexec,nosuid,uid=5,mode=620,ptmxmode=666 none "$root/dev/pts"
+  for hook in "$@"; do
+    "$hook" "$root" || { rc=$?; echo "error: $hook failed (exit $rc)" >&2; break; }
+  done
+  umount "$root/dev/pts" "$root/sys" "$root/proc"
+  return "$rc"
+}

@@ -1,12 +1,15 @@
 #!/bin/sh
-# mmdebstrap customize hook: put gate64 into the root (Jool modules, overlays, Node, CoreDNS,
-# the agent) and set up units. Runs on the host with the root directory as $1.
+# The board's layer, first half: put gate64 into a copy of the architecture's package root (Jool
+# modules, overlays, Node, CoreDNS, the agent) and set up units. Runs on the host with the root
+# directory as $1 (scripts/build-image, step 5).
 set -eu
 root=$1
 top=$GATE64_TOP
 work=$top/$GATE64_WORK
 
-# The one initramfs build (essential-initramfs.sh diverted update-initramfs until now).
+# The one initramfs build (essential-initramfs.sh diverted update-initramfs until now), with the
+# board's modules (MODULES=list).
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/$GATE64_BOARD_DIR/initramfs-modules.txt" >"$root/usr/share/initramfs-tools/modules.d/gate64"
 rm "$root/usr/sbin/update-initramfs"
 chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
 chroot "$root" update-initramfs -c -k "$GATE64_KVER" >/dev/null

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mmdebstrap customize hook: drop what the board does not need. Kernel modules are kept if they
+# The board's layer, second half: drop what the board does not need. Kernel modules are kept if they
 # match the allowlist (image/modules.txt and the board's modules.txt), together with every module
 # those depend on (modules.dep of the full set), so nothing kept fails to load with "Unknown
 # symbol"; docs, manuals and caches go.
@@ -46,9 +46,7 @@ rm -f "$keep" "$keep.all"
 # apt and what only it uses (10 MB of files, about 3.5 MB in the squashfs): the root is a
 # read-only squashfs replaced whole by updates, so nothing installs packages on the box. The build
 # used apt from its own stage above; dpkg's database stays for the manifest and the SBOM.
-# apt's archive directory goes with it; the build's package cache is synced out of it afterwards.
 chroot "$root" dpkg --purge apt libapt-pkg7.0 sqv >/dev/null 2>&1
-mkdir -p "$root/var/cache/apt/archives"
 # Perl (9 MB of files, 1.9 MB of the squashfs): Essential in Debian for debconf and the
 # maintainer scripts, which run only while the image is built; nothing on the box runs Perl. The
 # packages that declare the dependency stay (their files are what the box uses).

@@ -1,6 +1,8 @@
 #!/bin/sh
 # mmdebstrap essential hook: settings that must be in place before the remaining packages
-# install (the kernel's postinst builds the initramfs; dpkg drops docs as it unpacks).
+# install (the kernel's postinst builds the initramfs; dpkg drops docs as it unpacks). Nothing
+# here is a board's: the package root it starts is shared by an architecture's boards
+# (scripts/build-image, step 5).
 set -eu
 root=$1
 mkdir -p "$root/etc/initramfs-tools/conf.d" "$root/usr/share/initramfs-tools/modules.d" "$root/etc/dpkg/dpkg.cfg.d"
@@ -10,7 +12,6 @@ mkdir -p "$root/etc/initramfs-tools/conf.d" "$root/usr/share/initramfs-tools/mod
 printf 'MODULES=list\nCOMPRESS=zstd\nCOMPRESSLEVEL=19\nBUSYBOX=y\n' >"$root/etc/initramfs-tools/conf.d/gate64.conf"
 # Without udev (image/dpkg-exclude.cfg): blkid by a hook of our own, /dev moved by a script.
 cp -r "$GATE64_TOP/image/initramfs/." "$root/etc/initramfs-tools/"
-sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/$GATE64_BOARD_DIR/initramfs-modules.txt" >"$root/usr/share/initramfs-tools/modules.d/gate64"
 cp "$GATE64_TOP/image/dpkg-exclude.cfg" "$root/etc/dpkg/dpkg.cfg.d/gate64-exclude"
 # The initramfs is built once, by customize-install.sh, after every package is in: the kernel's
 # postinst and each package's initramfs trigger would build it two or three times, at ~1.5 min a
