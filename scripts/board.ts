@@ -52,7 +52,8 @@ const Board = z.strictObject({
     .regex(/^[a-z0-9_-]+\/[a-z0-9_.-]+\.dtb$/, "a path under the kernel's device-tree directory, like rockchip/x.dtb")
     .nullable(),
   kernelPackage: packageName.optional(),
-  /** Added to the build stage's packages (a bootloader package, for example). */
+  /** Added to the build stage's packages (a bootloader package, for example). The stage is shared
+   * by the boards of one architecture and suite, so every one of them gets these too. */
   buildPackages: z.array(packageName).optional(),
 });
 
@@ -110,14 +111,18 @@ export function loadBoard(name: string, image = IMAGE_DIR): BoardProfile {
   for (const r of layout.raw) {
     if (r.offsetBytes >= end) throw new Error(`${join(dir, "layout.json")}: raw: ${r.file} starts at or after the first partition`);
   }
-  const { buildPackages = [], kernelPackage, $comment: _b, ...own } = board;
+  const { buildPackages: _own, kernelPackage, $comment: _b, ...own } = board;
   const { $comment: _a, ...shared } = arch;
+  // scripts/build-image builds one stage per architecture and suite, for all of their boards.
+  const siblings = boardNames(image)
+    .map((n) => parse(Board, join(image, "boards", n, "board.json")))
+    .filter((b) => b.arch === board.arch && b.suite === board.suite);
   return {
     ...shared,
     ...own,
     name,
     kernelPackage: kernelPackage ?? shared.kernelPackage,
-    buildPackages: [...shared.buildPackages, ...buildPackages],
+    buildPackages: [...new Set([...shared.buildPackages, ...siblings.flatMap((b) => b.buildPackages ?? [])])],
     layout,
   };
 }

@@ -105,3 +105,30 @@ in_chroot_mounts() { # ROOT HOOK...
   umount "$root/dev/pts" "$root/sys" "$root/proc"
   return "$rc"
 }
+
+# A key of what makes a tree: the words in FACTS and the contents of FILES.
+tree_key() { # FACTS FILE...
+  (echo "$1" && shift && sha256sum "$@") | sha256sum | cut -c1-16
+}
+
+# Makes DEST a copy of out/NAME/root, a tree that BUILD-COMMAND builds (into the directory given as
+# its last argument) only when out/NAME/key is not KEY: the boards of one architecture share their
+# build stage and package root, which take most of an arm64 build under qemu-user. The lock makes
+# a second build wait for the first's tree instead of building its own beside it.
+cached_tree() { # NAME KEY DEST BUILD-COMMAND...
+  local dir=out/$1 key=$2 dest=$3
+  shift 3
+  mkdir -p "$dir"
+  exec 9>"$dir/lock"
+  flock 9
+  if [ "$(cat "$dir/key" 2>/dev/null)" = "$key" ]; then
+    echo "$dir: made of this build's inputs (key $key), copied" >&2
+  else
+    unmount_under "$dir/root"
+    rm -rf "$dir/root" "$dir/key"
+    "$@" "$dir/root"
+    echo "$key" >"$dir/key"
+  fi
+  cp -a "$dir/root" "$dest"
+  exec 9>&-
+}

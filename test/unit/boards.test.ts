@@ -30,11 +30,14 @@ describe("board profiles", () => {
     assert.equal(loadBoard("arm64-efi").efiArch, "aa64");
   });
 
-  it("a board adds its own build packages to its architecture's", () => {
+  it("a board adds its own build packages to its architecture's, for the stage its siblings share", () => {
     const b = loadBoard("rock-pi-e");
     assert.ok(b.buildPackages.includes("u-boot-rockchip:arm64"));
     assert.ok(b.buildPackages.includes("gcc-aarch64-linux-gnu"));
     assert.equal(b.layout.firstPartitionMiB, 16);
+    // One build stage per architecture and suite (scripts/build-image): the same list for each board.
+    assert.deepEqual(loadBoard("arm64-efi").buildPackages, b.buildPackages);
+    assert.ok(!loadBoard("x86-64").buildPackages.includes("u-boot-rockchip:arm64"));
   });
 
   it("refuses an unknown board, naming the ones there are", () => {
