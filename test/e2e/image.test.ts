@@ -258,6 +258,34 @@ it("the initramfs holds the board's root drivers, blkid and busybox's modprobe, 
   assert.ok(blkid?.link === undefined && blkid?.ino !== entries.get("usr/bin/busybox")?.ino, "blkid is util-linux's");
 });
 
+it("every module modules-load.d names is in the root, kept by the prune or built in", () => {
+  // systemd-modules-load loads them before sysinit.target: a name the prune dropped would fail
+  // that unit on every boot.
+  const root = `${OUT}/work/root`;
+  const mods = `${root}/usr/lib/modules/${manifest.versions.kernel}`;
+  const lines = (f: string) =>
+    readFileSync(f, "utf8")
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter(Boolean);
+  const name = (path: string) =>
+    path
+      .replace(/^.*\//, "")
+      .replace(/\.ko(\.xz|\.zst)?$/, "")
+      .replace(/-/g, "_");
+  const have = new Set([
+    ...lines(`${mods}/modules.dep`).map((l) => name(l.split(":")[0] ?? "")),
+    ...lines(`${mods}/modules.builtin`).map(name),
+  ]);
+  const dir = `${root}/etc/modules-load.d`;
+  const wanted = readdirSync(dir).flatMap((f) => lines(`${dir}/${f}`).map((n) => n.replace(/-/g, "_")));
+  assert.ok(wanted.includes("jool"), wanted.join(" "));
+  assert.deepEqual(
+    wanted.filter((n) => !have.has(n)),
+    [],
+  );
+});
+
 it("every unit the overlays mask is masked in the root", () => {
   // Early units a router does not use cost a TCG boot 4-5 s of CPU each (10-gate64.preset says
   // which and why); preset-all's "disable *" unlinks template instances, masks included.
