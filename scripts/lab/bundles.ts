@@ -18,17 +18,20 @@ export class TestBundles {
 
   /** scripts/build-bundle with these flags into <name>.raucb. */
   build(name: string, ...flags: string[]): string {
-    execFileSync("bash", ["scripts/build-bundle", "--keys", this.keys, "--out", this.path(name), ...flags], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    return this.path(name);
+    return this.signed(this.keys, name, flags);
   }
 
   /** Signed by a key pair made now, which no box trusts. */
   foreignKey(name: string): string {
     const keys = join(this.dir, "foreign-keys");
     execFileSync("bash", ["scripts/keys", "init", keys], { stdio: "ignore" });
-    execFileSync("bash", ["scripts/build-bundle", "--keys", keys, "--out", this.path(name), "--version", this.built], { stdio: "ignore" });
+    return this.signed(keys, name, ["--version", this.built]);
+  }
+
+  private signed(keys: string, name: string, flags: string[]): string {
+    execFileSync("bash", ["scripts/build-bundle", "--keys", keys, "--out", this.path(name), ...flags], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     return this.path(name);
   }
 
