@@ -17,6 +17,7 @@ import { checkHealth } from "../observe/health.js";
 import { readInventory } from "../observe/inventory.js";
 import { PATHS } from "../paths.js";
 import { IdentitySchema } from "../provision/schema.js";
+import { withCommandLog } from "../system/command-log.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
 import { Updater } from "../update/updater.js";
@@ -108,7 +109,7 @@ async function deviceId(sys: System): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const sys = realSystem;
+  const sys = withCommandLog(realSystem, log.debug);
   const notify = notifier(sys);
   const bus = new EventBus(log.error);
   const id = await deviceId(sys);
