@@ -1,13 +1,19 @@
 // The daemon's parts on the in-memory system: one failing part does not stop the others, the
-// watchdog is fed on time whatever the health interval, and not while a cycle hangs.
+// watchdog is fed on time whatever the health interval, and not while a cycle hangs; a new WAN
+// address costs one round of probes.
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import type { Applier } from "../../agent/src/apply/applier.js";
 import type { Config } from "../../agent/src/config/schema.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
+import { HealthLoop } from "../../agent/src/daemon/health-loop.js";
 import { createLogger } from "../../agent/src/daemon/log.js";
 import { type Module, startAll } from "../../agent/src/daemon/module.js";
 import { missingInterfaces, waitForInterfaces } from "../../agent/src/daemon/wait-interfaces.js";
+import { WanFollower } from "../../agent/src/daemon/wan-follower.js";
 import { WatchdogFeeder } from "../../agent/src/daemon/watchdog.js";
+import type { Device } from "../../agent/src/device/device.js";
+import { EventBus } from "../../agent/src/device/events.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
@@ -37,15 +43,50 @@ it("feeds the watchdog every 30 s, and stops while a health cycle hangs past 10 
   const notify = { watchdog: async () => void fed++, ready: async () => undefined, status: async () => undefined };
   const feeder = new WatchdogFeeder({ sys, notify, busySince: () => busySince });
   await feeder.start();
-  assert.equal(fed, 1);
-  t.mock.timers.tick(120_000); // a 120 s health interval: fed four more times meanwhile
-  assert.equal(fed, 5);
+  assert.equal(fed, 0, "systemd arms the watchdog at READY=1: nothing to feed before");
+  t.mock.timers.tick(120_000); // a 120 s health interval: fed four times meanwhile
+  assert.equal(fed, 4);
   busySince = Date.now();
   t.mock.timers.tick(600_000); // a cycle busy for 10 minutes still counts as alive
-  assert.equal(fed, 25);
+  assert.equal(fed, 24);
   t.mock.timers.tick(60_000); // past that: no more feeding, systemd restarts the agent
-  assert.equal(fed, 25);
+  assert.equal(fed, 24);
   await feeder.stop();
+});
+
+it("runs one round of probes when a health cycle finds a new WAN address, and one on an address event", async (t) => {
+  const sys = new FakeSystem();
+  const log = createLogger(() => undefined);
+  let rounds = 0;
+  const device = {
+    runHealth: async () => {
+      rounds++;
+      return { status: "ok", checkedAt: "", probes: [] };
+    },
+    running: () => ({ revision: 1, config: { health: { intervalSec: 30 } } }),
+  } as unknown as Device;
+  let refreshed: string[] = ["firewall", "jool"];
+  const applier = {
+    refresh: async () => refreshed,
+    repair: async () => [],
+    running: { resolved: { wanIPv4: "198.51.100.2" } },
+  } as unknown as Applier;
+  const notify = { watchdog: async () => undefined, ready: async () => undefined, status: async () => undefined };
+  const wan = new WanFollower({ sys, applier, device, log });
+  const loop = new HealthLoop({ sys, device, applier, bus: new EventBus(log), wan, notify, log });
+  await loop.cycle();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(rounds, 1, "the cycle's own round reports the new address");
+
+  // `ip monitor` says the address changed: followed and reported at once, without a cycle.
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  await wan.start();
+  refreshed = ["firewall"];
+  sys.watchers.get("ip -4 monitor address")?.("2: wan    inet 198.51.100.3/24 scope global wan");
+  t.mock.timers.tick(500);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(rounds, 2);
+  await wan.stop();
 });
 
 function cfg(input: object): Config {

@@ -14,19 +14,26 @@ export class WanFollower implements Module {
 
   constructor(private readonly deps: { sys: System; applier: Applier; device: Device; log: Logger }) {}
 
-  async follow(): Promise<void> {
-    const { applier, device, log } = this.deps;
+  /**
+   * Puts the WAN's current address into pool4 and the guard; returns what it updated. The health
+   * loop calls it before its own round of probes, so it does not run the probes itself.
+   */
+  async follow(): Promise<string[]> {
+    const { applier, log } = this.deps;
     const changed = await applier.refresh();
-    if (changed.length === 0) return;
-    log(`wan: IPv4 now ${applier.running?.resolved.wanIPv4 ?? "none"}; updated ${changed.join(", ")}`);
-    // Reported now (health and state carry the address), not at the next interval.
-    void device.runHealth().catch((e: unknown) => log.error(`health: ${String(e)}`));
+    if (changed.length > 0) log(`wan: IPv4 now ${applier.running?.resolved.wanIPv4 ?? "none"}; updated ${changed.join(", ")}`);
+    return changed;
+  }
+
+  /** An address event: follow it, and report at once (health and state carry the address). */
+  private async onEvent(): Promise<void> {
+    if ((await this.follow()).length > 0) await this.deps.device.runHealth();
   }
 
   async start(): Promise<void> {
     this.unwatch = this.deps.sys.watch("ip", ["-4", "monitor", "address"], () => {
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.follow().catch((e: unknown) => this.deps.log.error(`wan: ${String(e)}`)), 500);
+      this.timer = setTimeout(() => void this.onEvent().catch((e: unknown) => this.deps.log.error(`wan: ${String(e)}`)), 500);
     });
   }
 

@@ -16,7 +16,10 @@ export function notifier(sys: System) {
 }
 export type Notifier = ReturnType<typeof notifier>;
 
-/** systemd's watchdog is fed while the event loop runs, every third of WatchdogSec (90 s). */
+/**
+ * systemd's watchdog is fed while the event loop runs, every third of WatchdogSec (90 s). systemd
+ * arms it when the start completes (READY=1), so the first feed is due 30 s after the start.
+ */
 const FEED_MS = 30_000;
 /** A health cycle still running after this long counts as hung: the watchdog is no longer fed. */
 const HUNG_CYCLE_MS = 10 * 60_000;
@@ -38,7 +41,6 @@ export class WatchdogFeeder implements Module {
       if (since !== null && sys.now() - since > HUNG_CYCLE_MS) return;
       void notify.watchdog();
     }, FEED_MS);
-    await notify.watchdog();
   }
 
   async stop(): Promise<void> {
