@@ -89,7 +89,7 @@ describe("apply", () => {
     assert.deepEqual(sys.commands, ["systemctl restart coredns.service"]);
   });
 
-  it("waits for a restarted CoreDNS to be ready before it tests what CoreDNS does", async () => {
+  it("waits for a (re)started CoreDNS to be ready at boot, and before it tests what CoreDNS does", async () => {
     let starting = 3;
     applier = new Applier({
       sys,
@@ -103,8 +103,12 @@ describe("apply", () => {
     });
     const v = validateConfig(BASE);
     assert.ok(v.ok);
-    await applier.boot(v.config, BASE);
     asked = [];
+    await applier.boot(v.config, BASE);
+    // The boot waits too: the first health round comes right after it.
+    assert.deepEqual(asked, [["coredns"], ["coredns"], ["coredns"]]);
+    asked = [];
+    starting = 3;
     assert.equal((await applier.apply(withUpstream("198.51.100.54"), { by: "test" })).outcome, "committed");
     assert.deepEqual(asked, [["coredns"], ["coredns"], ["coredns"], ["coredns", "dns64", "nat64", "upstream-dns"]]);
   });

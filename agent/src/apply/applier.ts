@@ -169,7 +169,11 @@ export class Applier {
       const inEffect = this.bootFailed ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
-        return { services: await this.activate(next, await this.stage(next), inEffect, { boot: true }) };
+        const services = await this.activate(next, await this.stage(next), inEffect, { boot: true });
+        // The first health round comes right after: it would find a CoreDNS that is still starting
+        // and wait out a whole interval (30 s) for the next round.
+        await this.untilReady(next, services, this.deps.sys.now() + next.config.health.applyVerifySec * 1000);
+        return { services };
       } catch (err) {
         this.bootFailed = true;
         return { services: [], error: (err as Error).message };
@@ -221,6 +225,13 @@ export class Applier {
     return problems;
   }
 
+  /** Polls the readiness probes of the (re)started services every 50 ms until they pass or `until`. */
+  private async untilReady(r: Running, services: readonly Service[], until: number): Promise<void> {
+    const ready = readinessProbes(services);
+    if (ready.size > 0)
+      while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until) await sleep(50);
+  }
+
   /**
    * Re-runs the probes the reloaded services can break (plus NAT64) until they pass or the window
    * closes; returns the failure, if any. The restarted services' readiness comes first; after a
@@ -230,9 +241,7 @@ export class Applier {
     const until = this.deps.sys.now() + r.config.health.applyVerifySec * 1000;
     const only = probesToVerify(services);
     let last: HealthReport | null = null;
-    const ready = readinessProbes(services);
-    if (ready.size > 0)
-      while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until) await sleep(50);
+    await this.untilReady(r, services, until);
     const failedProbes = (h: HealthReport, timed = false) =>
       h.probes
         .filter((p) => p.status === "failed")
