@@ -1,6 +1,6 @@
 // The daemon's parts on the in-memory system: one failing part does not stop the others, the
 // watchdog is fed on time whatever the health interval, and not while a cycle hangs; a new WAN
-// address costs one round of probes.
+// address costs one round of probes, a repair one more.
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { Applier } from "../../agent/src/apply/applier.js";
@@ -87,6 +87,45 @@ it("runs one round of probes when a health cycle finds a new WAN address, and on
   await new Promise((r) => setImmediate(r));
   assert.equal(rounds, 2);
   await wan.stop();
+});
+
+it("runs the probes again at once after a repair, and reports that round", async () => {
+  const sys = new FakeSystem();
+  const lines: string[] = [];
+  const log = createLogger((t) => lines.push(t));
+  const reports = [
+    { status: "failed", checkedAt: "", probes: [{ name: "coredns", status: "failed", detail: "connect ECONNREFUSED", durationMs: 1 }] },
+    { status: "ok", checkedAt: "", probes: [{ name: "coredns", status: "ok", detail: "ready", durationMs: 1 }] },
+  ];
+  let rounds = 0;
+  const device = {
+    runHealth: async () => reports[Math.min(rounds++, 1)],
+    running: () => ({ revision: 1, config: { health: { intervalSec: 30 } } }),
+  } as unknown as Device;
+  const repairs: string[][] = [];
+  const applier = {
+    refresh: async () => [],
+    repair: async (failed: string[]) => {
+      repairs.push(failed);
+      return failed.length > 0 ? ["coredns"] : [];
+    },
+  } as unknown as Applier;
+  const statuses: string[] = [];
+  const notify = { watchdog: async () => undefined, ready: async () => undefined, status: async (s: string) => void statuses.push(s) };
+  const loop = new HealthLoop({
+    sys,
+    device,
+    applier,
+    bus: new EventBus(log),
+    wan: new WanFollower({ sys, applier, device, log }),
+    notify,
+    log,
+  });
+  await loop.cycle();
+  assert.equal(rounds, 2);
+  assert.deepEqual(repairs, [["coredns"]]);
+  assert.deepEqual(statuses, ["revision 1, health ok"]);
+  assert.deepEqual(lines, ["<4>health failed: coredns: connect ECONNREFUSED\n", "<6>repair: coredns put back\n"]);
 });
 
 function cfg(input: object): Config {

@@ -202,12 +202,18 @@ export class Applier {
     });
   }
 
-  /** Reloads what the failed probes found broken in the running revision, between applies. */
+  /**
+   * Reloads what the failed probes found broken in the running revision, between applies, and
+   * waits for the restarted services' readiness (at most health.applyVerifySec).
+   */
   repair(failedProbes: readonly string[]): Promise<Service[]> {
     return this.exclusive(async () => {
       const r = this.running;
       if (r === null) return [];
-      return execute(this.deps.sys, r.config, join(PATHS.run, `rev-${r.revision}`), r.files, repairSteps(failedProbes, r.files));
+      const dir = join(PATHS.run, `rev-${r.revision}`);
+      const services = await execute(this.deps.sys, r.config, dir, r.files, repairSteps(failedProbes, r.files));
+      await this.untilReady(r, services, this.deps.sys.now() + r.config.health.applyVerifySec * 1000);
+      return services;
     });
   }
 

@@ -1,9 +1,11 @@
 // The health loop: every health.intervalSec (following changes to it), follow the WAN, run the
 // probes, and repair what failed through the applier's queue, so repairs never interleave with
-// an apply or a revert. A cycle still running when the next is due is not started twice.
+// an apply or a revert; after a repair the probes run again at once. A cycle still running when
+// the next is due is not started twice.
 import type { Applier } from "../apply/applier.js";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
+import type { HealthReport } from "../observe/health.js";
 import type { System } from "../system/system.js";
 import type { Logger } from "./log.js";
 import type { Module } from "./module.js";
@@ -40,16 +42,28 @@ export class HealthLoop implements Module {
     this.startedAt = sys.now();
     try {
       await wan.follow().catch((e: unknown) => log.error(`wan: ${String(e)}`));
-      const h = await device.runHealth();
-      const failed = h.probes.filter((p) => p.status !== "ok");
-      if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
-      else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
-      const repaired = await applier.repair(failed.map((p) => p.name));
-      if (repaired.length > 0) log(`repair: ${repaired.join(", ")} put back`);
+      let h = await this.round();
+      const repaired = await applier.repair(h.probes.filter((p) => p.status !== "ok").map((p) => p.name));
+      if (repaired.length > 0) {
+        log(`repair: ${repaired.join(", ")} put back`);
+        // The repair waited for the services' readiness: its outcome is reported now, not an
+        // interval (30 s) later.
+        h = await this.round();
+      }
       await notify.status(`revision ${device.running().revision}, health ${h.status}`);
     } finally {
       this.startedAt = null;
     }
+  }
+
+  /** One round of probes, logged: failures as a warning, a passing round at debug level. */
+  private async round(): Promise<HealthReport> {
+    const { device, log } = this.deps;
+    const h = await device.runHealth();
+    const failed = h.probes.filter((p) => p.status !== "ok");
+    if (failed.length > 0) log.warn(`health ${h.status}: ${failed.map((p) => `${p.name}: ${p.detail}`).join("; ")}`);
+    else log.debug(`health ok: ${h.probes.map((p) => p.name).join(", ")}`);
+    return h;
   }
 
   private schedule(): void {
