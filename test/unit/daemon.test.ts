@@ -14,6 +14,7 @@ import { WanFollower } from "../../agent/src/daemon/wan-follower.js";
 import { WatchdogFeeder } from "../../agent/src/daemon/watchdog.js";
 import type { Device } from "../../agent/src/device/device.js";
 import { EventBus } from "../../agent/src/device/events.js";
+import type { HealthReport } from "../../agent/src/observe/health.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
 
@@ -54,29 +55,43 @@ it("feeds the watchdog every 30 s, and stops while a health cycle hangs past 10 
   await feeder.stop();
 });
 
-it("runs one round of probes when a health cycle finds a new WAN address, and one on an address event", async (t) => {
+const OK: HealthReport = { status: "ok", checkedAt: "", probes: [] };
+
+/**
+ * A health loop and its WAN follower over stub device and applier: `reports` are the rounds'
+ * results in turn (the last repeats), `refresh` what following the WAN updates, `repair` what
+ * repairing the failed probes puts back. Counts rounds, repairs asked and statuses sent.
+ */
+function healthLoop(o: { reports?: HealthReport[]; refresh?: () => string[]; repair?: (failed: string[]) => string[] } = {}) {
   const sys = new FakeSystem();
-  const log = createLogger(() => undefined);
-  let rounds = 0;
+  const lines: string[] = [];
+  const log = createLogger((t) => lines.push(t));
+  const seen = { rounds: 0, repairs: [] as string[][], statuses: [] as string[], lines };
+  const reports = o.reports ?? [OK];
   const device = {
-    runHealth: async () => {
-      rounds++;
-      return { status: "ok", checkedAt: "", probes: [] };
-    },
+    runHealth: async () => reports[Math.min(seen.rounds++, reports.length - 1)],
     running: () => ({ revision: 1, config: { health: { intervalSec: 30 } } }),
   } as unknown as Device;
-  let refreshed: string[] = ["firewall", "jool"];
   const applier = {
-    refresh: async () => refreshed,
-    repair: async () => [],
+    refresh: async () => o.refresh?.() ?? [],
+    repair: async (failed: string[]) => {
+      seen.repairs.push(failed);
+      return o.repair?.(failed) ?? [];
+    },
     running: { resolved: { wanIPv4: "198.51.100.2" } },
   } as unknown as Applier;
-  const notify = { watchdog: async () => undefined, ready: async () => undefined, status: async () => undefined };
+  const notify = { watchdog: async () => undefined, ready: async () => undefined, status: async (s: string) => void seen.statuses.push(s) };
   const wan = new WanFollower({ sys, applier, device, log });
   const loop = new HealthLoop({ sys, device, applier, bus: new EventBus(log), wan, notify, log });
+  return { sys, wan, loop, seen };
+}
+
+it("runs one round of probes when a health cycle finds a new WAN address, and one on an address event", async (t) => {
+  let refreshed = ["firewall", "jool"];
+  const { sys, wan, loop, seen } = healthLoop({ refresh: () => refreshed });
   await loop.cycle();
   await new Promise((r) => setImmediate(r));
-  assert.equal(rounds, 1, "the cycle's own round reports the new address");
+  assert.equal(seen.rounds, 1, "the cycle's own round reports the new address");
 
   // `ip monitor` says the address changed: followed and reported at once, without a cycle.
   t.mock.timers.enable({ apis: ["setTimeout"] });
@@ -85,47 +100,23 @@ it("runs one round of probes when a health cycle finds a new WAN address, and on
   sys.watchers.get("ip -4 monitor address")?.("2: wan    inet 198.51.100.3/24 scope global wan");
   t.mock.timers.tick(500);
   await new Promise((r) => setImmediate(r));
-  assert.equal(rounds, 2);
+  assert.equal(seen.rounds, 2);
   await wan.stop();
 });
 
 it("runs the probes again at once after a repair, and reports that round", async () => {
-  const sys = new FakeSystem();
-  const lines: string[] = [];
-  const log = createLogger((t) => lines.push(t));
-  const reports = [
-    { status: "failed", checkedAt: "", probes: [{ name: "coredns", status: "failed", detail: "connect ECONNREFUSED", durationMs: 1 }] },
-    { status: "ok", checkedAt: "", probes: [{ name: "coredns", status: "ok", detail: "ready", durationMs: 1 }] },
-  ];
-  let rounds = 0;
-  const device = {
-    runHealth: async () => reports[Math.min(rounds++, 1)],
-    running: () => ({ revision: 1, config: { health: { intervalSec: 30 } } }),
-  } as unknown as Device;
-  const repairs: string[][] = [];
-  const applier = {
-    refresh: async () => [],
-    repair: async (failed: string[]) => {
-      repairs.push(failed);
-      return failed.length > 0 ? ["coredns"] : [];
-    },
-  } as unknown as Applier;
-  const statuses: string[] = [];
-  const notify = { watchdog: async () => undefined, ready: async () => undefined, status: async (s: string) => void statuses.push(s) };
-  const loop = new HealthLoop({
-    sys,
-    device,
-    applier,
-    bus: new EventBus(log),
-    wan: new WanFollower({ sys, applier, device, log }),
-    notify,
-    log,
+  const { loop, seen } = healthLoop({
+    reports: [
+      { status: "failed", checkedAt: "", probes: [{ name: "coredns", status: "failed", detail: "connect ECONNREFUSED", durationMs: 1 }] },
+      { status: "ok", checkedAt: "", probes: [{ name: "coredns", status: "ok", detail: "ready", durationMs: 1 }] },
+    ],
+    repair: (failed) => (failed.length > 0 ? ["coredns"] : []),
   });
   await loop.cycle();
-  assert.equal(rounds, 2);
-  assert.deepEqual(repairs, [["coredns"]]);
-  assert.deepEqual(statuses, ["revision 1, health ok"]);
-  assert.deepEqual(lines, ["<4>health failed: coredns: connect ECONNREFUSED\n", "<6>repair: coredns put back\n"]);
+  assert.equal(seen.rounds, 2);
+  assert.deepEqual(seen.repairs, [["coredns"]]);
+  assert.deepEqual(seen.statuses, ["revision 1, health ok"]);
+  assert.deepEqual(seen.lines, ["<4>health failed: coredns: connect ECONNREFUSED\n", "<6>repair: coredns put back\n"]);
 });
 
 function cfg(input: object): Config {

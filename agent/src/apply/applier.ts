@@ -172,7 +172,7 @@ export class Applier {
         const services = await this.activate(next, await this.stage(next), inEffect, { boot: true });
         // The first health round comes right after: it would find a CoreDNS that is still starting
         // and wait out a whole interval (30 s) for the next round.
-        await this.untilReady(next, services, this.deps.sys.now() + next.config.health.applyVerifySec * 1000);
+        await this.untilReady(next, services);
         return { services };
       } catch (err) {
         this.bootFailed = true;
@@ -212,7 +212,7 @@ export class Applier {
       if (r === null) return [];
       const dir = join(PATHS.run, `rev-${r.revision}`);
       const services = await execute(this.deps.sys, r.config, dir, r.files, repairSteps(failedProbes, r.files));
-      await this.untilReady(r, services, this.deps.sys.now() + r.config.health.applyVerifySec * 1000);
+      await this.untilReady(r, services);
       return services;
     });
   }
@@ -231,8 +231,13 @@ export class Applier {
     return problems;
   }
 
+  /** When a change's verification window closes: health.applyVerifySec from now. */
+  private verifyDeadline(r: Running): number {
+    return this.deps.sys.now() + r.config.health.applyVerifySec * 1000;
+  }
+
   /** Polls the readiness probes of the (re)started services every 50 ms until they pass or `until`. */
-  private async untilReady(r: Running, services: readonly Service[], until: number): Promise<void> {
+  private async untilReady(r: Running, services: readonly Service[], until = this.verifyDeadline(r)): Promise<void> {
     const ready = readinessProbes(services);
     if (ready.size > 0)
       while ((await this.deps.check(r.resolved, ready)).status === "failed" && this.deps.sys.now() < until) await sleep(50);
@@ -244,7 +249,7 @@ export class Applier {
    * failed round the next comes soon and the waits grow.
    */
   private async verify(r: Running, services: readonly Service[]): Promise<string | null> {
-    const until = this.deps.sys.now() + r.config.health.applyVerifySec * 1000;
+    const until = this.verifyDeadline(r);
     const only = probesToVerify(services);
     let last: HealthReport | null = null;
     await this.untilReady(r, services, until);
