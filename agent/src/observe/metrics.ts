@@ -67,23 +67,47 @@ export function formatPrometheus(samples: Sample[]): string {
 const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
 
 const COREDNS_COUNTERS =
-  /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
+  /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_requests_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
 
 /** The id of the Corefile CoreDNS runs (its `loaded` gauge, image/coredns/loaded), from its metrics. */
 export function servedCorefileId(metrics: string): string | null {
   return /^coredns_loaded_corefile_info\{id="([0-9a-f]+)"\} 1$/m.exec(metrics)?.[1] ?? null;
 }
 
+export interface CorednsCounter {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The counters we pass on, from CoreDNS's metrics text. */
+export function parseCorednsCounters(text: string): CorednsCounter[] {
+  return text.split("\n").flatMap((line) => {
+    const m = COREDNS_COUNTERS.exec(line);
+    if (!m) return [];
+    const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]));
+    return [{ name: m[1] as string, labels, value: Number(m[3]) }];
+  });
+}
+
+/**
+ * The queries CoreDNS handled (refused ones aside), for telemetry's dnsQueries. The cache sits
+ * above the metrics plugin (image/coredns/main.go), so with the cache on its own request counter
+ * is the one that sees every query; without it, the metrics plugin's. null: neither counted yet.
+ */
+export function servedQueries(counters: CorednsCounter[]): number | null {
+  const sum = (name: string) => {
+    const xs = counters.filter((x) => x.name === name);
+    return xs.length === 0 ? null : xs.reduce((n, x) => n + x.value, 0);
+  };
+  return sum("coredns_cache_requests_total") ?? sum("coredns_dns_requests_total");
+}
+
 /** CoreDNS's counters we pass on; [] while CoreDNS is down (the health probes say so). */
-async function corednsCounters(): Promise<{ name: string; labels: Record<string, string>; value: number }[]> {
+async function corednsCounters(): Promise<CorednsCounter[]> {
   try {
     const { body: text } = await httpGet(`http://${COREDNS_METRICS}/metrics`, 2000);
-    return text.split("\n").flatMap((line) => {
-      const m = COREDNS_COUNTERS.exec(line);
-      if (!m) return [];
-      const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1] as string, x[2] as string]));
-      return [{ name: m[1] as string, labels, value: Number(m[3]) }];
-    });
+    return parseCorednsCounters(text);
   } catch {
     return [];
   }
@@ -112,13 +136,12 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
       if (n !== null) sessions = (sessions ?? 0) + n;
       if (bib !== null && cap.mappings > 0) worst = Math.max(worst ?? 0, (bib / cap.mappings) * 100);
     }
-  const dns = c.dns64.enabled ? (await corednsCounters()).filter((x) => x.name === "coredns_dns_requests_total") : [];
   return {
     nat64Sessions: sessions,
     pool4UsePercent: worst === null ? null : Math.round(worst * 10) / 10,
     wanRxBytes: await counter("rx_bytes"),
     wanTxBytes: await counter("tx_bytes"),
-    dnsQueries: dns.length === 0 ? null : dns.reduce((sum, x) => sum + x.value, 0),
+    dnsQueries: c.dns64.enabled ? servedQueries(await corednsCounters()) : null,
   };
 }
 
