@@ -23,17 +23,35 @@ function setup(bibLines: number, groList: "on" | "off") {
   const sys = new FakeSystem();
   sys.handlers.set("jool", (args) => ({
     code: 0,
-    stdout: args[0] === "instance" ? "0xffff8880,default,netfilter\n" : args.includes("--tcp") ? "x\n".repeat(bibLines) : "",
+    stdout:
+      args[0] === "instance"
+        ? "0xffff8880,default,netfilter\n"
+        : args.includes("global")
+          ? "pool6,64:ff9b::/96\n"
+          : args.includes("--tcp")
+            ? "x\n".repeat(bibLines)
+            : "",
     stderr: "",
   }));
   sys.handlers.set("ethtool", () => ({ code: 0, stdout: `generic-receive-offload: on\nrx-gro-list: ${groList}\n`, stderr: "" }));
   const list = probes(sys, resolve(v.config, { deviceId: "h" }));
-  return (name: string) => (list.find((p) => p.name === name) ?? assert.fail(`no probe ${name}`)).run();
+  const run = (name: string) => (list.find((p) => p.name === name) ?? assert.fail(`no probe ${name}`)).run();
+  return Object.assign(run, { sys });
 }
 
 it("pool4 utilisation: reported, and an error past 80 %", async () => {
   assert.equal(await setup(10, "off")("pool4"), "tcp 10/100, udp 0/100, icmp 0/0");
   await assert.rejects(setup(85, "off")("pool4"), /BIB at 85 % of pool4/);
+});
+
+it("one round asks Jool for its instances once, for the jool and pool4 probes both", async () => {
+  const run = setup(0, "off");
+  await Promise.all([run("jool"), run("pool4")]);
+  assert.equal(run.sys.commands.filter((c) => c.startsWith("jool instance display")).length, 1);
+  // The next round asks again: a probe never reports what an earlier round saw.
+  const next = setup(0, "off");
+  await next("jool");
+  assert.equal(next.sys.commands.filter((c) => c.startsWith("jool instance display")).length, 1);
 });
 
 it("offloads: fraglist GRO must be off where it was turned off", async () => {
