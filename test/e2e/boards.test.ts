@@ -137,7 +137,11 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
     });
 
     it("boots the board's kernel, initramfs and root to a login prompt", async () => {
-      await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 400_000);
+      await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 400_000).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}; serial console (last lines):\n${lab.tail(60)}`);
+        },
+      );
       const log = readFileSync(lab.serialLog, "utf8");
       assert.match(log, /gate64/i);
       const con = await lab.console();
