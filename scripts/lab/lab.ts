@@ -4,7 +4,7 @@
 // Every namespace and process is created here and removed by stop().
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type BoardProfile, loadBoard } from "../board.js";
@@ -70,6 +70,8 @@ export class Lab {
   guestResets = 0;
   /** Called when the VM ends for good: a poweroff from inside, or QEMU dying. */
   onPowerOff: (() => void) | null = null;
+  /** Each time QEMU ended without the lab ending it: how, for a test's failure message. */
+  private readonly qemuEnds: string[] = [];
   /** Set while the lab itself ends QEMU (stop, a power cut, a poweroff before a start). */
   private ending = false;
   private daemons: Daemon[] = [];
@@ -372,7 +374,11 @@ export class Lab {
     ];
     rmSync(qmpSocket, { force: true });
     this.qemuStartedAt = Date.now();
-    const child = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : "ignore" });
+    // QEMU's own errors (a disk it cannot open, a firmware it cannot map) go to qemu.log: tail()
+    // shows them when a boot never came.
+    const stderr = this.opts.serial === "stdio" ? "inherit" : openSync(this.qemuLog, "a");
+    const child = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : ["ignore", "ignore", stderr] });
+    if (typeof stderr === "number") closeSync(stderr);
     this.qemu = child;
     const watch = new ShutdownWatch(qmpSocket);
     child.once("exit", async () => {
@@ -380,6 +386,7 @@ export class Lab {
       const reason = await watch.stopReason();
       watch.close();
       if (byLab || this.ending || this.qemu !== child) return;
+      this.qemuEnds.push(`QEMU ended (exit code ${child.exitCode}, signal ${child.signalCode}, ${reason ?? "no reason from QMP"})`);
       if (reason === "guest-reset") {
         this.guestResets++;
         this.log(`lab: the box reset itself (${this.guestResets}); starting QEMU again`);
@@ -441,10 +448,17 @@ export class Lab {
     this.startQemu(this.disk);
   }
 
-  /** The last lines of the serial console log. */
+  get qemuLog(): string {
+    return join(this.dir, "qemu.log");
+  }
+
+  /** The last lines of the serial console log, then what QEMU printed and how it ended, if it did. */
   tail(lines: number): string {
-    if (!existsSync(this.serialLog)) return "(no serial log)";
-    return readFileSync(this.serialLog, "utf8").split("\n").slice(-lines).join("\n");
+    const serial = existsSync(this.serialLog)
+      ? readFileSync(this.serialLog, "utf8").split("\n").slice(-lines).join("\n")
+      : "(no serial log)";
+    const qemu = existsSync(this.qemuLog) ? readFileSync(this.qemuLog, "utf8").trim() : "";
+    return [serial, ...(qemu === "" ? [] : [`QEMU printed:\n${qemu}`]), ...this.qemuEnds].join("\n");
   }
 
   async stop(): Promise<void> {
