@@ -20,6 +20,8 @@ const Lab = z.strictObject({
   firmwareCode: z.string().startsWith("/"),
   firmwareVars: z.string().startsWith("/"),
   devices: z.array(z.string().min(1)),
+  /** vCPUs, where the architecture's lab VM needs other than the lab's (scripts/lab/lab.json). */
+  cpus: z.number().int().min(1).max(8).optional(),
 });
 
 const Arch = z.strictObject({

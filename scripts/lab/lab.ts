@@ -338,7 +338,7 @@ export class Lab {
       "-cpu",
       q.cpu,
       "-smp",
-      String(v.cpus),
+      String(q.cpus ?? v.cpus),
       "-m",
       String(v.memoryMiB),
       "-display",
