@@ -322,4 +322,11 @@ describe("the CoreDNS build", () => {
       .filter((l) => l !== "" && !l.endsWith(":"));
     assert.deepEqual(listed.sort(), wanted.sort());
   });
+
+  it("runs its plugins in the order docs/dns64.md gives", () => {
+    const list = /directives = \[\]string\{([^}]*)\}/.exec(readFileSync("image/coredns/main.go", "utf8"))?.[1] ?? "";
+    const order = [...list.matchAll(/"([a-z0-9]+)"/g)].map((m) => m[1]);
+    assert.ok(order.length > 5, "no directive list in image/coredns/main.go");
+    assert.match(readFileSync("docs/dns64.md", "utf8"), new RegExp(`^\`${order.join(", ")}\`$`, "m"));
+  });
 });
