@@ -376,9 +376,9 @@ export class Lab {
     this.qemuStartedAt = Date.now();
     // QEMU's own errors (a disk it cannot open, a firmware it cannot map) go to qemu.log: tail()
     // shows them when a boot never came.
-    const stderr = this.opts.serial === "stdio" ? "inherit" : openSync(this.qemuLog, "a");
-    const child = spawn("ip", args, { stdio: this.opts.serial === "stdio" ? "inherit" : ["ignore", "ignore", stderr] });
-    if (typeof stderr === "number") closeSync(stderr);
+    const stderr = this.opts.serial === "stdio" ? null : openSync(this.qemuLog, "a");
+    const child = spawn("ip", args, { stdio: stderr === null ? "inherit" : ["ignore", "ignore", stderr] });
+    if (stderr !== null) closeSync(stderr);
     this.qemu = child;
     const watch = new ShutdownWatch(qmpSocket);
     child.once("exit", async () => {
