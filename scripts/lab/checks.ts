@@ -140,6 +140,28 @@ export const CHECKS: Check[] = [
     },
   },
   {
+    name: "a burst of UDP datagrams crosses NAT64 merged by GRO and arrives as sent",
+    run: async (lab, l) => {
+      const received6 = () => {
+        const metrics = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", `http://[${l.resolver}]:9164/metrics`]);
+        return Number(/^gate64_jool_stat_total\{stat="JSTAT_RECEIVED6"\} (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+      };
+      const csumErrors = () => Number(/^Udp: (?:\d+ ){6}(\d+)/m.exec(lab.internet.exec("cat", ["/proc/net/snmp"]))?.[1] ?? Number.NaN);
+      const [jool0, csum0] = [received6(), csumErrors()];
+      const target = synthesize(l.pref64 as string, lab.spec.internet.iperf);
+      const udp = JSON.parse(lab.client.exec("iperf3", ["-6", "-c", target, "-u", "-l", "64", "-b", "0", "-t", "2", "-J"])) as {
+        end: { sum: { packets: number; lost_packets: number } };
+      };
+      const delivered = udp.end.sum.packets - udp.end.sum.lost_packets;
+      const [translated, csum] = [received6() - jool0, csumErrors() - csum0];
+      if (!(delivered > 0 && translated > 0)) throw new Error(`delivered ${delivered}, Jool received ${translated}: not a measurement`);
+      // One IPv6 packet into Jool per datagram delivered means nothing was merged (offloads "udp-gro").
+      if (delivered <= translated) throw new Error(`${delivered} datagrams delivered from ${translated} packets into Jool: none merged`);
+      if (csum !== 0) throw new Error(`${csum} UDP checksum errors at the receiver`);
+      return `${delivered} 64-byte datagrams delivered (of ${udp.end.sum.packets}) from ${translated} packets into Jool; no checksum errors`;
+    },
+  },
+  {
     name: "ping through NAT64",
     run: async (lab, l) => {
       const out = lab.client.exec("ping", ["-6", "-c", "3", "-i", "0.3", "-W", "3", synthesize(l.pref64 as string, lab.spec.internet.web)]);
