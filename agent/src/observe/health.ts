@@ -31,10 +31,8 @@ export type ProbeStatus = z.infer<typeof ProbeStatusSchema>;
 
 type Probe = { name: string; critical: boolean; run: () => Promise<string> };
 
-/** ethtool -K short names -> the names ethtool -k prints. */
+/** ethtool -K short names -> the names ethtool -k prints, where they differ. */
 const ETHTOOL_NAMES: Record<string, string> = {
-  "rx-gro-list": "rx-gro-list",
-  "rx-udp-gro-forwarding": "rx-udp-gro-forwarding",
   gro: "generic-receive-offload",
   gso: "generic-segmentation-offload",
   tso: "tcp-segmentation-offload",

@@ -11,23 +11,23 @@
 // merged (the kernel merges only for sockets that ask). networkd's .link has no key for either.
 import type { Resolved } from "./context.js";
 
-export type OffloadPlan = Record<string, Record<string, "on" | "off">>;
+type Features = Record<string, "on" | "off">;
+export type OffloadPlan = Record<string, Features>;
 
 type Mode = Exclude<Resolved["config"]["nat64"]["offloads"], "keep">;
-type Features = Record<string, "on" | "off">;
 
-const FEATURES: Record<Mode, { lan: Features; wan: Features }> = {
-  "udp-gro": { lan: { "rx-gro-list": "off", "rx-udp-gro-forwarding": "on" }, wan: { "rx-gro-list": "off" } },
-  "no-gro-list": { lan: { "rx-gro-list": "off" }, wan: { "rx-gro-list": "off" } },
-  off: {
-    lan: { "rx-gro-list": "off", gro: "off", gso: "off", tso: "off" },
-    wan: { "rx-gro-list": "off", gro: "off", gso: "off", tso: "off" },
-  },
+/** Set on both NICs. */
+const BOTH: Record<Mode, Features> = {
+  "udp-gro": { "rx-gro-list": "off" },
+  "no-gro-list": { "rx-gro-list": "off" },
+  off: { "rx-gro-list": "off", gro: "off", gso: "off", tso: "off" },
 };
+/** Set on the LAN only, after BOTH. */
+const LAN_ONLY: Partial<Record<Mode, Features>> = { "udp-gro": { "rx-udp-gro-forwarding": "on" } };
 
 export function renderOffloads(r: Resolved): OffloadPlan {
   const { lan, wan } = r.config.interfaces;
   const mode = r.config.nat64.offloads;
   if (mode === "keep") return {};
-  return { [lan.name]: { ...FEATURES[mode].lan }, [wan.name]: { ...FEATURES[mode].wan } };
+  return { [lan.name]: { ...BOTH[mode], ...LAN_ONLY[mode] }, [wan.name]: { ...BOTH[mode] } };
 }
