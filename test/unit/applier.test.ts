@@ -85,7 +85,8 @@ describe("apply", () => {
       ["kill -USR1 4242"],
     );
     sys.commands.length = 0;
-    await applier.repair(["dns64"]);
+    healthy = () => false;
+    assert.deepEqual(await applier.repair(["dns64"]), { services: ["coredns"], passedAgain: [] });
     assert.deepEqual(sys.commands, ["systemctl restart coredns.service"]);
   });
 
@@ -363,5 +364,25 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     const repair = applier.repair(["coredns"]).then(() => order.push("repair"));
     await Promise.all([apply, repair]);
     assert.deepEqual(order, ["apply", "repair"]);
+  });
+
+  it("repairs nothing that passes when probed again in its turn (a round beside an apply saw it mid-change)", async () => {
+    // A health round ran while this apply reloaded CoreDNS, and its coredns probe failed ("runs
+    // Corefile <new>, not <old>"): once the apply has ended, CoreDNS runs what is in effect.
+    sys.files.set(PATHS.corednsProcs, "4242\n");
+    const apply = applier.apply(withUpstream("198.51.100.80"), { by: "test" });
+    const repair = applier.repair(["coredns", "upstream-dns"]);
+    await apply;
+    sys.commands.length = 0;
+    asked = [];
+    assert.deepEqual(await repair, { services: [], passedAgain: ["coredns"] });
+    // Only what a reload could repair is probed again; nothing is restarted.
+    assert.deepEqual(asked, [["coredns"]]);
+    assert.deepEqual(sys.commands, []);
+  });
+
+  it("probes nothing again when no failed probe is one a reload repairs", async () => {
+    assert.deepEqual(await applier.repair(["upstream-dns", "wan-ipv4"]), { services: [], passedAgain: [] });
+    assert.deepEqual(asked, []);
   });
 });

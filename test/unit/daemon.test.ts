@@ -60,9 +60,11 @@ const OK: HealthReport = { status: "ok", checkedAt: "", probes: [] };
 /**
  * A health loop and its WAN follower over stub device and applier: `reports` are the rounds'
  * results in turn (the last repeats), `refresh` what following the WAN updates, `repair` what
- * repairing the failed probes puts back. Counts rounds, repairs asked and statuses sent.
+ * repairing the failed probes does. Counts rounds, repairs asked and statuses sent.
  */
-function healthLoop(o: { reports?: HealthReport[]; refresh?: () => string[]; repair?: (failed: string[]) => string[] } = {}) {
+function healthLoop(
+  o: { reports?: HealthReport[]; refresh?: () => string[]; repair?: (failed: string[]) => Awaited<ReturnType<Applier["repair"]>> } = {},
+) {
   const sys = new FakeSystem();
   const lines: string[] = [];
   const log = createLogger((t) => lines.push(t));
@@ -76,7 +78,7 @@ function healthLoop(o: { reports?: HealthReport[]; refresh?: () => string[]; rep
     refresh: async () => o.refresh?.() ?? [],
     repair: async (failed: string[]) => {
       seen.repairs.push(failed);
-      return o.repair?.(failed) ?? [];
+      return o.repair?.(failed) ?? { services: [], passedAgain: [] };
     },
     running: { resolved: { wanIPv4: "198.51.100.2" } },
   } as unknown as Applier;
@@ -110,13 +112,41 @@ it("runs the probes again at once after a repair, and reports that round", async
       { status: "failed", checkedAt: "", probes: [{ name: "coredns", status: "failed", detail: "connect ECONNREFUSED", durationMs: 1 }] },
       { status: "ok", checkedAt: "", probes: [{ name: "coredns", status: "ok", detail: "ready", durationMs: 1 }] },
     ],
-    repair: (failed) => (failed.length > 0 ? ["coredns"] : []),
+    repair: (failed) => ({ services: failed.length > 0 ? ["coredns"] : [], passedAgain: [] }),
   });
   await loop.cycle();
   assert.equal(seen.rounds, 2);
   assert.deepEqual(seen.repairs, [["coredns"]]);
   assert.deepEqual(seen.statuses, ["revision 1, health ok"]);
   assert.deepEqual(seen.lines, ["<4>health failed: coredns: connect ECONNREFUSED\n", "<6>repair: coredns put back\n"]);
+});
+
+it("reports a new round, not the failed one, when the failed probes pass on a second look", async () => {
+  // An apply reloaded CoreDNS under the round: the repair's own look finds it fine.
+  const { loop, seen } = healthLoop({
+    reports: [
+      { status: "failed", checkedAt: "", probes: [{ name: "coredns", status: "failed", detail: "runs Corefile b, not a", durationMs: 1 }] },
+      { status: "ok", checkedAt: "", probes: [{ name: "coredns", status: "ok", detail: "ready", durationMs: 1 }] },
+    ],
+    repair: () => ({ services: [], passedAgain: ["coredns"] }),
+  });
+  await loop.cycle();
+  assert.equal(seen.rounds, 2);
+  assert.deepEqual(seen.statuses, ["revision 1, health ok"]);
+  assert.ok(!seen.lines.some((l) => /repair:/.test(l)), seen.lines.join(""));
+});
+
+it("does not probe again when nothing failed or nothing was repaired", async () => {
+  const failed: HealthReport = {
+    status: "failed",
+    checkedAt: "",
+    probes: [{ name: "upstream-dns", status: "failed", detail: "no upstream answered", durationMs: 1 }],
+  };
+  for (const reports of [[OK], [failed]]) {
+    const { loop, seen } = healthLoop({ reports });
+    await loop.cycle();
+    assert.equal(seen.rounds, 1);
+  }
 });
 
 function cfg(input: object): Config {

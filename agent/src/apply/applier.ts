@@ -16,7 +16,7 @@ import { type Facts, type Resolved, resolve } from "../render/context.js";
 import { type RenderedFiles, renderResolved } from "../render/index.js";
 import type { System } from "../system/system.js";
 import { execute } from "./execute.js";
-import { type PlanOptions, plan, probesToVerify, readinessProbes, repairSteps, type Service } from "./plan.js";
+import { type PlanOptions, plan, probesToVerify, readinessProbes, repairable, repairSteps, type Service } from "./plan.js";
 import { type Revision, RevisionStore } from "./revisions.js";
 
 export interface ApplierDeps {
@@ -73,6 +73,12 @@ export type ApplyResult =
   | { outcome: "reverted"; revision: number; reason: string; steps?: StepTime[] }
   | { outcome: "refused"; problems: Problem[] }
   | { outcome: "unchanged"; revision: number };
+
+/** What a repair did: the services it reloaded, and the failed probes that passed when probed again. */
+export interface RepairResult {
+  services: Service[];
+  passedAgain: string[];
+}
 
 export interface Running {
   revision: number;
@@ -204,16 +210,22 @@ export class Applier {
 
   /**
    * Reloads what the failed probes found broken in the running revision, between applies, and
-   * waits for the restarted services' readiness (at most health.applyVerifySec).
+   * waits for the restarted services' readiness (at most health.applyVerifySec). The round that
+   * failed them ran outside this queue, maybe beside an apply that has since put a new revision
+   * into effect (a CoreDNS reloaded under the round's coredns probe): the repairable ones are
+   * probed again here first, and only what still fails is reloaded.
    */
-  repair(failedProbes: readonly string[]): Promise<Service[]> {
+  repair(failedProbes: readonly string[]): Promise<RepairResult> {
     return this.exclusive(async () => {
       const r = this.running;
-      if (r === null) return [];
+      const suspects = repairable(failedProbes);
+      if (r === null || suspects.length === 0) return { services: [], passedAgain: [] };
+      const again = await this.deps.check(r.resolved, new Set(suspects));
+      const still = new Set(again.probes.filter((p) => p.status !== "ok").map((p) => p.name));
       const dir = join(PATHS.run, `rev-${r.revision}`);
-      const services = await execute(this.deps.sys, r.config, dir, r.files, repairSteps(failedProbes, r.files));
+      const services = await execute(this.deps.sys, r.config, dir, r.files, repairSteps([...still], r.files));
       await this.untilReady(r, services);
-      return services;
+      return { services, passedAgain: suspects.filter((p) => !still.has(p)) };
     });
   }
 

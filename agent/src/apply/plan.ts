@@ -122,8 +122,13 @@ export function readinessProbes(services: readonly Service[]): ReadonlySet<strin
 /** Health probes whose failure a service's reload repairs (a removed Jool instance, a dead CoreDNS). */
 const REPAIRS: Record<string, Service> = { jool: "jool", offloads: "offloads", coredns: "coredns", dns64: "coredns" };
 
+/** The failed probes that a reload can repair (an unreachable upstream is not one). */
+export function repairable(failedProbes: readonly string[]): string[] {
+  return failedProbes.filter((p) => REPAIRS[p] !== undefined);
+}
+
 /** The steps that put back what failed probes found broken, for the running render. */
 export function repairSteps(failedProbes: readonly string[], files: RenderedFiles): Step[] {
-  const force = [...new Set(failedProbes.flatMap((p) => (REPAIRS[p] === undefined ? [] : [REPAIRS[p]])))];
+  const force = [...new Set(repairable(failedProbes).map((p) => REPAIRS[p] as Service))];
   return force.length === 0 ? [] : plan(files, files, { force });
 }

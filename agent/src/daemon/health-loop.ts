@@ -43,13 +43,12 @@ export class HealthLoop implements Module {
     try {
       await wan.follow().catch((e: unknown) => log.error(`wan: ${String(e)}`));
       let h = await this.round();
-      const repaired = await applier.repair(h.probes.filter((p) => p.status !== "ok").map((p) => p.name));
-      if (repaired.length > 0) {
-        log(`repair: ${repaired.join(", ")} put back`);
-        // The repair waited for the services' readiness: its outcome is reported now, not an
-        // interval (30 s) later.
-        h = await this.round();
-      }
+      const repair = await applier.repair(h.probes.filter((p) => p.status !== "ok").map((p) => p.name));
+      if (repair.services.length > 0) log(`repair: ${repair.services.join(", ")} put back`);
+      if (repair.passedAgain.length > 0) log.debug(`health: ${repair.passedAgain.join(", ")} passed when probed again: nothing to repair`);
+      // The repair waited for the services' readiness, and a probe that passed again saw a
+      // change that was under way: the outcome is reported now, not an interval (30 s) later.
+      if (repair.services.length > 0 || repair.passedAgain.length > 0) h = await this.round();
       await notify.status(`revision ${device.running().revision}, health ${h.status}`);
     } finally {
       this.startedAt = null;
