@@ -47,8 +47,8 @@ export async function run(args: string[]): Promise<void> {
   // --good-only: the good update alone (~8 min instead of ~25 under TCG).
   const goodOnly = args.includes("--good-only");
   const bundles = new TestBundles();
-  const good = bundles.build("good", "--version", "99.0.0");
-  const bad = goodOnly ? null : bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
+  const good = await bundles.build("good", "--version", "99.0.0");
+  const bad = goodOnly ? null : await bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
   const lab = new Lab({ image: "out/x86-64/disk.img", serial: "file", configOverrides: { health: { intervalSec: 10 } } });
   try {
     await lab.start();

@@ -1,9 +1,14 @@
 // Update bundles for the lab: re-signed copies of the last image build (scripts/build-bundle)
 // as other versions, broken on purpose, for another board, signed by another key, or tampered.
-import { execFileSync } from "node:child_process";
+// The builds run as child processes without blocking, so a test can boot its lab meanwhile; one
+// at a time (they share the image tree's staging directory).
+import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
 
 export class TestBundles {
   readonly dir = mkdtempSync(join(tmpdir(), "gate64-bundles-"));
@@ -17,21 +22,23 @@ export class TestBundles {
   }
 
   /** scripts/build-bundle with these flags into <name>.raucb. */
-  build(name: string, ...flags: string[]): string {
+  build(name: string, ...flags: string[]): Promise<string> {
     return this.signed(this.keys, name, flags);
   }
 
   /** Signed by a key pair made now, which no box trusts. */
-  foreignKey(name: string): string {
+  async foreignKey(name: string): Promise<string> {
     const keys = join(this.dir, "foreign-keys");
-    execFileSync("bash", ["scripts/keys", "init", keys], { stdio: "ignore" });
+    await run("bash", ["scripts/keys", "init", keys]);
     return this.signed(keys, name, ["--version", this.built]);
   }
 
-  private signed(keys: string, name: string, flags: string[]): string {
-    execFileSync("bash", ["scripts/build-bundle", "--keys", keys, "--out", this.path(name), ...flags], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+  private async signed(keys: string, name: string, flags: string[]): Promise<string> {
+    try {
+      await run("bash", ["scripts/build-bundle", "--keys", keys, "--out", this.path(name), ...flags], { maxBuffer: 64 << 20 });
+    } catch (e) {
+      throw new Error(`build-bundle ${name} failed: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+    }
     return this.path(name);
   }
 
