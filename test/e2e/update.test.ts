@@ -36,7 +36,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Newer than the image, one that never gets healthy (no CoreDNS), one for another board,
     // one signed by a key the box does not trust, and one with a flipped byte in its payload:
-    // built while the lab boots (about 3 minutes of the suite under TCG otherwise).
+    // built while the lab boots (about 2.5 minutes of the suite under TCG otherwise).
     const made = (async () => {
       bundles.tampered("tampered", await bundles.build("good", "--version", "99.0.0"));
       await bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");

@@ -3,7 +3,7 @@
 // address costs one round of probes, a repair one more.
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { Applier } from "../../agent/src/apply/applier.js";
+import type { Applier, RepairResult } from "../../agent/src/apply/applier.js";
 import type { Config } from "../../agent/src/config/schema.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { HealthLoop } from "../../agent/src/daemon/health-loop.js";
@@ -62,9 +62,7 @@ const OK: HealthReport = { status: "ok", checkedAt: "", probes: [] };
  * results in turn (the last repeats), `refresh` what following the WAN updates, `repair` what
  * repairing the failed probes does. Counts rounds, repairs asked and statuses sent.
  */
-function healthLoop(
-  o: { reports?: HealthReport[]; refresh?: () => string[]; repair?: (failed: string[]) => Awaited<ReturnType<Applier["repair"]>> } = {},
-) {
+function healthLoop(o: { reports?: HealthReport[]; refresh?: () => string[]; repair?: (failed: string[]) => RepairResult } = {}) {
   const sys = new FakeSystem();
   const lines: string[] = [];
   const log = createLogger((t) => lines.push(t));

@@ -1,7 +1,8 @@
 // The health loop: every health.intervalSec (following changes to it), follow the WAN, run the
 // probes, and repair what failed through the applier's queue, so repairs never interleave with
-// an apply or a revert; after a repair the probes run again at once. A cycle still running when
-// the next is due is not started twice.
+// an apply or a revert; after a repair, or a failed probe that passed on the repair's second
+// look, the probes run again at once. A cycle still running when the next is due is not started
+// twice.
 import type { Applier } from "../apply/applier.js";
 import type { Device } from "../device/device.js";
 import type { EventBus } from "../device/events.js";
