@@ -127,8 +127,11 @@ cached_tree() { # NAME KEY DEST BUILD-COMMAND...
     unmount_under "$dir/root"
     rm -rf "$dir/root" "$dir/key"
     "$@" "$dir/root"
+    # mmdebstrap only warns when it cannot unmount the chroot's /proc: no mount stays in the tree.
+    unmount_under "$dir/root"
     echo "$key" >"$dir/key"
   fi
-  cp -a "$dir/root" "$dest"
+  # One file system: a mount left in the tree is never copied (a host's /proc is hundreds of GB).
+  cp -a --one-file-system "$dir/root" "$dest"
   exec 9>&-
 }
