@@ -1,5 +1,6 @@
 // Update bundles for the lab: re-signed copies of the last image build (scripts/build-bundle)
-// as other versions, broken on purpose, for another board, signed by another key, or tampered.
+// as other versions, broken on purpose, for another board, signed by another key, or tampered;
+// with STAND_IN, a few KiB of stand-ins in place of the root and UKIs.
 // The builds run as child processes without blocking, so a test can boot its lab meanwhile; one
 // at a time (they share the image tree's staging directory).
 import { execFile } from "node:child_process";
@@ -9,6 +10,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
+
+/** build-bundle's flag for a bundle the box must refuse before it writes a byte: its payload is
+ * never installed, and the lab downloads a full one at 2-3 MB/s under TCG (about 45 s). */
+export const STAND_IN = "--stand-in-for-test";
 
 export class TestBundles {
   readonly dir = mkdtempSync(join(tmpdir(), "gate64-bundles-"));
@@ -27,10 +32,10 @@ export class TestBundles {
   }
 
   /** Signed by a key pair made now, which no box trusts. */
-  async foreignKey(name: string): Promise<string> {
+  async foreignKey(name: string, ...flags: string[]): Promise<string> {
     const keys = join(this.dir, "foreign-keys");
     await run("bash", ["scripts/keys", "init", keys]);
-    return this.signed(keys, name, ["--version", this.built]);
+    return this.signed(keys, name, ["--version", this.built, ...flags]);
   }
 
   private async signed(keys: string, name: string, flags: string[]): Promise<string> {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { State } from "../../agent/src/fleet/protocol.js";
-import { TestBundles } from "../../scripts/lab/bundles.js";
+import { STAND_IN, TestBundles } from "../../scripts/lab/bundles.js";
 import type { SerialConsole } from "../../scripts/lab/console.js";
 import { Lab } from "../../scripts/lab/lab.js";
 import { endSession, startSession } from "../../scripts/lab/session.js";
@@ -34,14 +34,16 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
 
   before(async () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
-    // Newer than the image, one that never gets healthy (no CoreDNS), one for another board,
-    // one signed by a key the box does not trust, and one with a flipped byte in its payload:
-    // built while the lab boots (about 2.5 minutes of the suite under TCG otherwise).
+    // Newer than the image, one that never gets healthy (no CoreDNS), and three the box must
+    // refuse (with stand-ins for the root and UKIs): one with a flipped byte in its payload, one
+    // for another board, one signed by a key the box does not trust. Built while the lab boots
+    // (about 2.5 minutes of the suite under TCG otherwise).
     const made = (async () => {
-      bundles.tampered("tampered", await bundles.build("good", "--version", "99.0.0"));
+      await bundles.build("good", "--version", "99.0.0");
       await bundles.build("bad", "--version", "99.1.0", "--break-for-test", "coredns");
-      await bundles.build("board", "--version", built, "--compatible", "gate64-otherboard");
-      await bundles.foreignKey("key");
+      bundles.tampered("tampered", await bundles.build("signed", STAND_IN, "--version", "99.0.0"));
+      await bundles.build("board", STAND_IN, "--version", built, "--compatible", "gate64-otherboard");
+      await bundles.foreignKey("key", STAND_IN);
     })();
     lab = new Lab({ image: IMAGE, serial: "file", configOverrides: { health: { intervalSec: 10 } } });
     const [, session] = await Promise.all([made, startSession(lab)]);
