@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { beforeEach, describe, it } from "node:test";
 import { planMigration } from "../../agent/src/config/migrate.js";
 import type { State } from "../../agent/src/fleet/protocol.js";
-import { updateOutcome } from "../../agent/src/fleet/update-rollout.js";
+import { acceptedSince, updateOutcome } from "../../agent/src/fleet/update-rollout.js";
 import type { HealthReport } from "../../agent/src/observe/health.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -349,6 +349,19 @@ describe("a fleet update's view of one box", () => {
     assert.equal(updateOutcome(state(u("installing")), NOW).ended, false);
     assert.equal(updateOutcome(state(u("failed", "2026-11-30T06:00:00.000Z")), NOW).phase, "waiting");
     assert.equal(updateOutcome(undefined, NOW).phase, "waiting");
+  });
+  it("counts a box's news from its own clock's time of accepting the command", () => {
+    // The box's clock runs 40 s behind the operator's, and it refuses the bundle 2 s after
+    // accepting the command: against the operator's clock that refusal would be older news.
+    const operatorNow = "2026-11-30T07:00:40.000Z";
+    const refused = state(u("failed", "2026-11-30T07:00:02.000Z"));
+    assert.equal(updateOutcome(refused, operatorNow).phase, "waiting");
+    const since = acceptedSince(u("downloading", "2026-11-30T07:00:00.000Z"), operatorNow);
+    assert.equal(since, "2026-11-30T07:00:00.000Z");
+    assert.deepEqual(updateOutcome(refused, since), { ended: true, ok: false, phase: "failed", reason: "" });
+    assert.equal(updateOutcome(state(u("failed", "2026-11-30T06:59:00.000Z")), since).phase, "waiting");
+    // An answer without a status (another firmware's): the operator's clock.
+    assert.equal(acceptedSince({ accepted: true }, operatorNow), operatorNow);
   });
 });
 

@@ -2,7 +2,7 @@
 // Each box gets the command update.install (URL, size, SHA-256; the bundle travels over HTTP),
 // then the wave waits until every box's retained state says the update ended: done on the new
 // version, or failed / rolled-back, which stops the rollout before the next wave.
-import type { UpdateStatus } from "../update/attempt.js";
+import { type UpdateStatus, UpdateStatusSchema } from "../update/attempt.js";
 import type { Operator } from "./operator.js";
 import { isOnline, type State } from "./protocol.js";
 import { planRollout } from "./rollout.js";
@@ -37,6 +37,17 @@ export function updateOutcome(s: State | undefined, since: string): { ended: boo
   return { ended, ok, phase: u.phase, reason: u.reason ?? "" };
 }
 
+/**
+ * From when a box's update news counts: the time in the status the box accepted the command
+ * with, on its own clock, which its later states also carry; the operator's clock only when the
+ * answer holds no status. A box whose clock runs behind the operator's would otherwise have its
+ * refusal, seconds later, taken for older news and waited on until the timeout.
+ */
+export function acceptedSince(result: unknown, operatorNow: string): string {
+  const accepted = UpdateStatusSchema.safeParse(result);
+  return accepted.success ? accepted.data.at : operatorNow;
+}
+
 export async function updateRollout(op: Operator, o: UpdateRolloutOptions): Promise<UpdateRolloutResult> {
   const say = o.onEvent ?? (() => undefined);
   const views = await op.inventory();
@@ -50,9 +61,10 @@ export async function updateRollout(op: Operator, o: UpdateRolloutOptions): Prom
     if (e.kind === "state" && e.value) latest.set(e.device, e.value as State);
   });
   try {
+    const since = new Map<string, string>();
     for (const [i, wave] of waves.entries()) {
-      const since = new Date().toISOString();
       for (const d of wave) {
+        const asked = new Date().toISOString();
         const r = await op.request(
           d,
           "update.install",
@@ -63,15 +75,16 @@ export async function updateRollout(op: Operator, o: UpdateRolloutOptions): Prom
           say(`wave ${i + 1}: ${d} refused: ${r.error.message}; stopping`);
           return { done, offline, failed: { device: d, wave: i + 1, phase: "refused", reason: r.error.message } };
         }
+        since.set(d, acceptedSince(r.result, asked));
         say(`wave ${i + 1}: ${d} accepted`);
       }
       const shown = new Map<string, string>();
       for (const until = Date.now() + o.timeoutMs; ; ) {
-        const outcomes = wave.map((d) => [d, updateOutcome(latest.get(d), since)] as const);
+        const outcomes = wave.map((d) => [d, updateOutcome(latest.get(d), since.get(d) ?? "")] as const);
         for (const [d, oc] of outcomes) {
           const u = latest.get(d)?.update;
           const line = `${oc.phase}${u && !oc.ended ? ` ${u.percent}%` : ""}`;
-          if (u && u.at >= since && shown.get(d) !== line) {
+          if (u && oc.phase !== "waiting" && shown.get(d) !== line) {
             shown.set(d, line);
             say(`  ${d}: ${line}${oc.reason ? ` (${oc.reason})` : ""}`);
           }
