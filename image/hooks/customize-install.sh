@@ -8,12 +8,15 @@ top=$GATE64_TOP
 work=$top/$GATE64_WORK
 
 # The one initramfs build (essential-initramfs.sh diverted update-initramfs until now), with the
-# board's modules (MODULES=list).
+# board's modules (MODULES=list) and our hooks and scripts: without udev (image/dpkg-exclude.cfg),
+# blkid by a hook of our own and /dev moved by a script.
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/$GATE64_BOARD_DIR/initramfs-modules.txt" >"$root/usr/share/initramfs-tools/modules.d/gate64"
+cp -r "$top/image/initramfs/." "$root/etc/initramfs-tools/"
 rm "$root/usr/sbin/update-initramfs"
 chroot "$root" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
 chroot "$root" update-initramfs -c -k "$GATE64_KVER" >/dev/null
 
+# Its modules are indexed with the others' by customize-prune.sh (depmod, natively).
 cp "$work/gate64-jool-modules.deb" "$root/tmp/"
 chroot "$root" dpkg -i /tmp/gate64-jool-modules.deb >/dev/null
 rm "$root/tmp/gate64-jool-modules.deb"

@@ -8,7 +8,18 @@ root=$1
 kver=$GATE64_KVER
 mods=$root/usr/lib/modules/$kver
 allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/image/modules.txt" "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
-chroot "$root" depmod -a "$kver"
+# depmod is the build stage's (the host's architecture, the same suite's kmod), run on this root
+# through a bind mount: an arm64 depmod under qemu-user took 63 s for the kernel's full module
+# set, the stage's 2 s.
+stage=$GATE64_TOP/$GATE64_WORK/buildroot
+kmod_version() { dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' kmod; }
+[ "$(kmod_version "$stage")" = "$(kmod_version "$root")" ] ||
+  { echo "modules: the build stage's kmod $(kmod_version "$stage") is not the root's $(kmod_version "$root")" >&2; exit 1; }
+mkdir -p "$stage/mnt/root"
+mount --bind "$root" "$stage/mnt/root"
+trap 'umount "$stage/mnt/root"' EXIT
+stage_depmod() { chroot "$stage" depmod -b /mnt/root "$@" "$kver"; }
+stage_depmod -a
 keep=$(mktemp)
 # A line "!prefix" takes back what a broader line above it keeps.
 (cd "$mods" && find kernel -type f -name '*.ko*') | while read -r rel; do
@@ -36,10 +47,7 @@ find "$mods/kernel" -type d -empty -delete
 # Every symbol a kept module needs must come from the kernel or a kept module: depmod -e checks
 # against the kernel's Module.symvers (from the build stage's headers; Debian's System.map is a
 # stub) and says "needs unknown symbol" otherwise.
-symvers=$GATE64_TOP/$GATE64_WORK/buildroot/usr/src/linux-headers-$kver/Module.symvers
-cp "$symvers" "$root/tmp/Module.symvers"
-unknown=$(chroot "$root" depmod -a -e -E /tmp/Module.symvers "$kver" 2>&1 | grep 'unknown symbol' || true)
-rm -f "$root/tmp/Module.symvers"
+unknown=$(stage_depmod -a -e -E "/usr/src/linux-headers-$kver/Module.symvers" 2>&1 | grep 'unknown symbol' || true)
 [ -z "$unknown" ] || { echo "modules: kept modules need symbols of pruned ones:" >&2; echo "$unknown" >&2; exit 1; }
 rm -f "$keep" "$keep.all"
 

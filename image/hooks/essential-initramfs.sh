@@ -8,10 +8,9 @@ root=$1
 mkdir -p "$root/etc/initramfs-tools/conf.d" "$root/usr/share/initramfs-tools/modules.d" "$root/etc/dpkg/dpkg.cfg.d"
 # MODULES=dep cannot work in a chroot; a short list gave a 10 MB initramfs and a 4 s faster boot.
 # zstd 19 decompresses as fast as the default level 3 and makes it 0.8 MB smaller. busybox
-# brings the initramfs's modprobe (image/initramfs/hooks/busybox-modprobe).
+# brings the initramfs's modprobe (image/initramfs/hooks/busybox-modprobe, which the board's
+# layer puts in with the module list: customize-install.sh).
 printf 'MODULES=list\nCOMPRESS=zstd\nCOMPRESSLEVEL=19\nBUSYBOX=y\n' >"$root/etc/initramfs-tools/conf.d/gate64.conf"
-# Without udev (image/dpkg-exclude.cfg): blkid by a hook of our own, /dev moved by a script.
-cp -r "$GATE64_TOP/image/initramfs/." "$root/etc/initramfs-tools/"
 cp "$GATE64_TOP/image/dpkg-exclude.cfg" "$root/etc/dpkg/dpkg.cfg.d/gate64-exclude"
 # The initramfs is built once, by customize-install.sh, after every package is in: the kernel's
 # postinst and each package's initramfs trigger would build it two or three times, at ~1.5 min a
