@@ -9,8 +9,8 @@ kver=$GATE64_KVER
 mods=$root/usr/lib/modules/$kver
 allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/image/modules.txt" "$GATE64_TOP/$GATE64_BOARD_DIR/modules.txt")
 # depmod is the build stage's (the host's architecture, the same suite's kmod), run on this root
-# through a bind mount: an arm64 depmod under qemu-user took 63 s for the kernel's full module
-# set, the stage's 2 s.
+# through a bind mount: for the kernel's full module set an arm64 depmod takes 63 s under
+# qemu-user, the stage's 2 s.
 stage=$GATE64_TOP/$GATE64_WORK/buildroot
 kmod_version() { dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' kmod; }
 [ "$(kmod_version "$stage")" = "$(kmod_version "$root")" ] ||
