@@ -13,8 +13,8 @@ allow=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$GATE64_TOP/image/modules.txt" 
 # qemu-user, the stage's 2 s.
 stage=$GATE64_TOP/$GATE64_WORK/buildroot
 kmod_version() { dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Version}' kmod; }
-[ "$(kmod_version "$stage")" = "$(kmod_version "$root")" ] ||
-  { echo "modules: the build stage's kmod $(kmod_version "$stage") is not the root's $(kmod_version "$root")" >&2; exit 1; }
+stage_kmod=$(kmod_version "$stage") root_kmod=$(kmod_version "$root")
+[ "$stage_kmod" = "$root_kmod" ] || { echo "modules: the build stage's kmod $stage_kmod is not the root's $root_kmod" >&2; exit 1; }
 mkdir -p "$stage/mnt/root"
 mount --bind "$root" "$stage/mnt/root"
 trap 'umount "$stage/mnt/root"' EXIT
