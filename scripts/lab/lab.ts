@@ -414,12 +414,17 @@ export class Lab {
    */
   async waitForHealth(status: string, timeoutSec: number, since = 0): Promise<number> {
     const topic = `gate64/${this.spec.deviceId}/health`;
+    // A timeout names the last report and its failing probes: "no report" and "jool failed" are
+    // different faults.
+    let last = "no report";
     await waitFor(
-      `agent health "${status}" on ${topic}`,
+      () => `agent health "${status}" on ${topic} (last: ${last})`,
       () => {
         const msg = this.subscribeOnce(topic, 5);
         if (msg === null) return false;
-        const h = JSON.parse(msg) as { status: string; checkedAt: string };
+        const h = JSON.parse(msg) as { status: string; checkedAt: string; probes?: { name: string; status: string; detail: string }[] };
+        const failing = (h.probes ?? []).filter((p) => p.status !== "ok").map((p) => `${p.name} ${p.status}: ${p.detail}`);
+        last = `${h.status} at ${h.checkedAt}${failing.length ? `; ${failing.join("; ")}` : ""}`;
         return h.status === status && Date.parse(h.checkedAt) >= since;
       },
       timeoutSec * 1000,
@@ -459,6 +464,26 @@ export class Lab {
       : "(no serial log)";
     const qemu = existsSync(this.qemuLog) ? readFileSync(this.qemuLog, "utf8").trim() : "";
     return [serial, ...(qemu === "" ? [] : [`QEMU printed:\n${qemu}`]), ...this.qemuEnds].join("\n");
+  }
+
+  /**
+   * What the box says about its own units, read over the console, for a failed test's report: a
+   * failure in a CI run is otherwise known only by the serial log's last lines. Never throws.
+   */
+  async postMortem(): Promise<string> {
+    let con: SerialConsole | undefined;
+    try {
+      con = new SerialConsole(this.serialSocket);
+      await con.login("root", this.consolePassword, 60_000);
+      const cmd =
+        "uptime; systemctl --no-pager --failed; systemctl --no-pager list-jobs; " +
+        "journalctl -b --no-pager -o short-monotonic -n 60 -u gate64-provision -u gate64-agent -u coredns";
+      return (await con.run(cmd, 60_000)).output;
+    } catch (err) {
+      return `(the console did not answer: ${String(err).split("\n")[0]})`;
+    } finally {
+      con?.close();
+    }
   }
 
   async stop(): Promise<void> {

@@ -100,7 +100,9 @@ export function link(a: Namespace, aName: string, b: Namespace, bName: string): 
   b.ip("link", "set", bName, "up");
 }
 
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` every 100 ms until it holds; `what` (or what it returns, read at the timeout)
+ * names the wait in the error. */
+export async function waitFor(what: string | (() => string), check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -108,7 +110,7 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     } catch {
       // not yet
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
