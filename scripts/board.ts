@@ -23,7 +23,8 @@ const Lab = z.strictObject({
   /** vCPUs, where the architecture's lab VM needs other than the lab's (scripts/lab/lab.json). */
   cpus: z.number().int().min(1).max(8).optional(),
   /** How long the lab waits for a boot's healthy report. A TCG guest runs on what the host gives
-   * its thread: an arm64 first boot was healthy in 132-191 s in CI runs, an x86-64 one in 88-140 s. */
+   * its thread: an arm64 first boot was healthy 132-191 s after QEMU started in lab and CI runs,
+   * an x86-64 one 88-140 s. */
   firstHealthySec: z.number().int().min(60).max(1800),
 });
 
