@@ -30,7 +30,7 @@ export async function run(args: string[]): Promise<void> {
   });
   try {
     await lab.start();
-    await lab.waitForHealth("ok", lab.board.lab.firstHealthySec);
+    await lab.waitForHealthy();
     const con = await lab.console();
     await con.run("sleep 20"); // let the agent settle after boot
     await measureAgent(con, { board, rounds: Number(values.rounds), cycles: Number(values.cycles), revert: true });
@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<void> {
       await con.run(`mkdir -p ${dropin} && printf '[Service]\nEnvironment="NODE_OPTIONS=%s"\n' '${options}' > ${dropin}/bench.conf`);
       const since = Date.now();
       await con.run("systemctl daemon-reload && systemctl restart gate64-agent", 300_000);
-      await lab.waitForHealth("ok", lab.board.lab.firstHealthySec, since);
+      await lab.waitForHealthy(since);
       await con.run("sleep 20");
       const flagged = await idleRssKiB(con);
       report({

@@ -91,7 +91,7 @@ export async function run(args: string[]): Promise<void> {
       if (previous !== null) await lab.reboot(previous);
       const since = Date.now();
       const login = await timeToLogin(lab);
-      const healthy = await lab.waitForHealth("ok", lab.board.lab.firstHealthySec, since);
+      const healthy = await lab.waitForHealthy(since);
       const con = await lab.console();
       const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
       // Where the time went: the chain the agent waited on and the slowest units (docs/benchmarks.md).

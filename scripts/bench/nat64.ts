@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<void> {
   const lab = new Lab({ image: values.image, serial: "file", tcgThreads: "multi" });
   try {
     await lab.start();
-    await lab.waitForHealth("ok", lab.board.lab.firstHealthySec);
+    await lab.waitForHealthy();
     const con = await lab.console();
     // Plain IPv4 routing for comparison: an IPv4 subnet on the LAN, forwarded by the same kernel.
     await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);

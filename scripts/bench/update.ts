@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<void> {
   const lab = new Lab({ image: "out/x86-64/disk.img", serial: "file", configOverrides: { health: { intervalSec: 10 } } });
   try {
     await lab.start();
-    await lab.waitForHealth("ok", lab.board.lab.firstHealthySec);
+    await lab.waitForHealthy();
     const g = await update(lab, good);
     const b = bad === null ? null : await update(lab, bad);
     report({

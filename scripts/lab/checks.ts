@@ -58,7 +58,7 @@ export const CHECKS: Check[] = [
   {
     name: "agent reports healthy to the lab broker",
     run: async (lab) => {
-      const seconds = await lab.waitForHealth("ok", lab.board.lab.firstHealthySec);
+      const seconds = await lab.waitForHealthy();
       const avail = lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 5);
       if (avail !== "ready") throw new Error(`availability is ${avail}`);
       return `health ok ${seconds.toFixed(1)} s after QEMU started; availability ready`;

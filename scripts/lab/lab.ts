@@ -432,6 +432,12 @@ export class Lab {
     return (Date.now() - this.qemuStartedAt) / 1000;
   }
 
+  /** The box's healthy report (after `since`, as waitForHealth), within its architecture's
+   * `lab.firstHealthySec`; returns seconds since QEMU started. */
+  waitForHealthy(since = 0): Promise<number> {
+    return this.waitForHealth("ok", this.board.lab.firstHealthySec, since);
+  }
+
   /** Shuts the box down from its console (a clean poweroff) and starts QEMU again. */
   async reboot(con: SerialConsole): Promise<void> {
     const q = this.qemu;

@@ -6,7 +6,7 @@ import type { Lab } from "./lab.js";
 
 export async function startSession(lab: Lab): Promise<SerialConsole> {
   await lab.start();
-  await lab.waitForHealth("ok", lab.board.lab.firstHealthySec);
+  await lab.waitForHealthy();
   useResolver(lab, captureRouterAdvert(lab).rdnss[0]?.servers[0] as string);
   return lab.console();
 }
