@@ -91,15 +91,17 @@ describe("the fleet dashboard in a real browser (200 simulated boxes)", { timeou
     if (brokerDir) rmSync(brokerDir, { recursive: true, force: true });
   });
 
-  it("talks to the broker through a CLI bundle with Node's streams and no WebSocket client", () => {
+  it("talks to the broker through a CLI bundle with Node's streams, no WebSocket or SOCKS client", () => {
     // The dashboard's operator is the built CLI: mqtt.js in it runs on Node's stream module, not
-    // readable-stream's copy, and without ws and worker-timers (scripts/build-agent.mjs).
+    // readable-stream's copy, and without ws, worker-timers and the SOCKS proxy client
+    // (scripts/build-agent.mjs).
     const { sources } = JSON.parse(readFileSync("out/agent/gate64.cjs.map", "utf8")) as { sources: string[] };
     assert.ok(
       sources.some((s) => s.includes("node_modules/mqtt/")),
       "mqtt.js is in the bundle",
     );
-    const browserOnly = sources.filter((s) => /node_modules\/(readable-stream|ws|worker-timers)\//.test(s));
+    const leftOut = /node_modules\/(readable-stream|ws|worker-timers|socks|ip-address|smart-buffer)\/|mqtt\/src\/lib\/connect\/socks/;
+    const browserOnly = sources.filter((s) => leftOut.test(s));
     assert.deepEqual(browserOnly, []);
   });
 
