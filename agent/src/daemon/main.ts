@@ -3,6 +3,7 @@
 // console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
 // none of them keeps the others from starting: a box whose configuration fails to apply stays
 // reachable on its console and over the fleet, to be fixed.
+import "./zod-jitless.js";
 import * as nodeModule from "node:module";
 import { Applier } from "../apply/applier.js";
 import { keptCopyName, type MigrationPlan, planMigration } from "../config/migrate.js";
