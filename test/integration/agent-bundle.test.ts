@@ -27,22 +27,24 @@ function compiled(stderr: string): number {
 }
 
 /** Runs a bundle against a config that names a LAN and no WAN: its log and `new Function` count. */
-function runRefused(bundle: string): { log: string; compiled: number } {
+function runRefused(bundle: string): { log: string; status: number | null; compiled: number } {
   const root = join(dir, "root");
   mkdirSync(join(root, "data/gate64"), { recursive: true });
   writeFileSync(join(root, "data/gate64/config.json"), JSON.stringify({ interfaces: { lan: { name: "lan" } } }));
   const r = spawnSync(process.execPath, ["--lite-mode", "-r", hook, bundle], {
-    env: { ...process.env, GATE64_ROOT: root },
+    // No NOTIFY_SOCKET: the agent would tell a service manager about itself.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NOTIFY_SOCKET")), GATE64_ROOT: root },
     encoding: "utf8",
     timeout: 60_000,
   });
-  return { log: r.stdout, compiled: compiled(r.stderr) };
+  return { log: r.stdout, status: r.status, compiled: compiled(r.stderr) };
 }
 
 it("validates its configuration without compiling code (zod in jitless mode, set before any schema)", () => {
   const agent = runRefused(resolve("out/agent/gate64-agent.cjs"));
   assert.match(agent.log, /config\.json refused/);
   assert.match(agent.log, /interfaces\.wan: /, "the refusal names the missing field");
+  assert.equal(agent.status, 1, "no configuration to run: it exits");
   assert.equal(agent.compiled, 0);
 });
 
