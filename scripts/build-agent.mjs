@@ -25,8 +25,9 @@ const zodEnglishOnly = {
 // WebSocket client and Web Worker timers; and a SOCKS proxy client (its connector ./socks and the
 // socks, ip-address and smart-buffer packages: 70 KB of the bundle). gate64 connects over mqtt://
 // and mqtts:// from Node, directly (the configuration accepts no other scheme and no proxy), so
-// the streams are Node's and the rest is left out: 3 MiB less RSS for a connected client, and the
-// SOCKS client 0.4 MiB of a loaded agent (docs/benchmarks.md#agent). A stub throws if reached.
+// the streams are Node's and the rest is left out: 3 MiB less RSS for a connected client, and
+// another 1.1 MiB without the SOCKS client on the lab VM (docs/benchmarks.md#agent). A stub throws
+// if reached.
 const mqttNodeOnly = {
   name: "mqtt-node-only",
   setup(b) {

@@ -19,6 +19,9 @@ globalThis.Function = new Proxy(Function, { construct: (t, a) => (n++, Reflect.c
 process.on("exit", () => process.stderr.write("new Function: " + n + "\\n"));\n`,
 );
 
+/** A config that names a LAN and no WAN: refused, with the missing field named. */
+const REFUSED = { interfaces: { lan: { name: "lan" } } };
+
 /** The preload's count of \`new Function\` in a process's stderr. */
 function compiled(stderr: string): number {
   const m = /new Function: (\d+)/.exec(stderr);
@@ -26,14 +29,15 @@ function compiled(stderr: string): number {
   return Number(m[1]);
 }
 
-/** Runs a bundle against a config that names a LAN and no WAN: its log and `new Function` count. */
+/** Runs a bundle against REFUSED: its log, exit status and `new Function` count. */
 function runRefused(bundle: string): { log: string; status: number | null; compiled: number } {
   const root = join(dir, "root");
   mkdirSync(join(root, "data/gate64"), { recursive: true });
-  writeFileSync(join(root, "data/gate64/config.json"), JSON.stringify({ interfaces: { lan: { name: "lan" } } }));
+  writeFileSync(join(root, "data/gate64/config.json"), JSON.stringify(REFUSED));
+  // No NOTIFY_SOCKET: the agent would tell a service manager about itself.
+  const { NOTIFY_SOCKET: _, ...env } = process.env;
   const r = spawnSync(process.execPath, ["--lite-mode", "-r", hook, bundle], {
-    // No NOTIFY_SOCKET: the agent would tell a service manager about itself.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NOTIFY_SOCKET")), GATE64_ROOT: root },
+    env: { ...env, GATE64_ROOT: root },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -54,7 +58,7 @@ it("would compile parsers with zod's default (the count can fail)", () => {
   writeFileSync(
     script,
     `import { validateConfig } from ${JSON.stringify(resolve("agent/src/config/validate.ts"))};
-const v = validateConfig({ interfaces: { lan: { name: "lan" } } });
+const v = validateConfig(${JSON.stringify(REFUSED)});
 if (v.ok) throw new Error("accepted");\n`,
   );
   const r = spawnSync(process.execPath, ["--lite-mode", "-r", hook, "--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
