@@ -1,5 +1,5 @@
-// The in-memory System's directory index: list() and remove() answer from it, so it must follow
-// every write and delete, including through the Map that tests use directly.
+// The in-memory System's tree of files: list() and remove() answer from it, so it must follow
+// every write and delete, including those that tests make on `files` directly.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -34,5 +34,27 @@ describe("FakeSystem files", () => {
     assert.deepEqual(await sys.list("/d"), ["x"]);
     await sys.rename("/d/x", "/d/z");
     assert.deepEqual(await sys.list("/d"), ["z"]);
+  });
+
+  it("lists every file's path, and removes a directory with what is beneath it", async () => {
+    const sys = new FakeSystem();
+    sys.files.set("/a/b/c", "1");
+    sys.files.set("/a/d", "2");
+    sys.files.set("relative/e", "3");
+    assert.deepEqual(sys.files.keys().sort(), ["/a/b/c", "/a/d", "relative/e"]);
+    await sys.remove("/a/b");
+    assert.deepEqual(sys.files.keys().sort(), ["/a/d", "relative/e"]);
+    await sys.remove("/a/none");
+    assert.equal(sys.files.get("/a/d"), "2");
+  });
+});
+
+describe("FakeSystem commands", () => {
+  it("keeps every command, or the newest up to its bound", async () => {
+    const all = new FakeSystem();
+    const bounded = new FakeSystem(0, 2);
+    for (const n of ["1", "2", "3"]) for (const sys of [all, bounded]) await sys.run("echo", [n]);
+    assert.deepEqual(all.commands, ["echo 1", "echo 2", "echo 3"]);
+    assert.deepEqual(bounded.commands, ["echo 2", "echo 3"]);
   });
 });

@@ -92,7 +92,7 @@ export function simulatedInventory(firmware: string, sys: FakeSystem): Inventory
 }
 
 export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
-  const sys = new FakeSystem(Date.now());
+  const sys = new FakeSystem(Date.now(), 200);
   const lines: string[] = [];
   const log = (line: string) => {
     lines.push(`${new Date(sys.now()).toISOString()} ${line}`);

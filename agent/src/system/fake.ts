@@ -5,65 +5,112 @@ import type { DownloadOptions, RunResult, System } from "./system.js";
 
 export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
 
-/**
- * Files by path, with each directory's entries indexed, so that list() and remove() read only
- * what is under a directory instead of every file (the fleet simulator lists and prunes each
- * box's revision history on every one of thousands of applies). Tests use it as a plain Map.
- */
-class FileTree extends Map<string, string> {
-  /** Directory -> the names in it that hold something: a file, or a directory with entries. */
-  private readonly dirs = new Map<string, Set<string>>();
+/** A path's node: the file there, the directory there, or both (any string is a path). */
+interface Node {
+  text?: string;
+  kids?: Map<string, Node>;
+}
 
-  override set(path: string, data: string): this {
-    // Up from the file's own directory until a directory that already has the entry.
-    for (let child = path, i = path.lastIndexOf("/"); i >= 0; child = child.slice(0, i), i = i === 0 ? -1 : child.lastIndexOf("/", i - 1)) {
-      const dir = child.slice(0, i);
-      const entries = this.dirs.get(dir) ?? new Set<string>();
-      const name = child.slice(i + 1);
-      if (entries.has(name)) break;
-      entries.add(name);
-      this.dirs.set(dir, entries);
+/**
+ * Files by path, held as a tree of directories: list() and remove() of a directory touch only
+ * that directory (the fleet simulator stages, lists and prunes each box's revisions on every one
+ * of thousands of applies; a flat map of every path was a third of a simulated apply). The part of
+ * a Map's interface that tests use.
+ */
+class FileTree {
+  private readonly root: Node = {};
+
+  /** The nodes from the root down to path's (shorter when the path is absent and create is off). */
+  private chain(path: string, create: boolean): Node[] {
+    const nodes = [this.root];
+    let node = this.root;
+    for (const name of path.split("/")) {
+      let next = node.kids?.get(name);
+      if (next === undefined) {
+        if (!create) return nodes;
+        next = {};
+        node.kids ??= new Map();
+        node.kids.set(name, next);
+      }
+      nodes.push(next);
+      node = next;
     }
-    return super.set(path, data);
+    return nodes;
   }
 
-  override delete(path: string): boolean {
-    if (!super.delete(path)) return false;
-    // Up while what is left at a path is empty: neither a file nor a directory with entries.
-    for (let p = path; p !== "" && !this.has(p) && !this.dirs.has(p); ) {
-      const i = p.lastIndexOf("/");
-      if (i < 0) break;
-      const dir = p.slice(0, i);
-      const entries = this.dirs.get(dir);
-      entries?.delete(p.slice(i + 1));
-      if (entries?.size !== 0) break;
-      this.dirs.delete(dir);
-      p = dir;
+  private node(path: string): Node | undefined {
+    const nodes = this.chain(path, false);
+    return nodes.length === path.split("/").length + 1 ? nodes.at(-1) : undefined;
+  }
+
+  /** Drops the nodes of a chain that hold nothing any more, from its end up. */
+  private prune(path: string, nodes: Node[]): void {
+    const names = path.split("/");
+    for (let i = nodes.length - 1; i > 0; i--) {
+      const n = nodes[i] as Node;
+      if (n.text !== undefined || (n.kids?.size ?? 0) > 0) return;
+      (nodes[i - 1] as Node).kids?.delete(names[i - 1] as string);
     }
+  }
+
+  get(path: string): string | undefined {
+    return this.node(path)?.text;
+  }
+
+  has(path: string): boolean {
+    return this.get(path) !== undefined;
+  }
+
+  set(path: string, data: string): this {
+    (this.chain(path, true).at(-1) as Node).text = data;
+    return this;
+  }
+
+  delete(path: string): boolean {
+    const n = this.node(path);
+    if (n?.text === undefined) return false;
+    delete n.text;
+    this.prune(path, this.chain(path, false));
     return true;
   }
 
-  override clear(): void {
-    super.clear();
-    this.dirs.clear();
+  /** The file at path and everything beneath it, at once. */
+  deleteTree(path: string): void {
+    const nodes = this.chain(path, false);
+    const names = path.split("/");
+    if (nodes.length !== names.length + 1) return;
+    nodes.pop();
+    (nodes.at(-1) as Node).kids?.delete(names.at(-1) as string);
+    this.prune(names.slice(0, -1).join("/"), nodes);
   }
 
   /** The names directly in dir: files and directories. */
   names(dir: string): string[] {
-    return [...(this.dirs.get(dir) ?? [])];
+    return [...(this.node(dir)?.kids?.keys() ?? [])];
   }
 
   /** The file at path and every file beneath it. */
   under(path: string): string[] {
-    const out = this.has(path) ? [path] : [];
-    for (const name of this.names(path)) out.push(...this.under(`${path}/${name}`));
+    const out: string[] = [];
+    const walk = (p: string, n: Node) => {
+      if (n.text !== undefined) out.push(p);
+      for (const [name, kid] of n.kids ?? []) walk(`${p}/${name}`, kid);
+    };
+    const n = this.node(path);
+    if (n !== undefined) walk(path, n);
     return out;
+  }
+
+  /** Every file's path. */
+  keys(): string[] {
+    return [...(this.root.kids?.keys() ?? [])].flatMap((name) => this.under(name));
   }
 }
 
 export class FakeSystem implements System {
   readonly files = new FileTree();
   readonly links = new Map<string, string>();
+  /** Every command run, oldest first (the newest `keepCommands` of them). */
   readonly commands: string[] = [];
   readonly handlers = new Map<string, CommandHandler>();
   private readonly started = Date.now();
@@ -75,10 +122,15 @@ export class FakeSystem implements System {
    * A fixed epoch that advances with real time, so waits and timeouts in the code under test end.
    * The simulator passes the wall clock: fleet command deadlines are wall-clock times.
    */
-  constructor(readonly epoch = 1_700_000_000_000) {}
+  constructor(
+    readonly epoch = 1_700_000_000_000,
+    /** The simulator bounds the record: a box that runs for days applies thousands of times. */
+    private readonly keepCommands = Number.POSITIVE_INFINITY,
+  ) {}
 
   async run(cmd: string, args: readonly string[], opts: { input?: string; onLine?: (line: string) => void } = {}): Promise<RunResult> {
     this.commands.push([cmd, ...args].join(" "));
+    if (this.commands.length > this.keepCommands) this.commands.splice(0, this.commands.length - this.keepCommands);
     const h = this.handlers.get(cmd);
     const r = h ? await h(args, opts.input) : { code: 0, stdout: "", stderr: "" };
     for (const line of r.stdout.split("\n")) if (line !== "") opts.onLine?.(line);
@@ -125,7 +177,7 @@ export class FakeSystem implements System {
   }
 
   async remove(path: string): Promise<void> {
-    for (const k of this.files.under(path)) this.files.delete(k);
+    this.files.deleteTree(path);
     this.links.delete(path);
   }
 
