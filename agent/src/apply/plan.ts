@@ -46,9 +46,15 @@ export function changedServices(prev: RenderedFiles | null, next: RenderedFiles)
   return out;
 }
 
-function pool6Of(files: RenderedFiles | null): string | null {
-  const text = files?.["jool/nat64.json"];
-  return text === undefined ? null : (JSON.parse(text) as { global: { pool6: string } }).global.pool6;
+const JOOL = "jool/nat64.json";
+const pool6Of = (text: string) => (JSON.parse(text) as { global: { pool6: string } }).global.pool6;
+
+/** Whether Jool's instance must be recreated: asked only for a Jool step, parsed only when its file changed. */
+function recreateJool(prev: RenderedFiles | null, next: RenderedFiles): boolean | "if-pool6-differs" {
+  const before = prev?.[JOOL];
+  if (before === undefined) return "if-pool6-differs";
+  const after = next[JOOL] as string;
+  return before !== after && pool6Of(before) !== pool6Of(after);
 }
 
 export interface PlanOptions {
@@ -65,15 +71,13 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
   const changed = changedServices(prev, next);
   for (const s of opts.force ?? []) changed.add(s);
   if (opts.boot) for (const s of CHEAP) changed.add(s);
-  const prevPool6 = pool6Of(prev);
-  const recreate = prevPool6 === null ? ("if-pool6-differs" as const) : prevPool6 !== pool6Of(next);
   const steps: Step[] = [];
   for (const service of ORDER) {
     const when = changed.has(service) ? "changed" : opts.boot && (service === "jool" || service === "coredns") ? "if-down" : null;
     if (when === null) continue;
     if (service === "jool") {
-      if (next["jool/nat64.json"] !== undefined)
-        steps.push({ service, when, recreate: opts.force?.includes("jool") ? "if-pool6-differs" : recreate });
+      if (next[JOOL] !== undefined)
+        steps.push({ service, when, recreate: opts.force?.includes("jool") ? "if-pool6-differs" : recreateJool(prev, next) });
     } else if (service === "coredns") steps.push({ service, when, reload: !opts.force?.includes("coredns") });
     else steps.push({ service, when });
   }

@@ -127,27 +127,31 @@ export function formatIPv4(value: bigint): string {
 /** RFC 5952 canonical text. */
 export function formatIPv6(value: bigint): string {
   const digits = (value & ((1n << 128n) - 1n)).toString(16).padStart(32, "0");
-  const groups = Array.from({ length: 8 }, (_, i) => Number.parseInt(digits.slice(4 * i, 4 * i + 4), 16));
+  // Each group without its leading zeros ("0" for a zero group), read off the one hex string.
+  const hex: string[] = [];
+  for (let at = 0; at < 32; at += 4) {
+    let from = at;
+    while (from < at + 3 && digits.charCodeAt(from) === 48) from++;
+    hex.push(digits.slice(from, at + 4));
+  }
+  // RFC 5952 section 4.2: the longest run of two or more zero groups (the first of equals) is "::".
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
+    if (hex[i] !== "0") {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
+    while (j < 8 && hex[j] === "0") j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(":");
-  const left = hex.slice(0, bestStart).join(":");
-  const right = hex.slice(bestStart + bestLen).join(":");
-  return `${left}::${right}`;
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
 
 export function formatAddress(family: Family, value: bigint): string {

@@ -58,8 +58,7 @@ export interface Guard {
  * once per pool6 a process meets rather than at every render, where they cost a third of it.
  */
 const fixedSets = new Map<string, { special: string[]; nonGlobal: string[] }>();
-function fixedSetsFor(pool6: Prefix): { special: string[]; nonGlobal: string[] } {
-  const key = formatPrefix(pool6);
+function fixedSetsFor(pool6: Prefix, key: string): { special: string[]; nonGlobal: string[] } {
   let sets = fixedSets.get(key);
   if (sets === undefined) {
     const embed = (text: string) => formatPrefix(embedPrefix(pool6, p4(text)));
@@ -73,15 +72,23 @@ export function renderGuard(r: Resolved): Guard | null {
   const c = r.config;
   if (!c.nat64.enabled) return null;
   const pool6 = p4(c.nat64.pool6);
-  const embed = (v4: Prefix) => formatPrefix(embedPrefix(pool6, v4));
+  const pool6Text = formatPrefix(pool6);
+  // The same IPv4 prefix comes up more than once (the WAN's address in pool4 and in the box's own).
+  const embedded = new Map<string, string>();
+  const embed = (v4: Prefix) => {
+    const key = `${v4.value}/${v4.length}`;
+    const text = embedded.get(key) ?? formatPrefix(embedPrefix(pool6, v4));
+    embedded.set(key, text);
+    return text;
+  };
   const pool4 = c.nat64.pool4.flatMap((e) => {
     const prefix = e.prefix === "wan" ? r.wanIPv4 : e.prefix;
     return prefix === undefined ? [] : [{ ...e, prefix: p4(prefix) }];
   });
   const own = [...r.ownIPv4.flatMap(ownDestinations), ...pool4.map((e) => e.prefix)];
-  const wellKnown = formatPrefix(pool6) === WELL_KNOWN_PREFIX;
+  const wellKnown = pool6Text === WELL_KNOWN_PREFIX;
   const allowed = c.dns64.allowNonGlobal.map((a) => embed(p4(a)));
-  const fixed = fixedSetsFor(pool6);
+  const fixed = fixedSetsFor(pool6, pool6Text);
 
   const declarations = [
     ...Object.keys(GUARD_REASONS).map((reason) => `    counter ${guardCounter(reason as GuardReason)} {\n    }`),
@@ -103,7 +110,7 @@ export function renderGuard(r: Resolved): Guard | null {
   const untracked = [
     "    chain translator_notrack {",
     "        type filter hook prerouting priority raw; policy accept;",
-    `        ip6 daddr ${formatPrefix(pool6)} notrack`,
+    `        ip6 daddr ${pool6Text} notrack`,
     ...ports.map((e) => `        ip daddr ${formatPrefix(e.prefix)} ${e.protocol} dport ${e.ports} notrack`),
     "    }",
     "",
@@ -112,7 +119,7 @@ export function renderGuard(r: Resolved): Guard | null {
     ...untracked,
     "    chain prerouting {",
     `        type filter hook prerouting priority ${GUARD_PRIORITY}; policy accept;`,
-    `        ip6 daddr ${formatPrefix(pool6)} jump pool6_guard`,
+    `        ip6 daddr ${pool6Text} jump pool6_guard`,
     "    }",
     "",
     "    chain pool6_guard {",
