@@ -1,9 +1,10 @@
-// npm run bench -- fleet [--agents 10000] [--shards 2] [--rounds 3] [--steady 60]
+// npm run bench -- fleet [--agents 10000] [--shards 2] [--rounds 3] [--steady 60] [--sim-node-options="--cpu-prof"]
 // A loopback mosquitto and N simulated boxes (the real agent code on the in-memory system, in
 // --shards processes). Measures: connect time, rollout to 100 % verified reports per device and
 // per group (--rounds of each, alternating; their median and spread), a command to every box
 // (round trip p50/p99), lost and duplicated reports and responses, broker CPU and memory per
 // device, simulator memory per agent, and broker bytes per device per minute at steady state. One JSON object per line (docs/benchmarks.md).
+// --sim-node-options: Node flags for the simulator's processes (a profile of the shards).
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,6 +54,7 @@ export async function run(args: string[]): Promise<void> {
       shards: { type: "string", default: "2" },
       rounds: { type: "string", default: "3" },
       steady: { type: "string", default: "60" },
+      "sim-node-options": { type: "string", default: "" },
     },
   });
   const n = Number(values.agents);
@@ -78,7 +80,10 @@ export async function run(args: string[]): Promise<void> {
     const child = fork(
       resolve(import.meta.dirname, "../fleet-sim.ts"),
       ["--agents", String(n), "--shards", values.shards as string, "--url", started.broker.url, "--groups", "fleet", "--quiet"],
-      { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] },
+      {
+        execArgv: ["--import", "tsx", ...(values["sim-node-options"] as string).split(" ").filter((f) => f !== "")],
+        stdio: ["ignore", "ignore", "inherit", "ipc"],
+      },
     );
     sim = child;
     while (ready.size < n) {
