@@ -223,10 +223,24 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     await new Promise((r) => setTimeout(r, 300)); // the retained copy
     const states: State[] = [];
     const stopStates = op.onRaw((t, p) => t === "gate64/dev-a/state" && states.push(JSON.parse(p.toString()) as State));
+    // The desired copy comes at QoS 0 (docs/protocol.md): no box acknowledges it.
+    const sent: string[] = [];
+    const received: number[] = [];
+    const unwatch = ["dev-a", "dev-b"].map((id) => {
+      const client = (agents[id]?.fleet as unknown as { client: MqttClient }).client;
+      const onSend = (p: { cmd: string }) => sent.push(`${id} ${p.cmd}`);
+      const onMessage = (t: string, _p: Buffer, packet: { qos: number }) => t.endsWith("/desired") && received.push(packet.qos);
+      client.on("packetsend", onSend).on("message", onMessage);
+      return () => client.off("packetsend", onSend).off("message", onMessage);
+    });
     const rev = await op.setDesired({ group: "lab" }, withUpstream("198.51.100.56"), { revision: 200 });
     const got = await op.waitReported(["dev-a", "dev-b"], rev, 20_000);
     await new Promise((r) => setTimeout(r, 500));
     stopStates();
+    for (const off of unwatch) off();
+    assert.deepEqual(received, [0, 0]);
+    assert.deepEqual(sent.filter((x) => x.endsWith(" puback")), [], sent.join(", "));
+    assert.ok(sent.includes("dev-a publish") && sent.includes("dev-b publish"), sent.join(", "));
     await op.client.unsubscribeAsync("gate64/dev-a/state");
     assert.deepEqual(
       states.map((x) => [x.desiredRevision, x.revision]),

@@ -3,7 +3,7 @@
 // the remote shell. NAT64/DNS64 never wait on the broker: everything here is best effort, and
 // what cannot be sent waits in a bounded outbox.
 import { loadavg } from "node:os";
-import type { IClientOptions, IPublishPacket, MqttClient } from "mqtt";
+import type { IClientOptions, IPublishPacket, ISubscriptionMap, MqttClient } from "mqtt";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Device } from "../device/device.js";
@@ -225,14 +225,17 @@ export class FleetAgent {
     this.attempts = 0;
     this.deps.log(`fleet: connected to ${brokerName(this.deps.mqtt.url as string)}`);
     this.availability("init");
-    const subs = [
-      this.t.commands(this.id),
-      this.t.commandsFrom(this.id, "+"),
-      this.t.desired(this.id),
-      ...this.deps.mqtt.groups.map((g) => this.t.groupDesired(g)),
-    ];
-    for (const s of this.shells.list()) subs.push(this.t.shellIn(this.id, s.session));
-    await c.subscribeAsync(subs, { qos: 1 });
+    // Desired configs at QoS 0: they are retained and the session is clean, so each connection's
+    // subscription delivers the newest copy again; QoS 1 would add an acknowledgement per box per
+    // rollout (a write on every box, a read on the broker) and recover nothing that one does not.
+    const subs: ISubscriptionMap = {
+      [this.t.commands(this.id)]: { qos: 1 },
+      [this.t.commandsFrom(this.id, "+")]: { qos: 1 },
+      [this.t.desired(this.id)]: { qos: 0 },
+    };
+    for (const g of this.deps.mqtt.groups) subs[this.t.groupDesired(g)] = { qos: 0 };
+    for (const s of this.shells.list()) subs[this.t.shellIn(this.id, s.session)] = { qos: 1 };
+    await c.subscribeAsync(subs);
     // What the broker may have lost (or never had): the retained picture, then the queue.
     for (const msg of this.outbox.drain()) this.send(msg);
     this.publishState(true);
