@@ -39,8 +39,9 @@ class FileTree {
   }
 
   private node(path: string): Node | undefined {
-    const nodes = this.chain(path, false);
-    return nodes.length === path.split("/").length + 1 ? nodes.at(-1) : undefined;
+    let node: Node | undefined = this.root;
+    for (const name of path.split("/")) node = node?.kids?.get(name);
+    return node;
   }
 
   /** Drops the nodes of a chain that hold nothing any more, from its end up. */
