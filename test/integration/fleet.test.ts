@@ -227,7 +227,7 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     const sent: string[] = [];
     const received: number[] = [];
     const unwatch = ["dev-a", "dev-b"].map((id) => {
-      const client = (agents[id]?.fleet as unknown as { client: MqttClient }).client;
+      const client = ((agents[id] as SimAgent).fleet as unknown as { client: MqttClient }).client;
       const onSend = (p: { cmd: string }) => sent.push(`${id} ${p.cmd}`);
       const onMessage = (t: string, _p: Buffer, packet: { qos: number }) => t.endsWith("/desired") && received.push(packet.qos);
       client.on("packetsend", onSend).on("message", onMessage);
@@ -239,7 +239,11 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     stopStates();
     for (const off of unwatch) off();
     assert.deepEqual(received, [0, 0]);
-    assert.deepEqual(sent.filter((x) => x.endsWith(" puback")), [], sent.join(", "));
+    assert.deepEqual(
+      sent.filter((x) => x.endsWith(" puback")),
+      [],
+      sent.join(", "),
+    );
     assert.ok(sent.includes("dev-a publish") && sent.includes("dev-b publish"), sent.join(", "));
     await op.client.unsubscribeAsync("gate64/dev-a/state");
     assert.deepEqual(
