@@ -4,7 +4,8 @@
 // per group (--rounds of each, alternating; their median and spread), a command to every box
 // (round trip p50/p99), lost and duplicated reports and responses, broker CPU and memory per
 // device, simulator memory per agent, and broker bytes per device per minute at steady state. One JSON object per line (docs/benchmarks.md).
-// --sim-node-options: Node flags for the simulator's processes (a profile of the shards).
+// --sim-node-options: Node flags for the simulator's processes (a profile of the shards). Each
+// rollout line gives the CPU the shards, the broker and this operator spent on it.
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -97,6 +98,17 @@ export async function run(args: string[]): Promise<void> {
     print({ phase: "connect", agents: n, shards: Number(values.shards), connectAllMs: connectMs });
 
     const ids = [...ready].sort();
+    // With one shard the simulator runs its boxes itself.
+    const forked = childrenOf(child.pid as number);
+    const shardPids = forked.length > 0 ? forked : [child.pid as number];
+    const cpuTicks = () => {
+      const own = process.cpuUsage();
+      return {
+        shards: shardPids.reduce((a, pid) => a + usage(pid).ticks, 0),
+        broker: usage(bpid).ticks,
+        operator: Math.round((own.user + own.system) / 1000),
+      };
+    };
     const reports = async (label: string, revision: number, publish: () => Promise<void>): Promise<number> => {
       const seen = new Map<string, number>();
       let bad = 0;
@@ -108,11 +120,13 @@ export async function run(args: string[]): Promise<void> {
         seen.set(t, (seen.get(t) ?? 0) + 1);
       });
       await o.client.subscribeAsync("gate64/+/reported", { qos: 1 });
+      const cpu0 = cpuTicks();
       const start = Date.now();
       await publish();
       const published = Date.now() - start;
       while (seen.size < n && Date.now() - start < 10 * 60_000) await sleep(50);
       const ms = Date.now() - start;
+      const cpu1 = cpuTicks();
       await sleep(2000); // late duplicates would show here
       stop();
       await o.client.unsubscribeAsync("gate64/+/reported");
@@ -122,6 +136,13 @@ export async function run(args: string[]): Promise<void> {
         agents: n,
         publishMs: published,
         toAllVerifiedMs: ms,
+        // CPU of each side from publishing to the last report (clock ticks are 10 ms): with both
+        // cores saturated, the rollout takes the sum over two.
+        cpuMs: {
+          shards: (cpu1.shards - cpu0.shards) * 10,
+          broker: (cpu1.broker - cpu0.broker) * 10,
+          operator: cpu1.operator - cpu0.operator,
+        },
         verified: seen.size - bad,
         notApplied: bad,
         lost: n - seen.size,
@@ -209,7 +230,7 @@ export async function run(args: string[]): Promise<void> {
     const b1 = { in: sys.get("$SYS/broker/bytes/received") ?? 0, out: sys.get("$SYS/broker/bytes/sent") ?? 0 };
     stopSys();
     const perMin = (bytes: number) => Math.round(bytes / n / (steady / 60));
-    const shardRss = childrenOf(child.pid as number).reduce((a, pid) => a + usage(pid).rssKiB, 0);
+    const shardRss = shardPids.reduce((a, pid) => a + usage(pid).rssKiB, 0);
     print({
       phase: "steady",
       agents: n,

@@ -45,10 +45,14 @@ describe("benchmarks, short runs", () => {
       for (const l of each) {
         assert.ok(isNumber(l.toAllVerifiedMs), `${phase}: ${JSON.stringify(l)}`);
         assert.deepEqual([l.verified, l.lost], [200, 0], JSON.stringify(l));
+        const cpu = l.cpuMs as { shards: number; broker: number; operator: number };
+        assert.ok(cpu.shards > 0 && cpu.operator > 0 && cpu.broker >= 0, JSON.stringify(l));
       }
     }
     const summary = lines.find((x) => x.phase === "rollouts");
     const group = summary?.groupToAllVerifiedMs as { median: number; min: number; max: number } | undefined;
     assert.ok(group && group.min > 0 && group.min <= group.median && group.median <= group.max, JSON.stringify(summary));
+    const steady = lines.find((x) => x.phase === "steady");
+    assert.ok((steady?.simulatorKiBPerAgent as number) > 0, JSON.stringify(steady));
   });
 });
