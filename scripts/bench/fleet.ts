@@ -101,11 +101,12 @@ export async function run(args: string[]): Promise<void> {
     // With one shard the simulator runs its boxes itself.
     const forked = childrenOf(child.pid as number);
     const shardPids = forked.length > 0 ? forked : [child.pid as number];
-    const cpuTicks = () => {
+    /** CPU milliseconds so far of each side (clock ticks are 10 ms; process.cpuUsage() is in us). */
+    const cpuMs = () => {
       const own = process.cpuUsage();
       return {
-        shards: shardPids.reduce((a, pid) => a + usage(pid).ticks, 0),
-        broker: usage(bpid).ticks,
+        shards: shardPids.reduce((a, pid) => a + usage(pid).ticks, 0) * 10,
+        broker: usage(bpid).ticks * 10,
         operator: Math.round((own.user + own.system) / 1000),
       };
     };
@@ -120,13 +121,13 @@ export async function run(args: string[]): Promise<void> {
         seen.set(t, (seen.get(t) ?? 0) + 1);
       });
       await o.client.subscribeAsync("gate64/+/reported", { qos: 1 });
-      const cpu0 = cpuTicks();
+      const cpu0 = cpuMs();
       const start = Date.now();
       await publish();
       const published = Date.now() - start;
       while (seen.size < n && Date.now() - start < 10 * 60_000) await sleep(50);
       const ms = Date.now() - start;
-      const cpu1 = cpuTicks();
+      const cpu1 = cpuMs();
       await sleep(2000); // late duplicates would show here
       stop();
       await o.client.unsubscribeAsync("gate64/+/reported");
@@ -136,13 +137,9 @@ export async function run(args: string[]): Promise<void> {
         agents: n,
         publishMs: published,
         toAllVerifiedMs: ms,
-        // CPU of each side from publishing to the last report (clock ticks are 10 ms): with both
-        // cores saturated, the rollout takes the sum over two.
-        cpuMs: {
-          shards: (cpu1.shards - cpu0.shards) * 10,
-          broker: (cpu1.broker - cpu0.broker) * 10,
-          operator: cpu1.operator - cpu0.operator,
-        },
+        // CPU of each side from publishing to the last report: with both cores saturated, the
+        // rollout takes the sum over two.
+        cpuMs: { shards: cpu1.shards - cpu0.shards, broker: cpu1.broker - cpu0.broker, operator: cpu1.operator - cpu0.operator },
         verified: seen.size - bad,
         notApplied: bad,
         lost: n - seen.size,

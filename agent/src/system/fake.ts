@@ -20,20 +20,13 @@ interface Node {
 class FileTree {
   private readonly root: Node = {};
 
-  /** The nodes from the root down to path's (shorter when the path is absent and create is off). */
-  private chain(path: string, create: boolean): Node[] {
+  /** The nodes from the root down to path's, or null when there is nothing at path. */
+  private chain(path: string): Node[] | null {
     const nodes = [this.root];
-    let node = this.root;
     for (const name of path.split("/")) {
-      let next = node.kids?.get(name);
-      if (next === undefined) {
-        if (!create) return nodes;
-        next = {};
-        node.kids ??= new Map();
-        node.kids.set(name, next);
-      }
+      const next = (nodes.at(-1) as Node).kids?.get(name);
+      if (next === undefined) return null;
       nodes.push(next);
-      node = next;
     }
     return nodes;
   }
@@ -44,9 +37,8 @@ class FileTree {
     return node;
   }
 
-  /** Drops the nodes of a chain that hold nothing any more, from its end up. */
-  private prune(path: string, nodes: Node[]): void {
-    const names = path.split("/");
+  /** Drops the nodes of a chain (one per name, below the root) that hold nothing any more, from its end up. */
+  private prune(names: string[], nodes: Node[]): void {
     for (let i = nodes.length - 1; i > 0; i--) {
       const n = nodes[i] as Node;
       if (n.text !== undefined || (n.kids?.size ?? 0) > 0) return;
@@ -63,26 +55,37 @@ class FileTree {
   }
 
   set(path: string, data: string): this {
-    (this.chain(path, true).at(-1) as Node).text = data;
+    let node = this.root;
+    for (const name of path.split("/")) {
+      let next = node.kids?.get(name);
+      if (next === undefined) {
+        next = {};
+        node.kids ??= new Map();
+        node.kids.set(name, next);
+      }
+      node = next;
+    }
+    node.text = data;
     return this;
   }
 
   delete(path: string): boolean {
-    const n = this.node(path);
-    if (n?.text === undefined) return false;
+    const nodes = this.chain(path);
+    const n = nodes?.at(-1);
+    if (nodes === null || n?.text === undefined) return false;
     delete n.text;
-    this.prune(path, this.chain(path, false));
+    this.prune(path.split("/"), nodes);
     return true;
   }
 
   /** The file at path and everything beneath it, at once. */
   deleteTree(path: string): void {
-    const nodes = this.chain(path, false);
+    const nodes = this.chain(path);
+    if (nodes === null) return;
     const names = path.split("/");
-    if (nodes.length !== names.length + 1) return;
     nodes.pop();
     (nodes.at(-1) as Node).kids?.delete(names.at(-1) as string);
-    this.prune(names.slice(0, -1).join("/"), nodes);
+    this.prune(names.slice(0, -1), nodes);
   }
 
   /** The names directly in dir: files and directories. */
