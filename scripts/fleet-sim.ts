@@ -32,7 +32,7 @@ const { values: a } = parseArgs({
 const total = Number(a.agents);
 export const simId = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, "0")}`;
 
-/** One shard: agents i where i % shards === shard. Reports progress to the parent over IPC. */
+/** One shard: agents i where i % shards === shard. Reports its agents and pid to the parent over IPC. */
 async function runShard(shard: number, shards: number, url: string): Promise<() => Promise<void>> {
   const agents: SimAgent[] = [];
   const ca = a.ca ? readFileSync(a.ca, "utf8") : undefined;
@@ -57,7 +57,7 @@ async function runShard(shard: number, shards: number, url: string): Promise<() 
     );
     if (agents.length % 40 === 0) await new Promise((r) => setTimeout(r, 25));
   }
-  process.send?.({ started: agents.length });
+  process.send?.({ started: agents.length, pid: process.pid });
   return async () => {
     await Promise.all(agents.map((x) => x.fleet.stop()));
   };
@@ -109,8 +109,9 @@ async function main(): Promise<void> {
     const c = fork(process.argv[1] as string, [...passThrough, "--url", url, "--shards", String(shards), "--shard", String(k)], {
       execArgv: process.execArgv,
     });
-    c.on("message", (m: { started?: number }) => {
+    c.on("message", (m: { started?: number; pid?: number }) => {
       started += m.started ?? 0;
+      process.send?.(m); // a bench forking this simulator counts each shard's CPU by its pid
       if (started === total) console.log(`fleet:sim: ${total} agents started in ${shards} process(es) in ${Date.now() - t0} ms`);
     });
     return c;

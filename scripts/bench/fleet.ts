@@ -7,7 +7,7 @@
 // --sim-node-options: Node flags for the simulator's processes (a profile of the shards). Each
 // rollout line gives the CPU the shards, the broker and this operator spent on it.
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,21 +26,6 @@ function usage(pid: number): { ticks: number; rssKiB: number } {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return { ticks: Number(f[11]) + Number(f[12]), rssKiB: Number(rss?.[1] ?? 0) };
-}
-
-/** The simulator's shard processes: children of the simulator process we started. */
-function childrenOf(pid: number): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const s = readFileSync(`/proc/${d}/stat`, "utf8");
-        return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -87,8 +72,15 @@ export async function run(args: string[]): Promise<void> {
       },
     );
     sim = child;
-    while (ready.size < n) {
-      if (Date.now() - t0 > 20 * 60_000) throw new Error(`only ${ready.size}/${n} boxes ready after 20 min`);
+    // Each shard sends its pid when its boxes have started (the simulator relays its forks'); the
+    // process tree is no guide: tsx gives every Node process an esbuild child.
+    const shardPids = new Set<number>();
+    child.on("message", (m: { pid?: number }) => {
+      if (m.pid !== undefined) shardPids.add(m.pid);
+    });
+    while (ready.size < n || shardPids.size < Number(values.shards)) {
+      if (Date.now() - t0 > 20 * 60_000)
+        throw new Error(`only ${ready.size}/${n} boxes ready, ${shardPids.size} shard(s) started, after 20 min`);
       await sleep(200);
     }
     const connectMs = Date.now() - t0;
@@ -98,14 +90,11 @@ export async function run(args: string[]): Promise<void> {
     print({ phase: "connect", agents: n, shards: Number(values.shards), connectAllMs: connectMs });
 
     const ids = [...ready].sort();
-    // With one shard the simulator runs its boxes itself.
-    const forked = childrenOf(child.pid as number);
-    const shardPids = forked.length > 0 ? forked : [child.pid as number];
     /** CPU milliseconds so far of each side (clock ticks are 10 ms; process.cpuUsage() is in us). */
     const cpuMs = () => {
       const own = process.cpuUsage();
       return {
-        shards: shardPids.reduce((a, pid) => a + usage(pid).ticks, 0) * 10,
+        shards: [...shardPids].reduce((a, pid) => a + usage(pid).ticks, 0) * 10,
         broker: usage(bpid).ticks * 10,
         operator: Math.round((own.user + own.system) / 1000),
       };
@@ -227,7 +216,7 @@ export async function run(args: string[]): Promise<void> {
     const b1 = { in: sys.get("$SYS/broker/bytes/received") ?? 0, out: sys.get("$SYS/broker/bytes/sent") ?? 0 };
     stopSys();
     const perMin = (bytes: number) => Math.round(bytes / n / (steady / 60));
-    const shardRss = shardPids.reduce((a, pid) => a + usage(pid).rssKiB, 0);
+    const shardRss = [...shardPids].reduce((a, pid) => a + usage(pid).rssKiB, 0);
     print({
       phase: "steady",
       agents: n,
