@@ -1,12 +1,14 @@
 // Bad input at volume: mutated and generated configs never crash validation or rendering, and
-// every refusal names at least one field with a reason.
+// every refusal names at least one field with a reason. Each accepted config also renders by part
+// against the one accepted before it (render/index.ts) to the same files as a whole render.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
 import { validateConfigText } from "../../agent/src/config/parse-text.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { renderAll } from "../../agent/src/render/index.js";
+import { type Facts, resolve } from "../../agent/src/render/context.js";
+import { type Render, renderResolved } from "../../agent/src/render/index.js";
 
 const COUNT = 10_000;
 
@@ -122,13 +124,21 @@ it(`survives ${COUNT} mutated configs`, () => {
   const r = rng(0x6a7e64);
   let accepted = 0;
   let refused = 0;
+  let earlier: Render | null = null;
+  const facts: Facts[] = [
+    { deviceId: "fuzz", wanIPv4: "198.51.100.2" },
+    { deviceId: "fuzz", wanIPv4: "198.51.100.7/24", localIPv4: ["198.51.100.7/24"] },
+  ];
   // validate and render are synchronous: any throw ends the test here, with its case number.
   for (let i = 0; i < COUNT; i++) {
     const candidate = i % 10 === 9 ? JSON.stringify(mutate(pick(r, bases), r)).slice(0, Math.floor(r() * 400)) : mutate(pick(r, bases), r);
     const v = typeof candidate === "string" ? validateConfigText(candidate) : validateConfig(candidate);
     if (v.ok) {
       accepted++;
-      renderAll(v.config, { deviceId: "fuzz", wanIPv4: "198.51.100.2" });
+      const resolved = resolve(v.config, facts[i % 2] as Facts);
+      const files = renderResolved(resolved);
+      if (earlier) assert.deepEqual(renderResolved(resolved, earlier), files, `case ${i}: rendered by part, the files differ`);
+      earlier = { resolved, files };
       continue;
     }
     refused++;

@@ -106,10 +106,11 @@ export class Applier {
     return run;
   }
 
-  private async render(config: Config, input: unknown, revision: number): Promise<Running> {
+  /** Renders a revision; the renderers whose part of it is the same as in `earlier` reuse its files. */
+  private async render(config: Config, input: unknown, revision: number, earlier: Running | null = null): Promise<Running> {
     const facts = await this.deps.facts(config);
     const resolved = resolve(config, facts);
-    return { revision, config, input, files: renderResolved(resolved), resolved };
+    return { revision, config, input, files: renderResolved(resolved, earlier), resolved };
   }
 
   private async stage(r: Running): Promise<string> {
@@ -196,7 +197,7 @@ export class Applier {
     return this.exclusive(async () => {
       const r = this.running;
       if (r === null) return [];
-      const next = await this.render(r.config, r.input, r.revision);
+      const next = await this.render(r.config, r.input, r.revision, r);
       if (sameFiles(next.files, r.files)) return [];
       const dir = join(PATHS.run, `rev-${r.revision}`);
       for (const [rel, text] of Object.entries(next.files))
@@ -289,7 +290,7 @@ export class Applier {
   ): Promise<Extract<ApplyResult, { outcome: "reverted" }>> {
     this.deps.log(`apply: reverting revision ${failed.revision} to ${before.revision}: ${reason}`);
     // Rendered again: the WAN address may have changed since the previous revision was rendered.
-    const previous = await this.render(before.config, before.input, before.revision);
+    const previous = await this.render(before.config, before.input, before.revision, before);
     try {
       await this.deps.sys.swapSymlink(`rev-${previous.revision}`, PATHS.current);
       await execute(this.deps.sys, previous.config, await this.stage(previous), previous.files, plan(failed.files, previous.files));
@@ -368,7 +369,7 @@ export class Applier {
       await this.revisions.save({ ...record, reason: formatProblems(v.problems) });
       return { outcome: "refused", problems: v.problems };
     }
-    const next = await this.render(v.config, input, revision);
+    const next = await this.render(v.config, input, revision, previous);
     lap("render");
     // Unchanged only when the config itself is: fields that render no file (mqtt, health, ...)
     // are still committed, and each feature reacts to its own section.

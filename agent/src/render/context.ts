@@ -27,10 +27,24 @@ export interface Resolved {
   dns64Prefix: string;
   /** Who may query the resolver: dns64.acl with "lan" as the LAN prefix, plus loopback. */
   dnsClients: string[];
-  /** The WAN's IPv4 address (without length), when known. */
-  wanIPv4?: string;
+  /** The WAN's IPv4 address (without length), undefined until known. */
+  wanIPv4: string | undefined;
   /** The box's own IPv4 addresses with prefix length (WAN first), deduplicated. */
   ownIPv4: string[];
+}
+
+/**
+ * What one renderer reads: some of the resolved facts and some of the config's sections. Each
+ * renderer takes only its part (the `...Input` function beside it makes it), so index.ts can
+ * reuse its files when the part is the same as the running revision's.
+ */
+export type Part<K extends keyof Resolved, C extends keyof Config> = Pick<Resolved, K> & { config: Pick<Config, C> };
+
+/** `keys` of `o`, an unset one as undefined: a part's keys are all there to compare. */
+export function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
 
 /** RFC 4193 ULA /64 whose global id is a hash of the device id: stable across reflashes. */
@@ -55,7 +69,7 @@ export function resolve(config: Config, facts: Facts): Resolved {
     lanHost: lanAddress.split("/")[0] as string,
     dns64Prefix: config.dns64.prefix ?? config.nat64.pool6,
     dnsClients: [...new Set([...config.dns64.acl.map((a) => (a === "lan" ? formatPrefix(p) : a)), "::1/128", "127.0.0.0/8"])],
-    ...(facts.wanIPv4 === undefined ? {} : { wanIPv4: facts.wanIPv4.split("/")[0] as string }),
+    wanIPv4: facts.wanIPv4?.split("/")[0],
     ownIPv4: [...new Set([...(facts.wanIPv4 === undefined ? [] : [facts.wanIPv4]), ...(facts.localIPv4 ?? [])])],
   };
 }

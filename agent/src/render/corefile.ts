@@ -1,7 +1,7 @@
 // The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (the directives in
 // image/coredns/main.go), not by the order of lines here; the order here is for people reading it.
 import { createHash } from "node:crypto";
-import type { Resolved } from "./context.js";
+import { type Part, pick, type Resolved } from "./context.js";
 
 /** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */
 export const UPLINK_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
@@ -25,7 +25,14 @@ export function loadedId(corefile: string): string | null {
  * own, each with its own cache above dns64rfc (image/coredns/main.go): a cached synthesized
  * answer costs one cache lookup, as a plain cached answer does.
  */
-export function renderCorefile(r: Resolved): string {
+export type CorefileInput = Part<"lanHost" | "dnsClients" | "dns64Prefix", "dns64">;
+
+export const corefileInput = (r: Resolved): CorefileInput => ({
+  ...pick(r, ["lanHost", "dnsClients", "dns64Prefix"]),
+  config: pick(r.config, ["dns64"]),
+});
+
+export function renderCorefile(r: CorefileInput): string {
   const d = r.config.dns64;
   const listen = [...new Set([...d.listen.map((a) => (a === "lan" ? r.lanHost : a)), "::1"])];
   const upstreams = d.upstreams === "dhcp" ? [UPLINK_RESOLV_CONF] : d.upstreams;

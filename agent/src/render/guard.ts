@@ -6,9 +6,11 @@
 // Matching is on the IPv6 destination: each denied IPv4 prefix is rendered as the IPv6 prefix it
 // becomes under pool6 (RFC 6052 section 2.2 places the IPv4 bits differently for /32.../96 and
 // skips bits 64-71). Those prefixes assume a zero "u" octet, so a non-zero one is dropped first.
+
+import type { Config } from "../config/schema.js";
 import { NEVER_TRANSLATE, NON_GLOBAL, WELL_KNOWN_PREFIX } from "../config/special-ipv4.js";
 import { embedPrefix, formatPrefix, hostMask, networkOf, type Prefix, parsePrefix } from "../lib/ip.js";
-import type { Resolved } from "./context.js";
+import type { Part } from "./context.js";
 
 /** The probe namespace's end of its veth pair on the box (daemon/probe-ns.ts). */
 export const PROBE_IFNAME = "gprobe0";
@@ -68,7 +70,11 @@ function fixedSetsFor(pool6: Prefix, key: string): { special: string[]; nonGloba
   return sets;
 }
 
-export function renderGuard(r: Resolved): Guard | null {
+export type GuardInput = Part<"wanIPv4" | "ownIPv4", "interfaces" | "nat64"> & {
+  config: { dns64: Pick<Config["dns64"], "allowNonGlobal"> };
+};
+
+export function renderGuard(r: GuardInput): Guard | null {
   const c = r.config;
   if (!c.nat64.enabled) return null;
   const pool6 = p4(c.nat64.pool6);

@@ -1,7 +1,7 @@
 // Jool's atomic configuration (`jool file handle`). Every global the box manages is written out:
 // keys left out of the file are reset to Jool's defaults on update, not kept.
 import type { Pool4Entry } from "../config/schema.js";
-import type { Resolved } from "./context.js";
+import { type Part, pick, type Resolved } from "./context.js";
 
 export const JOOL_INSTANCE = "default";
 
@@ -28,12 +28,16 @@ function pool4Entry(e: Pool4Entry, wanIPv4: string | undefined): Record<string, 
  * address yet. An empty pool4 would make Jool fall back to the interface's address on ports
  * 61001-65535 (~19 new TCP connections/s), so the instance stays disabled instead.
  */
-export function awaitingWan(r: Resolved): boolean {
+export function awaitingWan(r: Part<"wanIPv4", "nat64">): boolean {
   const pool4 = r.config.nat64.pool4;
   return pool4.length > 0 && pool4.every((e) => e.prefix === "wan") && r.wanIPv4 === undefined;
 }
 
-export function renderJool(r: Resolved): string {
+export type JoolInput = Part<"wanIPv4", "nat64" | "logging">;
+
+export const joolInput = (r: Resolved): JoolInput => ({ ...pick(r, ["wanIPv4"]), config: pick(r.config, ["nat64", "logging"]) });
+
+export function renderJool(r: JoolInput): string {
   const n = r.config.nat64;
   const pool4 = n.pool4.map((e) => pool4Entry(e, r.wanIPv4)).filter((e) => e !== null);
   const doc = {

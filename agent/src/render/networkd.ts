@@ -1,5 +1,12 @@
 // systemd-networkd .link and .network files for LAN and WAN.
-import type { Resolved } from "./context.js";
+import { type Part, pick, type Resolved } from "./context.js";
+
+export type NetworkdInput = Part<"lanAddress" | "lanHost" | "lanPrefix", "interfaces" | "routerAdvertisements" | "nat64">;
+
+export const networkdInput = (r: Resolved): NetworkdInput => ({
+  ...pick(r, ["lanAddress", "lanHost", "lanPrefix"]),
+  config: pick(r.config, ["interfaces", "routerAdvertisements", "nat64"]),
+});
 
 type Section = [name: string, entries: [key: string, value: string | number | boolean][]];
 
@@ -12,7 +19,7 @@ function ini(sections: Section[]): string {
   return `# Rendered by gate64 from the device configuration; do not edit.\n${text}\n`;
 }
 
-function lanNetwork(r: Resolved): string {
+function lanNetwork(r: NetworkdInput): string {
   const ra = r.config.routerAdvertisements;
   const sections: Section[] = [
     ["Match", [["Name", r.config.interfaces.lan.name]]],
@@ -65,7 +72,7 @@ function lanNetwork(r: Resolved): string {
   return ini(sections);
 }
 
-function wanNetwork(r: Resolved): string {
+function wanNetwork(r: NetworkdInput): string {
   const wan = r.config.interfaces.wan;
   const dhcp4 = wan.ipv4.mode === "dhcp";
   const dhcp6 = wan.ipv6.mode === "dhcpv6";
@@ -101,7 +108,7 @@ function wanNetwork(r: Resolved): string {
  * Files for /run/systemd/network, keyed by file name. No .link files: udev applies those only when
  * a NIC appears, before the agent runs; NIC names come from the board, offloads from ethtool.
  */
-export function renderNetworkd(r: Resolved): Record<string, string> {
+export function renderNetworkd(r: NetworkdInput): Record<string, string> {
   const { lan, wan } = r.config.interfaces;
   return { [`20-${lan.name}.network`]: lanNetwork(r), [`20-${wan.name}.network`]: wanNetwork(r) };
 }

@@ -2,8 +2,8 @@
 // DNS (from the ACL), ND/RA and management from the management networks. Jool translates in
 // PRE_ROUTING, before the input and forward chains, so translated flows are filtered by the
 // guard's prerouting chain (guard.ts) instead.
-import type { Resolved } from "./context.js";
-import { renderGuard } from "./guard.js";
+import { type Part, pick, type Resolved } from "./context.js";
+import { type GuardInput, renderGuard } from "./guard.js";
 
 /** Ports of the box's management services (SSH if installed, the agent's metrics). */
 export const MANAGEMENT_PORTS = { ssh: 22, metrics: 9164 } as const;
@@ -18,7 +18,16 @@ function set(name: string, type: string, elements: string[]): string[] {
   return [`    set ${name} {`, `        type ${type}`, "        flags interval", "        auto-merge", ...els, "    }"];
 }
 
-export function renderNftables(r: Resolved): string {
+export type NftablesInput = GuardInput & Part<"lanPrefix" | "dnsClients", "firewall">;
+
+export function nftablesInput(r: Resolved): NftablesInput {
+  return {
+    ...pick(r, ["lanPrefix", "dnsClients", "wanIPv4", "ownIPv4"]),
+    config: { ...pick(r.config, ["interfaces", "firewall", "nat64"]), dns64: pick(r.config.dns64, ["allowNonGlobal"]) },
+  };
+}
+
+export function renderNftables(r: NftablesInput): string {
   const c = r.config;
   const lan = c.interfaces.lan.name;
   const wan = c.interfaces.wan.name;

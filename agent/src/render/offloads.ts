@@ -9,12 +9,13 @@
 // an IPv4 datagram without DF that is too big for IPv6 goes through Jool's own fragmentation,
 // which would send a merged burst as one datagram. Datagrams to the box's own sockets are never
 // merged (the kernel merges only for sockets that ask). networkd's .link has no key for either.
-import type { Resolved } from "./context.js";
+import type { Config } from "../config/schema.js";
+import { type Part, pick, type Resolved } from "./context.js";
 
 type Features = Record<string, "on" | "off">;
 export type OffloadPlan = Record<string, Features>;
 
-type Mode = Exclude<Resolved["config"]["nat64"]["offloads"], "keep">;
+type Mode = Exclude<Config["nat64"]["offloads"], "keep">;
 
 /** Set on both NICs. */
 const BOTH: Record<Mode, Features> = {
@@ -25,7 +26,13 @@ const BOTH: Record<Mode, Features> = {
 /** Set on the LAN only, after BOTH. */
 const LAN_ONLY: Partial<Record<Mode, Features>> = { "udp-gro": { "rx-udp-gro-forwarding": "on" } };
 
-export function renderOffloads(r: Resolved): OffloadPlan {
+export type OffloadsInput = Part<never, "interfaces"> & { config: { nat64: Pick<Config["nat64"], "offloads"> } };
+
+export const offloadsInput = (r: Resolved): OffloadsInput => ({
+  config: { ...pick(r.config, ["interfaces"]), nat64: pick(r.config.nat64, ["offloads"]) },
+});
+
+export function renderOffloads(r: OffloadsInput): OffloadPlan {
   const { lan, wan } = r.config.interfaces;
   const mode = r.config.nat64.offloads;
   if (mode === "keep") return {};

@@ -1,9 +1,13 @@
 // Kernel settings: forwarding for both families, the box's own ephemeral ports kept clear of
 // pool4, and no RA acceptance on the LAN (the box is the router there).
 import { parsePortRange } from "../config/fields.js";
-import type { Resolved } from "./context.js";
+import { type Part, pick, type Resolved } from "./context.js";
 
-export function renderSysctl(r: Resolved): string {
+export type SysctlInput = Part<never, "system" | "interfaces">;
+
+export const sysctlInput = (r: Resolved): SysctlInput => ({ config: pick(r.config, ["system", "interfaces"]) });
+
+export function renderSysctl(r: SysctlInput): string {
   const { first, last } = parsePortRange(r.config.system.ephemeralPorts);
   const lan = r.config.interfaces.lan.name;
   const lines = [
