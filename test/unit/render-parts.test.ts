@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { type Facts, type Resolved, resolve } from "../../agent/src/render/context.js";
-import { corefileInput, renderCorefile } from "../../agent/src/render/corefile.js";
+import { corefileInput, loadedId, renderCorefile } from "../../agent/src/render/corefile.js";
 import { renderParts, renderResolved } from "../../agent/src/render/index.js";
 import { joolInput, renderJool } from "../../agent/src/render/jool.js";
 import { networkdInput, renderNetworkd } from "../../agent/src/render/networkd.js";
@@ -67,4 +67,17 @@ describe("renderers by part", () => {
       assert.deepEqual(parts.files, renderResolved(next));
       assert.deepEqual(Object.keys(parts.files), Object.keys(parts.files).sort(), "files in code-unit order");
     });
+});
+
+describe("the Corefile's loaded id", () => {
+  it("is one hex id, the same for the same Corefile and another when anything else in it changes", () => {
+    const base = examples[0] as Record<string, unknown>;
+    const corefile = (input: unknown) => renderCorefile(resolved(input, FACTS[0] as Facts));
+    const first = corefile(base);
+    assert.match(loadedId(first) ?? "", /^[0-9a-f]{16}$/);
+    assert.equal(first.split("\n").filter((l) => l.trim().startsWith("loaded ")).length, 1);
+    assert.equal(corefile(base), first);
+    const other = corefile({ ...base, dns64: { ...(base.dns64 as object), upstreams: ["192.0.2.53"] } });
+    assert.notEqual(loadedId(other), loadedId(first));
+  });
 });

@@ -13,6 +13,9 @@ function block(name: string, lines: string[]): string[] {
   return [`${name} {`, ...lines.map((l) => `    ${l}`), "}"];
 }
 
+/** The `loaded` line until its id is known. */
+const LOADED_PLACEHOLDER = "loaded (id)";
+
 /** The id in a Corefile's `loaded` line: the agent reloads CoreDNS and waits to see it served. */
 export function loadedId(corefile: string): string | null {
   return /^ {4}loaded ([0-9a-f]+)$/m.exec(corefile)?.[1] ?? null;
@@ -43,8 +46,7 @@ export function renderCorefile(r: CorefileInput): string {
     ...(d.translateAll ? ["translate_all"] : []),
     ...(d.allowIPv4 ? ["allow_ipv4"] : []),
   ];
-  // id: of the Corefile without it, so that it changes exactly when the rest does.
-  const server = (bind: string[], synthesize: boolean, processWide: boolean, id: string | null) =>
+  const server = (bind: string[], synthesize: boolean, processWide: boolean) =>
     block(".:53", [
       `bind ${bind.join(" ")}`,
       `clients ${r.dnsClients.join(" ")}`,
@@ -55,27 +57,25 @@ export function renderCorefile(r: CorefileInput): string {
       ...(d.logQueries ? ["log"] : []),
       // health and loaded are process-wide and allowed in one block only; ready and prometheus
       // share their listener between the blocks that name them.
-      ...(processWide ? [`health ${COREDNS_HEALTH}`, ...(id === null ? [] : [`loaded ${id}`])] : []),
+      ...(processWide ? [`health ${COREDNS_HEALTH}`, LOADED_PLACEHOLDER] : []),
       `ready ${COREDNS_READY}`,
       `prometheus ${COREDNS_METRICS}`,
     ]);
   const v4 = listen.filter((a) => !a.includes(":"));
   const split = d.enabled && !d.allowIPv4 && v4.length > 0;
-  const text = (id: string | null) => {
-    const blocks = split
-      ? [
-          ...server(
-            listen.filter((a) => a.includes(":")),
-            true,
-            true,
-            id,
-          ),
-          "",
-          "# IPv4 clients: no synthesis (dns64.allowIPv4 is off).",
-          ...server(v4, false, false, id),
-        ]
-      : server(listen, d.enabled, true, id);
-    return `${["# Rendered by gate64 from the device configuration; do not edit.", ...blocks].join("\n")}\n`;
-  };
-  return text(createHash("sha256").update(text(null)).digest("hex").slice(0, 16));
+  const blocks = split
+    ? [
+        ...server(
+          listen.filter((a) => a.includes(":")),
+          true,
+          true,
+        ),
+        "",
+        "# IPv4 clients: no synthesis (dns64.allowIPv4 is off).",
+        ...server(v4, false, false),
+      ]
+    : server(listen, d.enabled, true);
+  // The id: a hash of the Corefile with the placeholder line, so it changes exactly when the rest does.
+  const text = `${["# Rendered by gate64 from the device configuration; do not edit.", ...blocks].join("\n")}\n`;
+  return text.replace(LOADED_PLACEHOLDER, `loaded ${createHash("sha256").update(text).digest("hex").slice(0, 16)}`);
 }
