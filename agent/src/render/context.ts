@@ -40,13 +40,6 @@ export interface Resolved {
  */
 export type Part<K extends keyof Resolved, C extends keyof Config> = Pick<Resolved, K> & { config: Pick<Config, C> };
 
-/** `keys` of `o`, an unset one as undefined: a part's keys are all there to compare. */
-export function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
-  const out = {} as Pick<T, K>;
-  for (const k of keys) out[k] = o[k];
-  return out;
-}
-
 /** RFC 4193 ULA /64 whose global id is a hash of the device id: stable across reflashes. */
 export function ulaFor(deviceId: string): string {
   const digest = createHash("sha256").update(`gate64-ula:${deviceId}`).digest();

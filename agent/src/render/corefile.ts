@@ -1,7 +1,7 @@
 // The CoreDNS Corefile. The plugin order is fixed by our CoreDNS build (the directives in
 // image/coredns/main.go), not by the order of lines here; the order here is for people reading it.
 import { createHash } from "node:crypto";
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 
 /** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */
 export const UPLINK_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
@@ -31,8 +31,10 @@ export function loadedId(corefile: string): string | null {
 export type CorefileInput = Part<"lanHost" | "dnsClients" | "dns64Prefix", "dns64">;
 
 export const corefileInput = (r: Resolved): CorefileInput => ({
-  ...pick(r, ["lanHost", "dnsClients", "dns64Prefix"]),
-  config: pick(r.config, ["dns64"]),
+  lanHost: r.lanHost,
+  dnsClients: r.dnsClients,
+  dns64Prefix: r.dns64Prefix,
+  config: { dns64: r.config.dns64 },
 });
 
 export function renderCorefile(r: CorefileInput): string {

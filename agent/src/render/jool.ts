@@ -1,7 +1,7 @@
 // Jool's atomic configuration (`jool file handle`). Every global the box manages is written out:
 // keys left out of the file are reset to Jool's defaults on update, not kept.
 import type { Pool4Entry } from "../config/schema.js";
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 
 export const JOOL_INSTANCE = "default";
 
@@ -35,7 +35,10 @@ export function awaitingWan(r: Part<"wanIPv4", "nat64">): boolean {
 
 export type JoolInput = Part<"wanIPv4", "nat64" | "logging">;
 
-export const joolInput = (r: Resolved): JoolInput => ({ ...pick(r, ["wanIPv4"]), config: pick(r.config, ["nat64", "logging"]) });
+export const joolInput = (r: Resolved): JoolInput => ({
+  wanIPv4: r.wanIPv4,
+  config: { nat64: r.config.nat64, logging: r.config.logging },
+});
 
 export function renderJool(r: JoolInput): string {
   const n = r.config.nat64;

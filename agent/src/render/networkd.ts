@@ -1,11 +1,13 @@
 // systemd-networkd .link and .network files for LAN and WAN.
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 
 export type NetworkdInput = Part<"lanAddress" | "lanHost" | "lanPrefix", "interfaces" | "routerAdvertisements" | "nat64">;
 
 export const networkdInput = (r: Resolved): NetworkdInput => ({
-  ...pick(r, ["lanAddress", "lanHost", "lanPrefix"]),
-  config: pick(r.config, ["interfaces", "routerAdvertisements", "nat64"]),
+  lanAddress: r.lanAddress,
+  lanHost: r.lanHost,
+  lanPrefix: r.lanPrefix,
+  config: { interfaces: r.config.interfaces, routerAdvertisements: r.config.routerAdvertisements, nat64: r.config.nat64 },
 });
 
 type Section = [name: string, entries: [key: string, value: string | number | boolean][]];

@@ -2,7 +2,7 @@
 // DNS (from the ACL), ND/RA and management from the management networks. Jool translates in
 // PRE_ROUTING, before the input and forward chains, so translated flows are filtered by the
 // guard's prerouting chain (guard.ts) instead.
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 import { type GuardInput, renderGuard } from "./guard.js";
 
 /** Ports of the box's management services (SSH if installed, the agent's metrics). */
@@ -22,8 +22,16 @@ export type NftablesInput = GuardInput & Part<"lanPrefix" | "dnsClients", "firew
 
 export function nftablesInput(r: Resolved): NftablesInput {
   return {
-    ...pick(r, ["lanPrefix", "dnsClients", "wanIPv4", "ownIPv4"]),
-    config: { ...pick(r.config, ["interfaces", "firewall", "nat64"]), dns64: pick(r.config.dns64, ["allowNonGlobal"]) },
+    lanPrefix: r.lanPrefix,
+    dnsClients: r.dnsClients,
+    wanIPv4: r.wanIPv4,
+    ownIPv4: r.ownIPv4,
+    config: {
+      interfaces: r.config.interfaces,
+      firewall: r.config.firewall,
+      nat64: r.config.nat64,
+      dns64: { allowNonGlobal: r.config.dns64.allowNonGlobal },
+    },
   };
 }
 

@@ -10,7 +10,7 @@
 // which would send a merged burst as one datagram. Datagrams to the box's own sockets are never
 // merged (the kernel merges only for sockets that ask). networkd's .link has no key for either.
 import type { Config } from "../config/schema.js";
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 
 type Features = Record<string, "on" | "off">;
 export type OffloadPlan = Record<string, Features>;
@@ -29,7 +29,7 @@ const LAN_ONLY: Partial<Record<Mode, Features>> = { "udp-gro": { "rx-udp-gro-for
 export type OffloadsInput = Part<never, "interfaces"> & { config: { nat64: Pick<Config["nat64"], "offloads"> } };
 
 export const offloadsInput = (r: Resolved): OffloadsInput => ({
-  config: { ...pick(r.config, ["interfaces"]), nat64: pick(r.config.nat64, ["offloads"]) },
+  config: { interfaces: r.config.interfaces, nat64: { offloads: r.config.nat64.offloads } },
 });
 
 export function renderOffloads(r: OffloadsInput): OffloadPlan {

@@ -1,11 +1,11 @@
 // Kernel settings: forwarding for both families, the box's own ephemeral ports kept clear of
 // pool4, and no RA acceptance on the LAN (the box is the router there).
 import { parsePortRange } from "../config/fields.js";
-import { type Part, pick, type Resolved } from "./context.js";
+import type { Part, Resolved } from "./context.js";
 
 export type SysctlInput = Part<never, "system" | "interfaces">;
 
-export const sysctlInput = (r: Resolved): SysctlInput => ({ config: pick(r.config, ["system", "interfaces"]) });
+export const sysctlInput = (r: Resolved): SysctlInput => ({ config: { system: r.config.system, interfaces: r.config.interfaces } });
 
 export function renderSysctl(r: SysctlInput): string {
   const { first, last } = parsePortRange(r.config.system.ephemeralPorts);
