@@ -13,7 +13,7 @@ export function sameData(a: unknown, b: unknown, known?: Map<object, unknown>): 
   if (known?.get(a) === b) return true;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i], known)) return false;
   } else {
     if (Array.isArray(b)) return false;
     const keys = Object.keys(a);

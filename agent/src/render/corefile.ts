@@ -21,13 +21,6 @@ export function loadedId(corefile: string): string | null {
   return /^ {4}loaded ([0-9a-f]+)$/m.exec(corefile)?.[1] ?? null;
 }
 
-/**
- * One server block per answer policy. Synthesis depends on the client's address family (IPv4
- * clients get none unless allowIPv4), and the cache's key does not carry it; so when the two
- * families are answered differently, the IPv6 listeners and the IPv4 listeners get blocks of their
- * own, each with its own cache above dns64rfc (image/coredns/main.go): a cached synthesized
- * answer costs one cache lookup, as a plain cached answer does.
- */
 export type CorefileInput = Part<"lanHost" | "dnsClients" | "dns64Prefix", "dns64">;
 
 export const corefileInput = (r: Resolved): CorefileInput => ({
@@ -37,6 +30,13 @@ export const corefileInput = (r: Resolved): CorefileInput => ({
   config: { dns64: r.config.dns64 },
 });
 
+/**
+ * One server block per answer policy. Synthesis depends on the client's address family (IPv4
+ * clients get none unless allowIPv4), and the cache's key does not carry it; so when the two
+ * families are answered differently, the IPv6 listeners and the IPv4 listeners get blocks of their
+ * own, each with its own cache above dns64rfc (image/coredns/main.go): a cached synthesized
+ * answer costs one cache lookup, as a plain cached answer does.
+ */
 export function renderCorefile(r: CorefileInput): string {
   const d = r.config.dns64;
   const listen = [...new Set([...d.listen.map((a) => (a === "lan" ? r.lanHost : a)), "::1"])];

@@ -105,7 +105,6 @@ function wanNetwork(r: NetworkdInput): string {
   ]);
 }
 
-/** Files for /run/systemd/network, keyed by file name. */
 /**
  * Files for /run/systemd/network, keyed by file name. No .link files: udev applies those only when
  * a NIC appears, before the agent runs; NIC names come from the board, offloads from ethtool.
