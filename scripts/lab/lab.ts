@@ -372,7 +372,9 @@ export class Lab {
       "-qmp",
       `unix:${qmpSocket},server=on,wait=off`,
     ];
+    // A QEMU that was killed leaves its sockets behind: console() waits for the new one's.
     rmSync(qmpSocket, { force: true });
+    rmSync(this.serialSocket, { force: true });
     this.qemuStartedAt = Date.now();
     // QEMU's own errors (a disk it cannot open, a firmware it cannot map) go to qemu.log: tail()
     // shows them when a boot never came.
