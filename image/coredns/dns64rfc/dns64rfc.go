@@ -104,8 +104,8 @@ func (d *DNS64) serveAAAA(ctx context.Context, w dns.ResponseWriter, r *dns.Msg,
 		return rc, w.WriteMsg(orig)
 	}
 
-	aResp, err := d.Upstream.Lookup(ctx, state, state.Name(), dns.TypeA)
-	if err != nil || aResp == nil {
+	aResp := d.lookupA(ctx, state)
+	if aResp == nil {
 		// Could not ask for A: the AAAA answer (minus excluded records) is all we know.
 		return rc, w.WriteMsg(d.withoutExcluded(orig))
 	}
@@ -117,6 +117,19 @@ func (d *DNS64) serveAAAA(ctx context.Context, w dns.ResponseWriter, r *dns.Msg,
 	}
 	requestsTranslated.WithLabelValues(metrics.WithServer(ctx)).Inc()
 	return dns.RcodeSuccess, w.WriteMsg(out)
+}
+
+// lookupA asks the plugins below this one (the forwarder) for the A records to synthesize from.
+// Not through the server's whole chain, as the stock dns64 plugin does: the cache above holds the
+// synthesized AAAA, which is what the client asked for, and the second pass through the server
+// (its response scrubbing, clients, the cache's lookup and insert of an A no client asked for, the
+// metrics plugin counting that A as a query) cost about a quarter of an uncached synthesis's CPU
+// (docs/benchmarks.md, dns64). A client's own A query is cached as any other.
+func (d *DNS64) lookupA(ctx context.Context, state request.Request) *dns.Msg {
+	req := state.NewWithQuestion(state.Name(), dns.TypeA)
+	nw := nonwriter.New(state.W)
+	_, _ = plugin.NextOrFailure(name, d.Next, ctx, nw, req.Req) // no answer leaves nw.Msg nil
+	return nw.Msg
 }
 
 // splitAAAA counts AAAA records that are usable and those inside an excluded range.
