@@ -23,14 +23,15 @@ import (
 )
 
 // directives is the execution order of the plugins, outermost first. clients (the resolver's
-// access control) runs before dns64rfc so that a refused client gets no locally answered
-// ipv4only.arpa either; cache sits above dns64rfc so that a cached synthesized answer skips the
-// synthesis. Synthesis depends on the client's address family, which the cache's key does not
-// carry: the agent's Corefile gives the IPv6 and the IPv4 listeners separate server blocks (and
-// caches) whenever the families are answered differently (agent/src/render/corefile.ts).
-// prometheus and errors sit below the cache: a cached answer is served by clients and cache
-// alone (the cache counts it in coredns_cache_requests_total): on that path the metrics
-// plugin's recorder and labelled series would cost 12-15 % of each answer's CPU
+// access control) is not in the chain: it filters which server block a query enters, so a source
+// outside it reaches neither the cache nor dns64rfc (no locally answered ipv4only.arpa either)
+// but the block after it, whose refuse answers REFUSED. cache sits above dns64rfc so that a
+// cached synthesized answer skips the synthesis. Synthesis depends on the client's address
+// family, which the cache's key does not carry: the agent's Corefile gives the IPv6 and the IPv4
+// listeners separate server blocks (and caches) whenever the families are answered differently
+// (agent/src/render/corefile.ts). prometheus and errors sit below the cache: a cached answer is
+// served by the cache alone (it counts it in coredns_cache_requests_total): on that path the
+// metrics plugin's recorder and labelled series would cost 12-15 % of each answer's CPU
 // (docs/benchmarks.md, dns64). log stays above the cache, so that query logging sees every query.
 var directives = []string{
 	"reload",
@@ -40,6 +41,7 @@ var directives = []string{
 	"loaded",
 	"log",
 	"clients",
+	"refuse",
 	"cache",
 	"prometheus",
 	"errors",

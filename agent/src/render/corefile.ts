@@ -31,11 +31,13 @@ export const corefileInput = (r: Resolved): CorefileInput => ({
 });
 
 /**
- * One server block per answer policy. Synthesis depends on the client's address family (IPv4
- * clients get none unless allowIPv4), and the cache's key does not carry it; so when the two
- * families are answered differently, the IPv6 listeners and the IPv4 listeners get blocks of their
- * own, each with its own cache above dns64rfc (image/coredns/main.go): a cached synthesized
- * answer costs one cache lookup, as a plain cached answer does.
+ * One server block per answer policy, then one for the rest. Synthesis depends on the client's
+ * address family (IPv4 clients get none unless allowIPv4), and the cache's key does not carry it;
+ * so when the two families are answered differently, the IPv6 listeners and the IPv4 listeners
+ * get blocks of their own, each with its own cache above dns64rfc (image/coredns/main.go): a
+ * cached synthesized answer costs one cache lookup, as a plain cached answer does. `clients` makes
+ * each of those blocks serve only dns64.acl; CoreDNS tries blocks for the same listener top to
+ * bottom, so the last block, on every listener, gets the other sources and refuses them.
  */
 export function renderCorefile(r: CorefileInput): string {
   const d = r.config.dns64;
@@ -77,7 +79,12 @@ export function renderCorefile(r: CorefileInput): string {
         ...server(v4, false, false),
       ]
     : server(listen, d.enabled, true);
+  const refused = [
+    "",
+    "# Sources outside dns64.acl: REFUSED.",
+    ...block(".:53", [`bind ${listen.join(" ")}`, ...(d.logQueries ? ["log"] : []), "refuse"]),
+  ];
   // The id: a hash of the Corefile with the placeholder line, so it changes exactly when the rest does.
-  const text = `${["# Rendered by gate64 from the device configuration; do not edit.", ...blocks].join("\n")}\n`;
+  const text = `${["# Rendered by gate64 from the device configuration; do not edit.", ...blocks, ...refused].join("\n")}\n`;
   return text.replace(LOADED_PLACEHOLDER, `loaded ${createHash("sha256").update(text).digest("hex").slice(0, 16)}`);
 }
