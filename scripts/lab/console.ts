@@ -55,7 +55,10 @@ export class SerialConsole {
       await this.expect(/Password: ?$/m, 15_000, this.screen.length - 200);
       const mark = this.screen.length;
       this.write(`${password}\r`);
-      await this.expect(/# $/m, 30_000, mark);
+      // A loaded host's TCG guest took over 30 s from the password to the shell (an arm64 CI
+      // run), so the shell gets the rest of the login's budget; a refused password ends it early.
+      const m = await this.expect(/# $|Login incorrect/m, Math.max(30_000, until - Date.now()), mark);
+      if (m[0] !== "# ") throw new Error(`console: the box refused ${user}'s password; screen ends:\n${this.screen.slice(-1500)}`);
     }
     // A quiet, wide shell for scripted use, and no kernel messages amid a command's output (a
     // Jool error landed inside `findmnt`'s once); a panic (level 0) still shows.
