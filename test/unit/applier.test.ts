@@ -49,7 +49,8 @@ beforeEach(async () => {
   });
   const v = validateConfig(BASE);
   assert.ok(v.ok);
-  await applier.boot(v.config, BASE);
+  asked = [];
+  assert.equal((await applier.boot(v.config, BASE)).error, undefined);
   sys.commands.length = 0;
   asked = [];
 });
@@ -321,6 +322,32 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     const { again, boot } = await bootAgain();
     assert.match(boot.error ?? "", /sysctl: net\/ipv6\/conf\/lan\/accept_ra = 0: ENOENT: .*\/proc\/sys\/net\/ipv6\/conf\/lan\/accept_ra/);
     assert.ok(again.running !== null, "the rendered config is known, so the console and the fleet can fix it");
+  });
+
+  it("after a boot apply that failed part-way, the next apply installs every service, not only what changed", async () => {
+    sys.handlers.set("nft", () => ({ code: 1, stdout: "", stderr: "timed out" }));
+    const { again, boot } = await bootAgain();
+    assert.match(boot.error ?? "", /^firewall: nft -f/);
+    sys.handlers.delete("nft");
+    sys.commands.length = 0;
+    assert.equal((await again.apply(withUpstream("198.51.100.65"), { by: "test" })).outcome, "committed");
+    const installed = sys.commands.filter((c) => /^(nft -f|networkctl reload|jool file handle|systemctl restart coredns)/.test(c));
+    assert.equal(installed.length, 4, sys.commands.join("\n"));
+    sys.commands.length = 0;
+    assert.equal((await again.apply(withUpstream("198.51.100.66"), { by: "test" })).outcome, "committed");
+    assert.ok(!sys.commands.some((c) => /^(nft -f|networkctl|jool file)/.test(c)), "whole again: only CoreDNS's change");
+  });
+
+  it("reverts a failed install only in the services it reached", async () => {
+    sys.handlers.set("jool", (args) =>
+      args[0] === "file" ? { code: 1, stdout: "", stderr: "Invalid argument" } : { code: 0, stdout: "", stderr: "" },
+    );
+    const r = await applier.apply({ ...withUpstream("198.51.100.67"), nat64: { timeouts: { udpSec: 600 } } }, { by: "test" });
+    assert.equal(r.outcome, "reverted");
+    assert.match(r.outcome === "reverted" ? r.reason : "", /^install failed: jool: jool file handle/);
+    // Jool is loaded again with the old file; CoreDNS, after Jool in the order, was never touched.
+    assert.equal(sys.commands.filter((c) => c.startsWith("jool file handle")).length, 2, sys.commands.join("\n"));
+    assert.ok(!sys.commands.some((c) => c.includes("coredns")), sys.commands.join("\n"));
   });
 
   it("a boot writes the kernel settings and the hostname into /proc/sys, and loads Jool only if it is not loaded", async () => {

@@ -15,7 +15,7 @@ import { PATHS } from "../paths.js";
 import { type Facts, type Resolved, resolve } from "../render/context.js";
 import { type RenderedFiles, renderResolved } from "../render/index.js";
 import type { System } from "../system/system.js";
-import { execute } from "./execute.js";
+import { execute, StepError } from "./execute.js";
 import { type PlanOptions, plan, probesToVerify, readinessProbes, repairable, repairSteps, type Service } from "./plan.js";
 import { type Revision, RevisionStore } from "./revisions.js";
 
@@ -93,7 +93,12 @@ export class Applier {
   running: Running | null = null;
   private pending: { running: Running; previous: Running; timer: NodeJS.Timeout; record: Revision } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
-  private bootFailed = false;
+  /**
+   * The files under current/ are not all in effect: a boot apply failed part-way (and nothing
+   * has been committed since). The next boot or apply then installs every service, not only
+   * those whose files changed.
+   */
+  private partial = false;
 
   constructor(private readonly deps: ApplierDeps) {
     this.revisions = new RevisionStore(deps.sys, deps.log);
@@ -172,17 +177,17 @@ export class Applier {
   boot(config: Config, input: unknown): Promise<BootResult> {
     return this.exclusive(async () => {
       const next = await this.render(config, input, await this.reconcile(input));
-      // After a failed attempt the files under current/ were never all put into effect.
-      const inEffect = this.bootFailed ? null : await this.filesInEffect(Object.keys(next.files));
+      const inEffect = this.partial ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
         const services = await this.activate(next, await this.stage(next), inEffect, { boot: true });
         // The first health round comes right after: it would find a CoreDNS that is still starting
         // and wait out a whole interval (30 s) for the next round.
         await this.untilReady(next, services);
+        this.partial = false;
         return { services };
       } catch (err) {
-        this.bootFailed = true;
+        this.partial = true;
         return { services: [], error: (err as Error).message };
       }
     });
@@ -287,16 +292,19 @@ export class Applier {
     before: Running,
     record: Revision,
     reason: string,
+    only: ReadonlySet<Service> | null = null,
   ): Promise<Extract<ApplyResult, { outcome: "reverted" }>> {
     this.deps.log(`apply: reverting revision ${failed.revision} to ${before.revision}: ${reason}`);
     // Rendered again: the WAN address may have changed since the previous revision was rendered.
     const previous = await this.render(before.config, before.input, before.revision, before);
     try {
       await this.deps.sys.swapSymlink(`rev-${previous.revision}`, PATHS.current);
-      await execute(this.deps.sys, previous.config, await this.stage(previous), previous.files, plan(failed.files, previous.files));
+      const steps = plan(failed.files, previous.files).filter((s) => only === null || only.has(s.service));
+      await execute(this.deps.sys, previous.config, await this.stage(previous), previous.files, steps);
     } catch (err) {
       // The old files are in place; the health loop keeps repairing what did not come back.
       this.deps.log(`apply: revert of ${failed.revision} incomplete: ${(err as Error).message}`);
+      this.partial = true;
     }
     this.running = previous;
     await this.revisions.save({ ...record, outcome: "reverted", reason });
@@ -308,6 +316,7 @@ export class Applier {
     await this.deps.sys.writeFileAtomic(PATHS.config, `${JSON.stringify(r.input, null, 2)}\n`, 0o600);
     await this.revisions.save({ ...record, outcome: "committed" });
     this.running = r;
+    this.partial = false;
     await this.prune();
   }
 
@@ -375,12 +384,14 @@ export class Applier {
     // are still committed, and each feature reacts to its own section.
     if (
       meta.confirmSec === undefined &&
+      !this.partial &&
       sameFiles(next.files, previous.files) &&
       JSON.stringify(next.config) === JSON.stringify(previous.config)
     )
       return { outcome: "unchanged", revision: previous.revision };
     const dir = await this.stage(next);
-    const problems = await this.toolChecks(next.files, dir, previous.files);
+    const inEffect = this.partial ? null : previous.files;
+    const problems = await this.toolChecks(next.files, dir, inEffect ?? {});
     lap("stage");
     if (problems.length > 0) {
       await this.revisions.save({ ...record, reason: formatProblems(problems) });
@@ -388,10 +399,17 @@ export class Applier {
     }
 
     let services: Service[];
+    // What the install touched: a failed one is reverted there only (the failing step's service
+    // included, which may have got part-way), not in the services it never reached.
+    const touched = new Set<Service>();
     try {
-      services = await this.activate(next, dir, previous.files, {}, (s) => lap(`install ${s}`));
+      services = await this.activate(next, dir, inEffect, {}, (s) => {
+        touched.add(s);
+        lap(`install ${s}`);
+      });
     } catch (err) {
-      return { ...(await this.revert(next, previous, record, `install failed: ${(err as Error).message}`)), steps };
+      const only = err instanceof StepError ? touched.add(err.service) : null;
+      return { ...(await this.revert(next, previous, record, `install failed: ${(err as Error).message}`, only)), steps };
     }
     const failure = await this.verify(next, services);
     lap("verify");
