@@ -169,6 +169,12 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(status, /failed\s+boot-apply\s+\/data\/gate64\/config\.json: sysctl: .*nolan0.*; running revision \d+ instead/);
     assert.match(web(), /gate64 lab web server/, "the last good configuration translates");
     assert.equal(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/availability`, 10), "ready", "the fleet can reach it");
+    // 30 s after it started the agent tries config.json again: the same failure, reverted in the
+    // one service it reached (sysctl, first in the order), and the fallback translates on.
+    const history = async () => (await con.run("gate64 config history")).output;
+    await waitFor("the first boot retry", async () => /reverted\s+gate64-agent: boot retry 1 of 7/.test(await history()), 120_000);
+    assert.match(web(), /gate64 lab web server/, "the fallback translates after the failed retry");
+    assert.match((await con.run("gate64 status")).output, /; try 1 of 7 reverted: install failed: sysctl: .*nolan0.* \(next in 60 s\)/);
     await con.run("mv /data/gate64/config.good /data/gate64/config.json && systemctl restart gate64-agent", 120_000);
     await lab.waitForHealth("ok", 180);
   });

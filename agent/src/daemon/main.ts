@@ -23,6 +23,7 @@ import { withCommandLog } from "../system/command-log.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
 import { Updater } from "../update/updater.js";
+import { BootRetry } from "./boot-retry.js";
 import { ControlSocket } from "./control.js";
 import { FleetConnection } from "./fleet-connection.js";
 import { HealthLoop } from "./health-loop.js";
@@ -125,9 +126,10 @@ async function main(): Promise<void> {
     check: (r, only) => checkHealth(sys, r, only),
     onChange: (r) => bus.emit("applied", r),
   });
-  // config.json first; if it cannot be put into effect, the image's default configuration. The
-  // failure stays in health (probe "boot-apply") until a change is committed.
-  let bootError: string | undefined;
+  // config.json first; if it cannot be put into effect, the next candidate, while the failed one
+  // is tried again later (boot-retry.ts). The failure stays in health (probe "boot-apply") until
+  // a change is committed.
+  const retry: BootRetry = new BootRetry({ apply: (input, meta) => device.apply(input, meta), bus, log });
   // One wait for every candidate together: each names lan and wan, and waiting anew for a NIC that
   // is gone would outlast the unit's TimeoutStartSec (180 s) by the third candidate.
   const interfacesBy = sys.now() + INTERFACE_WAIT_MS;
@@ -143,10 +145,10 @@ async function main(): Promise<void> {
     const boot = await applier.boot(config, input);
     if (boot.error === undefined) {
       log(`applied revision ${applier.running?.revision}: ${boot.services.join(", ")}`);
-      if (bootError !== undefined) bootError += `; running ${source} instead`;
+      retry.booted(source);
       break;
     }
-    bootError ??= `${source}: ${boot.error}`;
+    retry.failed(source, input, boot.error);
     log.error(`boot apply failed: ${source}: ${boot.error}`);
   }
 
@@ -170,21 +172,12 @@ async function main(): Promise<void> {
     bus,
     id,
     firmware: version,
-    check: async (r) => {
-      const h = await checkHealth(sys, r);
-      if (bootError === undefined) return h;
-      // Reported until a later apply succeeds.
-      const probe = { name: "boot-apply", status: "failed" as const, detail: bootError, durationMs: 0 };
-      return { ...h, status: "failed", probes: [probe, ...h.probes] };
-    },
+    check: async (r) => retry.report(await checkHealth(sys, r)),
     log,
     startedAt,
     inventory: () => readInventory(sys, version),
   });
   const running = () => device.running();
-  bus.on("applied", "boot-error", (r) => {
-    if (r.outcome === "committed") bootError = undefined;
-  });
   bus.on("applied", "log-level", () => log.setLevel(running().config.logging.level));
   bus.on("health", "update", () => updater.refresh());
 
@@ -198,6 +191,7 @@ async function main(): Promise<void> {
     new MetricsServer({ sys, device, log }),
     new FleetConnection({ device, sys, bus, log }),
     new WatchdogFeeder({ sys, notify, busySince: () => health.busySince }),
+    retry,
   ];
   // The first health round runs while the modules start: loading mqtt.js and connecting to the
   // broker take seconds under TCG, and a fleet connection publishes the last health report when
