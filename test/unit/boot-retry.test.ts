@@ -134,3 +134,29 @@ it("reverts a try that fails again, in what it touched only, and stops after the
   assert.equal((await device.runHealth()).status, "ok");
   await retry.stop();
 });
+
+it("goes on trying after a try that throws, and names what it threw", async () => {
+  const bus = new EventBus(() => undefined);
+  const lines: string[] = [];
+  let calls = 0;
+  const retry = new BootRetry({
+    apply: async () => {
+      if (++calls === 1) throw new Error("EIO: i/o error, write");
+      return { outcome: "committed", revision: 7, services: [] };
+    },
+    bus,
+    log: createLogger((t) => lines.push(t)),
+    delaysSec: [0.01, 0.01, 0.01],
+  });
+  retry.failed(PATHS.config, {}, "firewall: nft -f failed");
+  retry.booted(PATHS.defaultConfig);
+  await retry.start();
+  for (const until = Date.now() + 5000; retry.detail !== undefined && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(calls, 2);
+  assert.equal(retry.detail, undefined);
+  assert.ok(
+    lines.some((l) => l.includes("boot retry 1 of 3: /data/gate64/config.json failed: EIO: i/o error, write; next in 0.01 s")),
+    lines.join(""),
+  );
+  await retry.stop();
+});

@@ -91,7 +91,7 @@ export class BootRetry implements Module {
   private schedule(): void {
     const delay = this.delays[this.tries];
     if (this.failure === null || delay === undefined) return;
-    this.timer = setTimeout(() => void this.attempt().catch((e: unknown) => this.deps.log.error(`boot retry: ${String(e)}`)), delay * 1000);
+    this.timer = setTimeout(() => void this.attempt(), delay * 1000);
   }
 
   private async attempt(): Promise<void> {
@@ -100,17 +100,23 @@ export class BootRetry implements Module {
     const n = ++this.tries;
     const of = this.delays.length;
     this.deps.log(`boot retry ${n} of ${of}: applying ${f.source} again`);
-    const r = await this.deps.apply(f.input, { by: "gate64-agent", message: `boot retry ${n} of ${of}: ${f.source}` });
-    // Unchanged: the fallback that runs is the same configuration, now fully in effect.
-    if (r.outcome === "committed" || r.outcome === "unchanged") {
-      this.deps.log(`boot retry ${n} of ${of}: ${f.source} is in effect (revision ${r.revision})`);
-      this.settle();
-      return;
+    let outcome: string;
+    try {
+      const r = await this.deps.apply(f.input, { by: "gate64-agent", message: `boot retry ${n} of ${of}: ${f.source}` });
+      // Unchanged: the fallback that runs is the same configuration, now fully in effect.
+      if (r.outcome === "committed" || r.outcome === "unchanged") {
+        this.deps.log(`boot retry ${n} of ${of}: ${f.source} is in effect (revision ${r.revision})`);
+        this.settle();
+        return;
+      }
+      outcome = outcomeText(r);
+    } catch (e) {
+      outcome = `failed: ${e instanceof Error ? e.message : String(e)}`;
     }
     if (this.failure !== f) return; // a change committed meanwhile
     const more = n < of ? `next in ${this.delays[n]} s` : "no more tries until a change is committed";
-    this.last = `try ${n} of ${of} ${outcomeText(r)} (${more})`;
-    this.deps.log.warn(`boot retry ${n} of ${of}: ${f.source} ${outcomeText(r)}; ${more}`);
+    this.last = `try ${n} of ${of} ${outcome} (${more})`;
+    this.deps.log.warn(`boot retry ${n} of ${of}: ${f.source} ${outcome}; ${more}`);
     this.schedule();
   }
 
