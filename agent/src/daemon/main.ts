@@ -1,6 +1,6 @@
 // gate64-agent: the daemon on the device. A small core wires the modules: the applier (boot and
-// transactional changes), the health loop (probes, repairs), the watchdog, the control socket (the
-// console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
+// transactional changes), the boot retries, the health loop (probes, repairs), the watchdog, the
+// control socket (the console CLI), metrics and fleet reporting. Each module's failure is logged with its name, and
 // none of them keeps the others from starting: a box whose configuration fails to apply stays
 // reachable on its console and over the fleet, to be fixed.
 import "./zod-jitless.js";
@@ -185,13 +185,14 @@ async function main(): Promise<void> {
   const wan = new WanFollower({ sys, applier, device, log });
   const health = new HealthLoop({ sys, device, applier, bus, wan, notify, log });
   const modules: Module[] = [
+    // First: a change committed on the console or over the fleet ends the boot failure.
+    retry,
     wan,
     new ControlSocket({ device, log }),
     new StatusFile({ sys, device, bus, log }),
     new MetricsServer({ sys, device, log }),
     new FleetConnection({ device, sys, bus, log }),
     new WatchdogFeeder({ sys, notify, busySince: () => health.busySince }),
-    retry,
   ];
   // The first health round runs while the modules start: loading mqtt.js and connecting to the
   // broker take seconds under TCG, and a fleet connection publishes the last health report when
