@@ -266,6 +266,24 @@ describe("fleet over MQTT (real mosquitto, TLS, ACL)", { timeout: 5 * 60_000 }, 
     assert.equal(reports.filter((r) => r.desiredRevision === 200 && r.at !== got.get("dev-b")?.at).length, 0);
   });
 
+  it("waits for a wave on its own boxes' report topics: the others' retained reports are not sent again", async () => {
+    // A third box with a retained report, outside the wave.
+    const d = await sim("dev-d");
+    await ready("dev-d");
+    const own = await op.setDesired({ device: "dev-d" }, withUpstream("198.51.100.58"), { revision: 250 });
+    assert.equal((await op.waitReported(["dev-d"], own, 15_000)).get("dev-d")?.status, "applied");
+    const from: string[] = [];
+    const stop = op.onRaw((t, p) => t.endsWith("/reported") && p.length > 0 && from.push(t.split("/")[1] as string));
+    const pending = op.waitReported(["dev-a", "dev-b"], 251, 15_000);
+    for (const id of ["dev-a", "dev-b"]) await op.setDesired({ device: id }, withUpstream("198.51.100.59"), { revision: 251 });
+    const got = await pending;
+    stop();
+    assert.deepEqual([...got.keys()].sort(), ["dev-a", "dev-b"]);
+    assert.ok(!from.includes("dev-d"), `reports seen: ${from.join(", ")}`);
+    await d.fleet.stop(); // dev-d comes back in the decommissioning test
+    delete agents["dev-d"];
+  });
+
   it("drives the fleet from the CLI: ls, cmd, config set, a rollout and one that stops at its canary", async () => {
     const fleetFile = join(dir, "fleet.json");
     writeFileSync(fleetFile, JSON.stringify({ url: broker.url, ca: broker.ca, credentialsFile: join(dir, "op.json") }));

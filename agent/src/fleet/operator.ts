@@ -24,6 +24,12 @@ import {
   topics,
 } from "./protocol.js";
 
+/**
+ * A wave of up to this many boxes waits on their own report topics (one SUBSCRIBE of that many
+ * filters, about 30 bytes each); a larger one on the wildcard.
+ */
+const WAVE_TOPICS = 1000;
+
 export const OperatorConfigSchema = z.strictObject({
   url: mqttUrl,
   ca: z.string().optional(),
@@ -263,13 +269,15 @@ export class Operator {
       if (got.size === want.size) done();
     };
     this.rawListeners.add(listener);
-    const sub = devices.length === 1 ? this.t.reported(devices[0] as string) : `${this.config.topicPrefix}/+/reported`;
-    await this.subscribe([sub]);
+    // The wave's own topics, up to WAVE_TOPICS: a subscription brings each matching retained
+    // report, so a wildcard would replay the whole fleet's reports for every wave of a rollout.
+    const subs = devices.length <= WAVE_TOPICS ? devices.map((d) => this.t.reported(d)) : [`${this.config.topicPrefix}/+/reported`];
+    await this.subscribe(subs);
     const timer = setTimeout(done, timeoutMs);
     if (want.size > 0) await finished;
     clearTimeout(timer);
     this.rawListeners.delete(listener);
-    await this.unsubscribe([sub]);
+    await this.unsubscribe(subs);
     return got;
   }
 
