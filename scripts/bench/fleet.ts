@@ -109,7 +109,6 @@ export async function run(args: string[]): Promise<void> {
         if (r.value.status !== "applied") bad++;
         seen.set(t, (seen.get(t) ?? 0) + 1);
       });
-      await o.client.subscribeAsync("gate64/+/reported", { qos: 1 });
       const cpu0 = cpuMs();
       const start = Date.now();
       await publish();
@@ -119,7 +118,6 @@ export async function run(args: string[]): Promise<void> {
       const cpu1 = cpuMs();
       await sleep(2000); // late duplicates would show here
       stop();
-      await o.client.unsubscribeAsync("gate64/+/reported");
       const duplicated = [...seen.values()].reduce((a, c) => a + c - 1, 0);
       print({
         phase: label,
@@ -139,6 +137,15 @@ export async function run(args: string[]): Promise<void> {
     // Each round applies a new config (the upstream alternates), per device and then per group.
     const config = (u: string) => ({ ...SIM_BASE_CONFIG, dns64: { upstreams: [u] } });
     const times = { perDevice: [] as number[], group: [] as number[] };
+    // The operator watches the reports through all rounds, as a dashboard does: the broker's
+    // replay of every box's retained report comes once, here, and not inside a rollout's window
+    // (10,000 stale reports each time the operator subscribed again).
+    let lastReport = Date.now();
+    const stopWatch = o.onRaw((t) => {
+      if (t.endsWith("/reported")) lastReport = Date.now();
+    });
+    await o.client.subscribeAsync("gate64/+/reported", { qos: 1 });
+    while (Date.now() - lastReport < 1000) await sleep(100);
     let revision = Date.now();
     for (let round = 0; round < Number(values.rounds); round++) {
       const r1 = ++revision;
@@ -154,6 +161,8 @@ export async function run(args: string[]): Promise<void> {
         }),
       );
     }
+    stopWatch();
+    await o.client.unsubscribeAsync("gate64/+/reported");
     print({
       phase: "rollouts",
       agents: n,
