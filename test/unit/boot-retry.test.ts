@@ -160,3 +160,17 @@ it("goes on trying after a try that throws, and names what it threw", async () =
   );
   await retry.stop();
 });
+
+it("tries nothing once a change is committed before its first try", async () => {
+  const sys = new FakeSystem();
+  let nftRuns = 0;
+  sys.handlers.set("nft", () => (nftRuns++ === 0 ? { code: 1, stdout: "", stderr: "timed out" } : { code: 0, stdout: "", stderr: "" }));
+  const { applier, device, retry } = await boot(sys, { ...IMAGE_DEFAULT, dns64: { upstreams: ["198.51.100.54"] } }, [0.1]);
+  await retry.start();
+  assert.equal((await device.apply({ ...IMAGE_DEFAULT, dns64: { upstreams: ["198.51.100.56"] } }, { by: "console" })).outcome, "committed");
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(retry.detail, undefined);
+  assert.deepEqual(upstreams(applier), ["198.51.100.56"], "the operator's change runs");
+  assert.equal((await applier.revisions.list()).filter((r) => r.message?.startsWith("boot retry")).length, 0);
+  await retry.stop();
+});
