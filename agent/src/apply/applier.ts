@@ -94,9 +94,9 @@ export class Applier {
   private pending: { running: Running; previous: Running; timer: NodeJS.Timeout; record: Revision } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /**
-   * The files under current/ are not all in effect: a boot apply failed part-way (and nothing
-   * has been committed since). The next boot or apply then installs every service, not only
-   * those whose files changed.
+   * The files under current/ are not all in effect: a boot apply or a revert failed part-way,
+   * and nothing has been committed since. The next boot or apply then installs every service,
+   * not only those whose files changed.
    */
   private partial = false;
 
@@ -408,7 +408,9 @@ export class Applier {
         lap(`install ${s}`);
       });
     } catch (err) {
-      const only = err instanceof StepError ? touched.add(err.service) : null;
+      // A failure outside a service's step (the symlink swap, a file write) may have touched any.
+      if (err instanceof StepError) touched.add(err.service);
+      const only = err instanceof StepError ? touched : null;
       return { ...(await this.revert(next, previous, record, `install failed: ${(err as Error).message}`, only)), steps };
     }
     const failure = await this.verify(next, services);
