@@ -1,10 +1,9 @@
 // A configuration that could not be put into effect at boot is tried again while the box runs a
 // fallback (an earlier revision or the image default): the failure is often a passing one (`nft
-// -f` ran out of its 30 s on a starved TCG vCPU in an arm64 CI run, and the box kept the default
-// until someone committed a change). Each try is an ordinary apply of what failed, refused or
-// reverted if it still fails, RETRY_DELAYS_SEC apart. A commit, this one's or anyone's, ends the
-// retries (config.json then holds what runs); so does the last try, after which the failure
-// stays in health (probe "boot-apply") until a change is committed.
+// -f` ran out of its 30 s on a starved TCG vCPU in an arm64 CI run). Each try is an ordinary
+// apply of what failed, refused or reverted if it still fails, RETRY_DELAYS_SEC apart. A commit,
+// this one's or anyone's, ends the retries (config.json then holds what runs); so does the last
+// try, after which the failure stays in health (probe "boot-apply") until a change is committed.
 import type { ApplyMeta, ApplyResult } from "../apply/applier.js";
 import type { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
