@@ -5,6 +5,7 @@
 // this one's or anyone's, ends the retries (config.json then holds what runs); so does the last
 // try, after which the failure stays in health (probe "boot-apply") until a change is committed.
 import type { ApplyMeta, ApplyResult } from "../apply/applier.js";
+import { formatProblems } from "../config/validate.js";
 import type { EventBus } from "../device/events.js";
 import type { HealthReport } from "../observe/health.js";
 import type { Logger } from "./log.js";
@@ -25,7 +26,7 @@ interface Failure {
 
 /** A refused or reverted try, as the probe's detail says it. */
 function outcomeText(r: ApplyResult): string {
-  if (r.outcome === "refused") return `refused: ${r.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`;
+  if (r.outcome === "refused") return `refused: ${formatProblems(r.problems).replaceAll("\n", "; ")}`;
   if (r.outcome === "reverted") return `reverted: ${r.reason}`;
   return r.outcome;
 }
