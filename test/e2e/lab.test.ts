@@ -211,6 +211,44 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
+  it("spreads the NICs' receive work: the LAN's interrupts on CPU 0, the WAN's on CPU 1, RPS to the other", async () => {
+    const con = await lab.console();
+    try {
+      const run = async (cmd: string) => {
+        const r = await con.run(cmd);
+        assert.equal(r.code, 0, `${cmd}: ${r.output}`);
+        return r.output.trim();
+      };
+      assert.equal(await run("cat /sys/devices/system/cpu/online"), "0-1");
+      // The virtio NICs' MSI-X vectors (the PCI device above the virtio function).
+      const vectors = async (nic: string) => (await run(`ls /sys/class/net/${nic}/device/../msi_irqs`)).split(/\s+/);
+      const [lanIrqs, wanIrqs] = [await vectors("lan"), await vectors("wan")];
+      for (const [irqs, cpu] of [
+        [lanIrqs, "0"],
+        [wanIrqs, "1"],
+      ] as const)
+        for (const irq of irqs) assert.equal(await run(`cat /proc/irq/${irq}/smp_affinity_list`), cpu, `IRQ ${irq}`);
+      assert.equal(Number.parseInt(await run("cat /sys/class/net/lan/queues/rx-0/rps_cpus"), 16), 2);
+      assert.equal(Number.parseInt(await run("cat /sys/class/net/wan/queues/rx-0/rps_cpus"), 16), 1);
+      // And the kernel does it: a TCP transfer through NAT64 raises the WAN's receive interrupts
+      // on CPU 1 and receive softirqs on both CPUs.
+      const wanRx = async () => {
+        const line = (await run('grep -E "$(basename $(readlink /sys/class/net/wan/device))-input" /proc/interrupts')).split(/\s+/);
+        return [Number(line[1]), Number(line[2])];
+      };
+      const netRx = async () => (await run("grep NET_RX /proc/softirqs")).split(/\s+/).slice(1, 3).map(Number);
+      const [irq0, soft0] = [await wanRx(), await netRx()];
+      lab.client.exec("iperf3", ["-6", "-c", `64:ff9b::${lab.spec.internet.iperf}`, "-t", "2", "-J"]);
+      const [irq1, soft1] = [await wanRx(), await netRx()];
+      const [on0, on1] = [0, 1].map((cpu) => (irq1[cpu] as number) - (irq0[cpu] as number));
+      assert.ok((on1 as number) > 0 && on0 === 0, `WAN receive interrupts per CPU: ${irq0} -> ${irq1}`);
+      for (const cpu of [0, 1])
+        assert.ok((soft1[cpu] as number) > (soft0[cpu] as number), `NET_RX softirqs on CPU ${cpu}: ${soft0} -> ${soft1}`);
+    } finally {
+      con.close();
+    }
+  });
+
   // The benches' own measuring code, on this box with short settings, so that it cannot rot
   // (docs/benchmarks.md has the full runs).
   it("smoke-runs the agent bench on this box (RSS, CLI start, apply steps) and the image bench", async () => {

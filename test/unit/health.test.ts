@@ -59,7 +59,10 @@ it("one round asks Jool for its instances once, for the jool and pool4 probes bo
 });
 
 it("offloads: fraglist GRO off, and the LAN's GRO for forwarded UDP on, as configured", async () => {
-  assert.equal(await setup(0, "off")("offloads"), "lan: rx-gro-list off, rx-udp-gro-forwarding on; wan: rx-gro-list off");
+  assert.equal(
+    await setup(0, "off")("offloads"),
+    "lan: rx-gro-list off, rx-udp-gro-forwarding on; wan: rx-gro-list off; receive work spread over the CPUs",
+  );
   await assert.rejects(
     setup(0, "on")("offloads"),
     /not as configured: lan rx-gro-list on \(want off\), lan rx-udp-gro-forwarding off \(want on\), wan rx-gro-list on/,

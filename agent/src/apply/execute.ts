@@ -5,10 +5,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
 import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
+import { nicIrqs, onlineCpus, rpsFiles } from "../observe/steering.js";
 import { PATHS } from "../paths.js";
 import type { RenderedFiles } from "../render/index.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { OffloadPlan } from "../render/offloads.js";
+import { placement, type SteeringPlan } from "../render/steering.js";
 import type { System } from "../system/system.js";
 import type { Service, Step } from "./plan.js";
 
@@ -71,6 +73,22 @@ async function corednsPid(sys: System): Promise<number | null> {
 }
 
 /** Whether a step marked "if-down" has nothing to do: its service runs. */
+/**
+ * Each NIC's interrupts to its CPU and its receive queues' RPS to the others (render/steering.ts).
+ * An interrupt its chip cannot move stays where it is, and a kernel without RPS has no mask to
+ * write: neither breaks translation.
+ */
+async function steer(sys: System, plan: SteeringPlan): Promise<void> {
+  const cpus = await onlineCpus(sys);
+  const ignore = () => undefined;
+  for (const [dev, entry] of Object.entries(plan)) {
+    const { irqCpu, rpsMask } = placement(entry, cpus);
+    for (const irq of await nicIrqs(sys, dev))
+      await sys.writeKernelFile(`/proc/irq/${irq}/smp_affinity_list`, String(irqCpu)).catch(ignore);
+    for (const file of await rpsFiles(sys, dev)) await sys.writeKernelFile(file, rpsMask).catch(ignore);
+  }
+}
+
 async function isUp(sys: System, service: Service): Promise<boolean> {
   if (service === "jool") return joolInstanceLoaded(sys);
   if (service === "coredns") return (await corednsPid(sys)) !== null;
@@ -118,6 +136,7 @@ const RUN: Record<Service, Run> = {
       // Drivers without a feature refuse it; what they do not have cannot break translation.
       await sys.run("ethtool", ["-K", dev, ...Object.entries(features).flat()]);
     }
+    await steer(sys, JSON.parse(next["steering.json"] ?? "{}") as SteeringPlan);
   },
   coredns: async (sys, config, _p, next, step) => {
     // CoreDNS binds the LAN address: it must exist (DAD done) before CoreDNS starts.

@@ -28,6 +28,7 @@ const SERVICE_OF: [prefix: string, service: Service][] = [
   ["hostname", "hostname"],
   ["jool/", "jool"],
   ["offloads.json", "offloads"],
+  ["steering.json", "offloads"],
   ["coredns/", "coredns"],
 ];
 

@@ -11,11 +11,13 @@ import type { Resolved } from "../render/context.js";
 import { COREDNS_METRICS, COREDNS_READY, loadedId, renderCorefile, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import { renderOffloads } from "../render/offloads.js";
+import { renderSteering } from "../render/steering.js";
 import type { System } from "../system/system.js";
 import { httpGet } from "./http.js";
 import { joolInstanceLoaded, joolPool6, joolRows } from "./jool.js";
 import { servedCorefileId } from "./metrics.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
+import { steeringDrift } from "./steering.js";
 
 const ProbeStatusSchema = z.enum(["ok", "degraded", "failed"]);
 
@@ -174,7 +176,8 @@ export function probes(sys: System, r: Resolved): Probe[] {
       },
     });
   const offloads = Object.entries(renderOffloads(r));
-  if (offloads.length > 0)
+  const steering = renderSteering(r);
+  if (offloads.length > 0 || Object.keys(steering).length > 0)
     list.push({
       name: "offloads",
       critical: false,
@@ -189,12 +192,15 @@ export function probes(sys: System, r: Resolved): Probe[] {
             if (state !== undefined && fixed === undefined && state !== want) wrong.push(`${dev} ${feature} ${state} (want ${want})`);
           }
         }
+        wrong.push(...(await steeringDrift(sys, steering)));
         if (wrong.length > 0) throw new Error(`not as configured: ${wrong.join(", ")}`);
         const list = (f: Record<string, string>) =>
           Object.entries(f)
             .map(([feature, want]) => `${feature} ${want}`)
             .join(", ");
-        return offloads.map(([dev, f]) => `${dev}: ${list(f)}`).join("; ");
+        const parts = offloads.map(([dev, f]) => `${dev}: ${list(f)}`);
+        if (Object.keys(steering).length > 0) parts.push("receive work spread over the CPUs");
+        return parts.join("; ");
       },
     });
   // Critical where pool4 uses the WAN's address: without one, translation is paused (render/jool.ts).

@@ -8,6 +8,7 @@ import { joolInput, renderJool } from "./jool.js";
 import { networkdInput, renderNetworkd } from "./networkd.js";
 import { nftablesInput, renderNftables } from "./nftables.js";
 import { offloadsInput, renderOffloads } from "./offloads.js";
+import { renderSteering, steeringInput } from "./steering.js";
 import { renderSysctl, sysctlInput } from "./sysctl.js";
 
 export type { Facts };
@@ -44,6 +45,11 @@ const RENDERERS = [
     path: "offloads.json",
     input: offloadsInput,
     render: (i) => ({ "offloads.json": `${JSON.stringify(renderOffloads(i), null, 2)}\n` }),
+  }),
+  renderer({
+    path: "steering.json",
+    input: steeringInput,
+    render: (i) => ({ "steering.json": `${JSON.stringify(renderSteering(i), null, 2)}\n` }),
   }),
   renderer({ path: "sysctl.d/", input: sysctlInput, render: (i) => ({ "sysctl.d/90-gate64.conf": renderSysctl(i) }) }),
 ];
