@@ -1,8 +1,10 @@
 // npm run bench -- nat64 [--rounds N] [--seconds N] [--conn-seconds N]
 // In the lab, side by side in one VM: NAT64 as shipped (the translator's guard ahead of Jool,
 // its packets exempt from conntrack), NAT64 with the guard's prerouting chain flushed, NAT64 with
-// conntrack tracking its packets (the exemption's chain flushed), and plain IPv4 routing through
-// the same box (a temporary IPv4 subnet on the LAN for this run only). Offloads as shipped. Per
+// conntrack tracking its packets (the exemption's chain flushed), NAT64 with every NIC interrupt
+// on CPU 0 and RPS off (the kernel's placement, against `nat64.steering`'s), and plain IPv4
+// routing through the same box (a temporary IPv4 subnet on the LAN for this run only). Offloads
+// and steering as shipped unless the path says otherwise. Per
 // path: TCP throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds
 // alternate the order of the paths; ratios are taken within a round, then the median and the
 // spread (min-max) over rounds are printed. One JSON object per line.
@@ -13,7 +15,7 @@ import { Lab } from "../lab/lab.js";
 import { median, report } from "./report.js";
 
 const V4_LAN = { box: "10.99.0.1", client: "10.99.0.2", prefix: 24, net: "10.99.0.0/24" };
-const PATHS = ["guarded", "unguarded", "tracked", "ipv4"] as const;
+const PATHS = ["guarded", "unguarded", "tracked", "unsteered", "ipv4"] as const;
 type Path = (typeof PATHS)[number];
 type Figures = { tcpMbps: number; newTcpConnPerSec: number; udp64PacketsPerSec: number; connFailures: number };
 const FIGURES = ["tcpMbps", "newTcpConnPerSec", "udp64PacketsPerSec"] as const;
@@ -52,6 +54,93 @@ async function setRuleset(con: SerialConsole, path: Path): Promise<void> {
   if (chain !== undefined) await con.run(`nft flush chain inet gate64 ${chain}`);
 }
 
+/** The NICs' interrupt and RPS files, as `nat64.steering` set them: "path value" lines. */
+async function steeringFiles(con: SerialConsole): Promise<string[]> {
+  const files =
+    "/sys/class/net/lan/queues/rx-*/rps_cpus /sys/class/net/wan/queues/rx-*/rps_cpus " +
+    "$(for n in lan wan; do for i in $(ls /sys/class/net/$n/device/../msi_irqs); do echo /proc/irq/$i/smp_affinity_list; done; done)";
+  const out = (await con.run(`for f in ${files}; do echo "$f $(cat $f)"; done`)).output;
+  return out.split("\n").filter((l) => /^\/\S+ \S+$/.test(l.trim()));
+}
+
+/** The "unsteered" path: every NIC interrupt on CPU 0, RPS off (the kernel's placement); else as shipped. */
+async function setSteering(con: SerialConsole, path: Path, shipped: readonly string[]): Promise<void> {
+  const lines = path === "unsteered" ? shipped.map((l) => `${l.split(" ")[0]} 0`) : shipped;
+  await con.run(lines.map((l) => `echo ${l.split(" ")[1]} > ${l.split(" ")[0]}`).join("; "));
+}
+
+/**
+ * The rounds on a booted lab box, the ratios printed. The IPv4 subnet and routes it adds for the
+ * routed path are removed again, and the ruleset and steering left as shipped: the lab e2e test
+ * smoke-runs it on its own box (short settings) and goes on.
+ */
+export async function measureNat64(
+  lab: Lab,
+  con: SerialConsole,
+  opts: { rounds: number; seconds: string; connSeconds: string },
+): Promise<void> {
+  const { rounds } = opts;
+  // Plain IPv4 routing for comparison: an IPv4 subnet on the LAN, forwarded by the same kernel.
+  await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
+  // Routed IPv4 flows are tracked by conntrack (NAT64 flows are exempt, but not on the
+  // "tracked" path); at a few hundred new connections/s the default table (sized by RAM) fills
+  // with TIME_WAIT entries and drops SYNs. Room for the test:
+  await con.run("sysctl -q -w net.netfilter.nf_conntrack_max=262144");
+  lab.client.ip("addr", "add", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
+  lab.client.ip("route", "add", "default", "via", V4_LAN.box);
+  lab.internet.ip("route", "add", V4_LAN.net, "via", lab.spec.wan.box);
+  const shipped = await steeringFiles(con);
+  const perRound: Record<Path, Figures>[] = [];
+  let full: string;
+  try {
+    if (shipped.length === 0) throw new Error("nat64 bench: no interrupt or RPS files found for lan and wan");
+    report({ bench: "nat64", steering: Object.fromEntries(shipped.map((l) => l.split(" "))) });
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? PATHS : [...PATHS].reverse();
+      const got = {} as Record<Path, Figures>;
+      for (const path of order) {
+        await setRuleset(con, path);
+        await setSteering(con, path, shipped);
+        got[path] = measure(lab, path, opts.seconds, opts.connSeconds);
+        report({ bench: "nat64", round: i + 1, path, ...got[path] });
+      }
+      perRound.push(got);
+    }
+    full = await con.lastLine("dmesg | grep -c 'table full' || true");
+  } finally {
+    await setRuleset(con, "guarded");
+    await setSteering(con, "guarded", shipped);
+    lab.internet.ip("route", "del", V4_LAN.net, "via", lab.spec.wan.box);
+    lab.client.ip("route", "del", "default", "via", V4_LAN.box);
+    lab.client.ip("addr", "del", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
+    await con.run(`ip addr del ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
+  }
+
+  for (const path of PATHS) {
+    const summary = Object.fromEntries(
+      FIGURES.map((f) => {
+        const xs = perRound.map((r) => r[path][f]);
+        return [f, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
+      }),
+    );
+    report({ bench: "nat64", path, rounds, ...summary });
+  }
+  const ratio = (name: string, a: Path, b: Path, reference?: Record<string, number>) => {
+    const out = Object.fromEntries(
+      FIGURES.map((f) => {
+        const xs = perRound.map((r) => r[a][f] / r[b][f]);
+        return [f, { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) }];
+      }),
+    );
+    report({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) });
+  };
+  ratio("guarded/unguarded", "guarded", "unguarded");
+  ratio("guarded/tracked", "guarded", "tracked");
+  ratio("guarded/unsteered", "guarded", "unsteered");
+  ratio("guarded/ipv4", "guarded", "ipv4", { tcpMbps: 0.89, newTcpConnPerSec: 0.7, udp64PacketsPerSec: 0.69 });
+  report({ bench: "nat64", conntrackTableFullMessages: Number(full) });
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -62,60 +151,17 @@ export async function run(args: string[]): Promise<void> {
       image: { type: "string", default: "out/x86-64/disk.img" },
     },
   });
-  const rounds = Number(values.rounds);
   // One host thread per vCPU, as a box has cores: the figures are the VM's throughput.
   const lab = new Lab({ image: values.image, serial: "file", tcgThreads: "multi" });
   try {
     await lab.start();
     await lab.waitForHealthy();
     const con = await lab.console();
-    // Plain IPv4 routing for comparison: an IPv4 subnet on the LAN, forwarded by the same kernel.
-    await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
-    // Routed IPv4 flows are tracked by conntrack (NAT64 flows are exempt, but not on the
-    // "tracked" path); at a few hundred new connections/s the default table (sized by RAM) fills
-    // with TIME_WAIT entries and drops SYNs. Room for the test:
-    await con.run("sysctl -q -w net.netfilter.nf_conntrack_max=262144");
-    lab.client.ip("addr", "add", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
-    lab.client.ip("route", "add", "default", "via", V4_LAN.box);
-    lab.internet.ip("route", "add", V4_LAN.net, "via", lab.spec.wan.box);
-
-    const perRound: Record<Path, Figures>[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? PATHS : [...PATHS].reverse();
-      const got = {} as Record<Path, Figures>;
-      for (const path of order) {
-        await setRuleset(con, path);
-        got[path] = measure(lab, path, values.seconds, values["conn-seconds"]);
-        report({ bench: "nat64", round: i + 1, path, ...got[path] });
-      }
-      perRound.push(got);
+    try {
+      await measureNat64(lab, con, { rounds: Number(values.rounds), seconds: values.seconds, connSeconds: values["conn-seconds"] });
+    } finally {
+      con.close();
     }
-    await setRuleset(con, "guarded");
-    const full = await con.lastLine("dmesg | grep -c 'table full' || true");
-    con.close();
-
-    for (const path of PATHS) {
-      const summary = Object.fromEntries(
-        FIGURES.map((f) => {
-          const xs = perRound.map((r) => r[path][f]);
-          return [f, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
-        }),
-      );
-      report({ bench: "nat64", path, rounds, ...summary });
-    }
-    const ratio = (name: string, a: Path, b: Path, reference?: Record<string, number>) => {
-      const out = Object.fromEntries(
-        FIGURES.map((f) => {
-          const xs = perRound.map((r) => r[a][f] / r[b][f]);
-          return [f, { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) }];
-        }),
-      );
-      report({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) });
-    };
-    ratio("guarded/unguarded", "guarded", "unguarded");
-    ratio("guarded/tracked", "guarded", "tracked");
-    ratio("guarded/ipv4", "guarded", "ipv4", { tcpMbps: 0.89, newTcpConnPerSec: 0.7, udp64PacketsPerSec: 0.69 });
-    report({ bench: "nat64", conntrackTableFullMessages: Number(full) });
   } finally {
     await lab.stop();
   }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
 import { measureAgent } from "../../scripts/bench/agent.js";
+import { measureNat64 } from "../../scripts/bench/nat64.js";
 import { missingFigures } from "../../scripts/bench/report.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
@@ -251,10 +252,11 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
 
   // The benches' own measuring code, on this box with short settings, so that it cannot rot
   // (docs/benchmarks.md has the full runs).
-  it("smoke-runs the agent bench on this box (RSS, CLI start, apply steps) and the image bench", async () => {
+  it("smoke-runs the agent and nat64 benches on this box (RSS, CLI start, apply steps; each path's rates) and the image bench", async () => {
     const con = await lab.console();
     try {
       await measureAgent(con, { board: "x86-64", rounds: 1, cycles: 2, revert: false });
+      await measureNat64(lab, con, { rounds: 1, seconds: "1", connSeconds: "1" });
     } finally {
       con.close();
     }
