@@ -25,19 +25,24 @@ const round2 = (x: number) => +x.toFixed(2);
 function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures {
   const target = path === "ipv4" ? lab.spec.internet.iperf : `64:ff9b::${lab.spec.internet.iperf}`;
   const fam = path === "ipv4" ? "-4" : "-6";
-  const tcp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-t", secs, "-J"])) as {
-    end: { sum_received: { bits_per_second: number } };
+  // iperf3 -J reports a failure as {"error": ...} and no "end" figures: named, not a TypeError.
+  const iperf = <T>(kind: string, args: string[]) => {
+    const out = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "--connect-timeout", "5000", ...args, "-t", secs, "-J"])) as {
+      end?: T;
+      error?: string;
+    };
+    if (out.end === undefined || out.error !== undefined) throw new Error(`nat64 bench: ${path} ${kind}: ${out.error ?? "no result"}`);
+    return out.end;
   };
-  const udp = JSON.parse(lab.client.exec("iperf3", [fam, "-c", target, "-u", "-l", "64", "-b", "0", "-t", secs, "-J"])) as {
-    end: { sum: { packets: number; lost_packets: number; seconds: number } };
-  };
+  const tcp = iperf<{ sum_received: { bits_per_second: number } }>("TCP", []);
+  const udp = iperf<{ sum: { packets: number; lost_packets: number; seconds: number } }>("UDP", ["-u", "-l", "64", "-b", "0"]);
   const conn = JSON.parse(
     lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", connSecs, "16"]),
   ) as { perSecond: number; failures: number };
   const figures = {
-    tcpMbps: +(tcp.end.sum_received.bits_per_second / 1e6).toFixed(1),
+    tcpMbps: +(tcp.sum_received.bits_per_second / 1e6).toFixed(1),
     newTcpConnPerSec: conn.perSecond,
-    udp64PacketsPerSec: Math.round((udp.end.sum.packets - udp.end.sum.lost_packets) / udp.end.sum.seconds),
+    udp64PacketsPerSec: Math.round((udp.sum.packets - udp.sum.lost_packets) / udp.sum.seconds),
     connFailures: conn.failures,
   };
   for (const f of FIGURES)
@@ -80,6 +85,9 @@ export async function measureNat64(
   opts: { rounds: number; seconds: string; connSeconds: string },
 ): Promise<void> {
   const { rounds } = opts;
+  // The WAN's address now, not the lab's first lease: a test before may have renumbered it.
+  const wanAddr = /inet (\d+\.\d+\.\d+\.\d+)\//.exec((await con.run("ip -4 -o addr show dev wan scope global")).output)?.[1];
+  if (wanAddr === undefined) throw new Error("nat64 bench: the box's WAN has no IPv4 address");
   // Plain IPv4 routing for comparison: an IPv4 subnet on the LAN, forwarded by the same kernel.
   await con.run(`ip addr add ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);
   // Routed IPv4 flows are tracked by conntrack (NAT64 flows are exempt, but not on the
@@ -88,7 +96,7 @@ export async function measureNat64(
   await con.run("sysctl -q -w net.netfilter.nf_conntrack_max=262144");
   lab.client.ip("addr", "add", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
   lab.client.ip("route", "add", "default", "via", V4_LAN.box);
-  lab.internet.ip("route", "add", V4_LAN.net, "via", lab.spec.wan.box);
+  lab.internet.ip("route", "add", V4_LAN.net, "via", wanAddr);
   const shipped = await steeringFiles(con);
   const perRound: Record<Path, Figures>[] = [];
   let full: string;
@@ -110,7 +118,7 @@ export async function measureNat64(
   } finally {
     await setRuleset(con, "guarded");
     await setSteering(con, "guarded", shipped);
-    lab.internet.ip("route", "del", V4_LAN.net, "via", lab.spec.wan.box);
+    lab.internet.ip("route", "del", V4_LAN.net, "via", wanAddr);
     lab.client.ip("route", "del", "default", "via", V4_LAN.box);
     lab.client.ip("addr", "del", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");
     await con.run(`ip addr del ${V4_LAN.box}/${V4_LAN.prefix} dev lan`);

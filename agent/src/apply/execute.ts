@@ -72,7 +72,6 @@ async function corednsPid(sys: System): Promise<number | null> {
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
-/** Whether a step marked "if-down" has nothing to do: its service runs. */
 /**
  * Each NIC's interrupts to its CPU and its receive queues' RPS to the others (render/steering.ts).
  * An interrupt its chip cannot move stays where it is, and a kernel without RPS has no mask to
@@ -89,6 +88,7 @@ async function steer(sys: System, plan: SteeringPlan): Promise<void> {
   }
 }
 
+/** Whether a step marked "if-down" has nothing to do: its service runs. */
 async function isUp(sys: System, service: Service): Promise<boolean> {
   if (service === "jool") return joolInstanceLoaded(sys);
   if (service === "coredns") return (await corednsPid(sys)) !== null;

@@ -124,8 +124,8 @@ const nat64 = z.strictObject({
   /**
    * Where the NICs' receive work runs (render/steering.ts): "spread" puts the LAN's interrupts on
    * the first CPU and the WAN's on the second and steers each NIC's packets (RPS) to the other
-   * CPUs (measured NAT64 TCP +19 %, new connections +12 % on 2 CPUs); "keep": the kernel's
-   * defaults (every interrupt on the boot CPU, RPS off).
+   * CPUs (measured NAT64 TCP +19 %, new connections +12 % on 2 CPUs); "keep": leaves them as
+   * they are (the kernel's defaults from the next boot on: every interrupt on the boot CPU, RPS off).
    */
   steering: z.enum(["spread", "keep"]).default("spread"),
 });
