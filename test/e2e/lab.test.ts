@@ -10,11 +10,19 @@ import { measureAgent } from "../../scripts/bench/agent.js";
 import { measureNat64 } from "../../scripts/bench/nat64.js";
 import { missingFigures } from "../../scripts/bench/report.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
+import type { SerialConsole } from "../../scripts/lab/console.js";
 import { LAB_SPEC, Lab } from "../../scripts/lab/lab.js";
 import { waitFor } from "../../scripts/lab/netns.js";
 import { itChecks } from "./lab-checks.js";
 
 const IMAGE = process.env.GATE64_QCOW2 ?? "out/x86-64/disk.qcow2";
+
+/** A console command that must exit 0: its output, trimmed. */
+const mustRun = (con: SerialConsole) => async (cmd: string) => {
+  const r = await con.run(cmd);
+  assert.equal(r.code, 0, `${cmd}: ${r.output}`);
+  return r.output.trim();
+};
 
 describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => {
   let lab: Lab;
@@ -194,11 +202,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
   it("grew /data into the rest of the disk after the agent's start, once for this disk", async () => {
     const con = await lab.console();
     try {
-      const run = async (cmd: string) => {
-        const r = await con.run(cmd);
-        assert.equal(r.code, 0, `${cmd}: ${r.output}`);
-        return r.output.trim();
-      };
+      const run = mustRun(con);
       // The lab's disk is the image's plus 512 MiB, all of it the data partition's (64 MiB before).
       const bytes = Number(await run("findmnt -bnvo SIZE /data"));
       assert.ok(bytes > 500 * 2 ** 20, `/data is ${bytes} bytes`);
@@ -215,11 +219,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
   it("spreads the NICs' receive work: the LAN's interrupts on CPU 0, the WAN's on CPU 1, RPS to the other", async () => {
     const con = await lab.console();
     try {
-      const run = async (cmd: string) => {
-        const r = await con.run(cmd);
-        assert.equal(r.code, 0, `${cmd}: ${r.output}`);
-        return r.output.trim();
-      };
+      const run = mustRun(con);
       assert.equal(await run("cat /sys/devices/system/cpu/online"), "0-1");
       // The virtio NICs' MSI-X vectors (the PCI device above the virtio function).
       const vectors = async (nic: string) => (await run(`ls /sys/class/net/${nic}/device/../msi_irqs`)).split(/\s+/);
