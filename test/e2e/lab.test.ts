@@ -154,7 +154,20 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
         return "";
       }
     };
+    // A datagram from one fixed client port to the reflector, which answers with the address it
+    // came from: Jool keeps that port's BIB entry (5 min for UDP) across the renumbering.
+    const udpFrom = () => {
+      const script = `const s=require("node:dgram").createSocket({type:"udp6",reuseAddr:true});
+        s.bind(41234,()=>s.send("x",${lab.spec.internet.reflectorPort},"64:ff9b::${lab.spec.internet.web}"));
+        s.on("message",(m)=>{console.log(String(m));process.exit(0)});setTimeout(()=>process.exit(1),3000);`;
+      try {
+        return lab.client.exec(process.execPath, ["-e", script]).trim().split(":")[0];
+      } catch {
+        return "";
+      }
+    };
     assert.equal(fetchFrom(), lab.spec.wan.box);
+    assert.equal(udpFrom(), lab.spec.wan.box);
     const t0 = Date.now();
     lab.renumberWan(next);
     // The box renews at half the lease; the server refuses the old address and the box takes the
@@ -168,6 +181,8 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
       if (from !== next) await new Promise((r) => setTimeout(r, 1000));
     }
     assert.equal(from, next, `still translating from "${from}" ${(Date.now() - t0) / 1000} s after the renumbering`);
+    // The same client port as before: its mapping on the gone address went with it.
+    assert.equal(udpFrom(), next, "a client port mapped before the renumbering is still translated from the old address");
     t.diagnostic(
       `translation from ${next} ${((Date.now() - t0) / 1000).toFixed(1)} s after the reservation moved; ` +
         `gap since the last fetch from the old address ${((Date.now() - lastGood) / 1000).toFixed(1)} s`,

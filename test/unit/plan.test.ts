@@ -29,6 +29,27 @@ describe("plan", () => {
     assert.deepEqual(plan(base, render({ nat64: { timeouts: { udpSec: 600 } } })), [{ service: "jool", when: "changed", recreate: false }]);
   });
 
+  it("drops the BIB entries of a pool4 address the WAN gave up, and only then", () => {
+    const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } });
+    assert.ok(v.ok);
+    const renumbered = renderAll(v.config, { deviceId: "p", wanIPv4: "198.51.100.3/24" });
+    const jool = plan(base, renumbered).find((s) => s.service === "jool");
+    assert.deepEqual(jool, {
+      service: "jool",
+      when: "changed",
+      recreate: false,
+      purge: [
+        { protocol: "tcp", prefix: "198.51.100.2/32" },
+        { protocol: "udp", prefix: "198.51.100.2/32" },
+        { protocol: "icmp", prefix: "198.51.100.2/32" },
+      ],
+    });
+    // A change that keeps pool4, and a boot (nothing known in effect), drop nothing.
+    const timeouts = plan(base, render({ nat64: { timeouts: { udpSec: 600 } } })).find((s) => s.service === "jool");
+    assert.ok(timeouts && !("purge" in timeouts));
+    assert.ok(plan(null, base, { boot: true }).every((s) => !("purge" in s)));
+  });
+
   it("recreates the Jool instance only when pool6 changes", () => {
     const steps = plan(base, render({ nat64: { pool6: "2001:db8:64::/96" } }));
     assert.deepEqual(

@@ -129,6 +129,10 @@ const RUN: Record<Service, Run> = {
     // Recreated (every session lost) only when pool6 differs: Jool cannot change it live.
     if ((await joolInstanceLoaded(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await joolPool6(sys)) !== pool6)))
       await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
+    // A prefix leaving pool4 takes its BIB entries with it (no --quick), before the new pool4 is
+    // in: one that is not in the live pool4 (an instance just recreated) has none to drop.
+    for (const p of step.service === "jool" ? (step.purge ?? []) : [])
+      await sys.run("jool", ["-i", JOOL_INSTANCE, "pool4", "remove", `--${p.protocol}`, p.prefix]);
     await must(sys, "jool", "jool", ["file", "handle", path("jool/nat64.json")]);
   },
   offloads: async (sys, _c, _p, next) => {

@@ -15,7 +15,7 @@ export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | 
  */
 export type Step =
   | { service: Exclude<Service, "jool" | "coredns">; when: "changed" | "if-down" }
-  | { service: "jool"; when: "changed" | "if-down"; recreate: boolean | "if-pool6-differs" }
+  | { service: "jool"; when: "changed" | "if-down"; recreate: boolean | "if-pool6-differs"; purge?: Pool4Purge[] }
   | { service: "coredns"; when: "changed" | "if-down"; reload: boolean };
 
 /** Execution order: kernel settings and the firewall before interfaces, CoreDNS last (it binds the LAN address). */
@@ -50,6 +50,38 @@ export function changedServices(prev: RenderedFiles | null, next: RenderedFiles)
 const JOOL = "jool/nat64.json";
 const pool6Of = (text: string) => (JSON.parse(text) as { global: { pool6: string } }).global.pool6;
 
+/** A pool4 prefix that leaves, per protocol: `jool pool4 remove` without --quick drops its BIB entries. */
+export interface Pool4Purge {
+  protocol: "tcp" | "udp" | "icmp";
+  prefix: string;
+}
+
+type Pool4Entry = { protocol: string; prefix: string };
+const pool4Of = (text: string) => (JSON.parse(text) as { pool4?: Pool4Entry[] }).pool4 ?? [];
+
+/**
+ * pool4 prefixes of the previous render that the next one leaves out (the WAN renumbered). Jool's
+ * atomic configuration keeps the BIB: without a purge, a LAN client's transport address that has
+ * an entry on the gone address goes on being translated to it, and its new connections fail until
+ * the entry's sessions time out (2 hours for an established TCP session).
+ */
+function leavingPool4(prev: RenderedFiles | null, next: RenderedFiles): Pool4Purge[] {
+  const before = prev?.[JOOL];
+  const after = next[JOOL];
+  if (before === undefined || after === undefined || before === after) return [];
+  const key = (e: Pool4Entry) => `${e.protocol.toLowerCase()} ${e.prefix}`;
+  const kept = new Set(pool4Of(after).map(key));
+  const gone = new Set(
+    pool4Of(before)
+      .map(key)
+      .filter((k) => !kept.has(k)),
+  );
+  return [...gone].map((k) => {
+    const [protocol, prefix] = k.split(" ") as [Pool4Purge["protocol"], string];
+    return { protocol, prefix };
+  });
+}
+
 /** Whether Jool's instance must be recreated: asked only for a Jool step, parsed only when its file changed. */
 function recreateJool(prev: RenderedFiles | null, next: RenderedFiles): boolean | "if-pool6-differs" {
   const before = prev?.[JOOL];
@@ -77,8 +109,11 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
     const when = changed.has(service) ? "changed" : opts.boot && (service === "jool" || service === "coredns") ? "if-down" : null;
     if (when === null) continue;
     if (service === "jool") {
-      if (next[JOOL] !== undefined)
-        steps.push({ service, when, recreate: opts.force?.includes("jool") ? "if-pool6-differs" : recreateJool(prev, next) });
+      if (next[JOOL] !== undefined) {
+        const purge = leavingPool4(prev, next);
+        const recreate = opts.force?.includes("jool") ? "if-pool6-differs" : recreateJool(prev, next);
+        steps.push({ service, when, recreate, ...(purge.length > 0 ? { purge } : {}) });
+      }
     } else if (service === "coredns") steps.push({ service, when, reload: !opts.force?.includes("coredns") });
     else steps.push({ service, when });
   }
