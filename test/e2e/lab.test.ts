@@ -129,6 +129,9 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     const text = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", `http://[${learned.resolver}]:9164/metrics`]);
     const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    // Jool's own table counts are gauges it resets on each atomic configuration: not served.
+    assert.match(text, /^gate64_jool_stat_total\{stat="JSTAT_RECEIVED6"\} \d+$/m);
+    assert.doesNotMatch(text, /JSTAT_(BIB_ENTRIES|SESSIONS)/);
     const dash = JSON.parse(readFileSync("docs/grafana/gate64.json", "utf8")) as {
       uid: string;
       schemaVersion: number;

@@ -34,7 +34,8 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   sys.files.set("/sys/class/net/lan/statistics/rx_bytes", "999");
   sys.handlers.set("jool", (args) => ({
     code: 0,
-    stdout: jool(args, args.includes("stats") ? "JSTAT_RECEIVED6,7\n" : "a\nb\n"),
+    // Jool's table counts as it prints them after a `jool file handle` and an entry that predates it.
+    stdout: jool(args, args.includes("stats") ? "JSTAT_RECEIVED6,7\nJSTAT_BIB_ENTRIES,18446744073709551615\nJSTAT_SESSIONS,0\n" : "a\nb\n"),
     stderr: "",
   }));
   const samples = await collect(sys, ["lan"]);
@@ -45,6 +46,9 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   assert.equal(find("gate64_interface_rx_bytes_total", { interface: "lan" }), 999);
   assert.equal(find("gate64_jool_stat_total", { stat: "JSTAT_RECEIVED6" }), 7);
   assert.equal(find("gate64_jool_sessions", { protocol: "tcp" }), 2);
+  // Not counters, and wrong after an atomic configuration: the sessions gauge counts the table instead.
+  assert.equal(find("gate64_jool_stat_total", { stat: "JSTAT_BIB_ENTRIES" }), undefined);
+  assert.equal(find("gate64_jool_stat_total", { stat: "JSTAT_SESSIONS" }), undefined);
 });
 
 it("fails to start, instead of hanging, when its port is taken", async () => {

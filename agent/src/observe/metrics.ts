@@ -161,6 +161,14 @@ export async function maxTemperature(sys: System): Promise<number | null> {
   return zones.length === 0 ? null : Math.max(...zones.map((z) => z.celsius));
 }
 
+/**
+ * Jool's own counts of its tables, left out of the counters: Jool starts them again at 0 on every
+ * atomic configuration (`jool file handle`: each apply, each WAN renumbering), while the tables
+ * survive it, so an entry that was there before and goes later takes them below 0, which Jool
+ * prints as 18446744073709551615 (seen in the lab VM). `gate64_jool_sessions` counts the table.
+ */
+const JOOL_TABLE_GAUGES = new Set(["JSTAT_BIB_ENTRIES", "JSTAT_SESSIONS"]);
+
 export async function collect(sys: System, interfaces: string[]): Promise<Sample[]> {
   const out: Sample[] = [];
   const [load1] = ((await sys.readFile("/proc/loadavg")) ?? "0").split(" ");
@@ -191,13 +199,14 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
   if (await joolInstanceLoaded(sys)) {
     const jool = await sys.run("jool", ["-i", JOOL_INSTANCE, "stats", "display", "--csv", "--all"]);
     for (const [k, v] of Object.entries(parseJoolStats(jool.stdout)))
-      out.push({
-        name: "gate64_jool_stat_total",
-        help: "Jool statistics counters (jool stats display)",
-        type: "counter",
-        labels: { stat: k },
-        value: v,
-      });
+      if (!JOOL_TABLE_GAUGES.has(k))
+        out.push({
+          name: "gate64_jool_stat_total",
+          help: "Jool statistics counters (jool stats display)",
+          type: "counter",
+          labels: { stat: k },
+          value: v,
+        });
     for (const proto of PROTOCOLS) {
       const n = await joolRows(sys, "session", proto);
       if (n !== null)
