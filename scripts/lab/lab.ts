@@ -164,6 +164,7 @@ export class Lab {
       s.internet.web,
       String(s.internet.reflectorPort),
     ]);
+    this.spawnIn(this.internet, process.execPath, [resolve(import.meta.dirname, "ntpserver.mjs"), s.wan.gateway]);
     this.startDhcp();
     await waitFor(
       "lab DNS",

@@ -184,6 +184,13 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
   it("syncs time from the NTP server DHCP names, logs at the configured level, loads every kept module", async () => {
     const ntp = await con.run("timedatectl show-timesync --property=LinkNTPServers --value");
     assert.match(ntp.output, new RegExp(lab.spec.wan.gateway.replace(/\./g, "\\.")));
+    // Synced from it: the lab's server (scripts/lab/ntpserver.mjs) answered.
+    await waitFor(
+      "the clock synced from the lab's NTP server",
+      async () => (await con.lastLine("timedatectl show --property=NTPSynchronized --value")) === "yes",
+      120_000,
+    );
+    assert.match((await con.run("timedatectl timesync-status")).output, /Server: 198\.51\.100\.1\b[\s\S]*Packet count: [1-9]/);
     assert.match((await con.run("gate64 config set logging.level debug")).output, /committed revision \d+/);
     await new Promise((r) => setTimeout(r, 25_000));
     const debug = await con.run("journalctl -u gate64-agent -p debug..debug -o cat | grep -c 'health ok:'");
