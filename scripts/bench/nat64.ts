@@ -68,6 +68,21 @@ async function steeringFiles(con: SerialConsole): Promise<string[]> {
   return out.split("\n").filter((l) => /^\/\S+ \S+$/.test(l.trim()));
 }
 
+/**
+ * Static keys that would flip during the rounds. Flipping one rewrites kernel text while the other
+ * vCPU may run it, and multi-threaded TCG can execute the stale breakpoint: two runs here panicked
+ * in the receive path during traffic (at the jump label in `netif_receive_skb_list_internal`, and
+ * with an overflowed exception stack). So for the run:
+ * - RPS on the loopback: the "unsteered" path's empty masks then leave `rps_needed` on (an empty
+ *   mask costs one pointer test per packet);
+ * - timesyncd stopped: its sockets ask for receive timestamps, so its first open and last close
+ *   turn `netstamp_needed_key` on and off (every 10-30 s while the lab's NTP server did not
+ *   answer: each unanswered attempt opened and closed one).
+ * Both undone in the `finally` below, while the shipped masks hold the RPS key.
+ */
+const HOLD_KEYS = "echo 1 > /sys/class/net/lo/queues/rx-0/rps_cpus; systemctl stop systemd-timesyncd";
+const RELEASE_KEYS = "echo 0 > /sys/class/net/lo/queues/rx-0/rps_cpus; systemctl start systemd-timesyncd";
+
 /** The "unsteered" path: every NIC interrupt on CPU 0, RPS off (the kernel's placement); else as shipped. */
 async function setSteering(con: SerialConsole, path: Path, shipped: readonly string[]): Promise<void> {
   const lines = path === "unsteered" ? shipped.map((l) => `${l.split(" ")[0]} 0`) : shipped;
@@ -103,6 +118,7 @@ export async function measureNat64(
   try {
     if (shipped.length === 0) throw new Error("nat64 bench: no interrupt or RPS files found for lan and wan");
     report({ bench: "nat64", steering: Object.fromEntries(shipped.map((l) => l.split(" "))) });
+    await con.run(HOLD_KEYS);
     for (let i = 0; i < rounds; i++) {
       const order = i % 2 === 0 ? PATHS : [...PATHS].reverse();
       const got = {} as Record<Path, Figures>;
@@ -118,6 +134,7 @@ export async function measureNat64(
   } finally {
     await setRuleset(con, "guarded");
     await setSteering(con, "guarded", shipped);
+    await con.run(RELEASE_KEYS);
     lab.internet.ip("route", "del", V4_LAN.net, "via", wanAddr);
     lab.client.ip("route", "del", "default", "via", V4_LAN.box);
     lab.client.ip("addr", "del", `${V4_LAN.client}/${V4_LAN.prefix}`, "dev", "eth0");

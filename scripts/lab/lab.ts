@@ -45,8 +45,10 @@ export interface LabOptions {
   /**
    * "single" (the default) emulates both vCPUs on one host thread. With one thread per vCPU, TCG
    * loses races against the guest kernel patching its own code (static keys flip when netfilter
-   * hooks come and go): "Oops: int3" and a panic in 1 of a few boots here. Benchmarks that
-   * measure the VM's throughput ask for "multi".
+   * hooks come and go, when the last RPS mask empties or the first fills, when the first socket
+   * with receive timestamps opens or the last closes): "Oops: int3" and a panic in 1 of a few
+   * boots here. Benchmarks that measure the VM's throughput ask for "multi" and hold those keys
+   * still while they measure (bench/nat64.ts).
    */
   tcgThreads?: "single" | "multi";
 }
