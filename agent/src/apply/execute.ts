@@ -124,15 +124,15 @@ const RUN: Record<Service, Run> = {
   jool: async (sys, _c, path, next, step) => {
     // systemd-modules-load loads it at boot (modules-load.d): modprobe only if it is not there.
     if ((await sys.readFile(join(PATHS.modules, "jool", "initstate"))) === null) await must(sys, "jool", "modprobe", ["jool"]);
-    const recreate = step.service === "jool" ? step.recreate : false;
+    const jool = step.service === "jool" ? step : null;
+    const recreate = jool?.recreate ?? false;
     const pool6 = (JSON.parse(next["jool/nat64.json"] ?? "{}") as { global?: { pool6?: string } }).global?.pool6;
     // Recreated (every session lost) only when pool6 differs: Jool cannot change it live.
     if ((await joolInstanceLoaded(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await joolPool6(sys)) !== pool6)))
       await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
     // A prefix leaving pool4 takes its BIB entries with it (no --quick), before the new pool4 is
     // in: one that is not in the live pool4 (an instance just recreated) has none to drop.
-    for (const p of step.service === "jool" ? (step.purge ?? []) : [])
-      await sys.run("jool", ["-i", JOOL_INSTANCE, "pool4", "remove", `--${p.protocol}`, p.prefix]);
+    for (const p of jool?.purge ?? []) await sys.run("jool", ["-i", JOOL_INSTANCE, "pool4", "remove", `--${p.protocol}`, p.prefix]);
     await must(sys, "jool", "jool", ["file", "handle", path("jool/nat64.json")]);
   },
   offloads: async (sys, _c, _p, next) => {

@@ -69,17 +69,16 @@ function leavingPool4(prev: RenderedFiles | null, next: RenderedFiles): Pool4Pur
   const before = prev?.[JOOL];
   const after = next[JOOL];
   if (before === undefined || after === undefined || before === after) return [];
-  const key = (e: Pool4Entry) => `${e.protocol.toLowerCase()} ${e.prefix}`;
-  const kept = new Set(pool4Of(after).map(key));
-  const gone = new Set(
+  const purge = (e: Pool4Entry): Pool4Purge => ({ protocol: e.protocol.toLowerCase() as Pool4Purge["protocol"], prefix: e.prefix });
+  const key = (e: Pool4Purge) => `${e.protocol} ${e.prefix}`;
+  const kept = new Set(pool4Of(after).map(purge).map(key));
+  // One purge per protocol and prefix, however many pool4 entries (port ranges) it had.
+  const gone = new Map(
     pool4Of(before)
-      .map(key)
-      .filter((k) => !kept.has(k)),
+      .map(purge)
+      .map((p) => [key(p), p] as const),
   );
-  return [...gone].map((k) => {
-    const [protocol, prefix] = k.split(" ") as [Pool4Purge["protocol"], string];
-    return { protocol, prefix };
-  });
+  return [...gone].filter(([k]) => !kept.has(k)).map(([, p]) => p);
 }
 
 /** Whether Jool's instance must be recreated: asked only for a Jool step, parsed only when its file changed. */
