@@ -18,10 +18,10 @@ import { renderCorefile } from "../../agent/src/render/corefile.js";
 import { answersOfType, dig } from "../lab/dig.js";
 import { type Daemon, Namespace, waitFor } from "../lab/netns.js";
 import { writeNsdConf } from "../lab/nsd.js";
+import { cpuSeconds } from "./cputime.js";
 import { report, summary } from "./report.js";
 
 const CLIENT_ADDR = "2001:db8:64::100";
-const TICKS = 100; // USER_HZ
 const MODES = ["cached", "uncached"] as const;
 type Mode = (typeof MODES)[number];
 
@@ -39,11 +39,6 @@ const SERVERS: Server[] = [
   { name: "plain-coredns", addr: "2001:db8:64::3", qtype: "A", expect: "11.22.33.44" },
   { name: "unbound-dns64", addr: "2001:db8:64::2", qtype: "AAAA", expect: "64:ff9b::b16:212c" },
 ];
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -67,9 +62,9 @@ const num = (out: string, re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN)
 
 function throughput(ns: Namespace, s: Server, file: string, seconds: number): Throughput {
   const pid = s.daemon?.child.pid as number;
-  const cpu0 = cpuSeconds(pid);
+  const cpu0 = cpuSeconds(`/proc/${pid}/stat`);
   const out = dnsperf(ns, s, file, `-l ${seconds} -c 8 -q 200 -t 2`);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu = cpuSeconds(`/proc/${pid}/stat`) - cpu0;
   const completed = num(out, /Queries completed:\s+(\d+)/);
   return {
     qps: Math.round(num(out, /Queries per second:\s+([\d.]+)/)),

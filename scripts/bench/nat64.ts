@@ -8,19 +8,46 @@
 // path: TCP throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds
 // alternate the order of the paths; ratios are taken within a round, then the median and the
 // spread (min-max) over rounds are printed. One JSON object per line.
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
-import { median, report } from "./report.js";
+import { cpuSeconds } from "./cputime.js";
+import { report, summary } from "./report.js";
 
 const V4_LAN = { box: "10.99.0.1", client: "10.99.0.2", prefix: 24, net: "10.99.0.0/24" };
 const PATHS = ["guarded", "unguarded", "tracked", "unsteered", "ipv4"] as const;
 type Path = (typeof PATHS)[number];
-type Figures = { tcpMbps: number; newTcpConnPerSec: number; udp64PacketsPerSec: number; connFailures: number };
-const FIGURES = ["tcpMbps", "newTcpConnPerSec", "udp64PacketsPerSec"] as const;
+type Percentiles = { p50: number; p90: number; p99: number; max: number };
+type Figures = {
+  tcpMbps: number;
+  newTcpConnPerSec: number;
+  udp64PacketsPerSec: number;
+  connFailures: number;
+  /**
+   * The host CPU time of the VM's vCPU threads per 1,000 new connections, in ms: what a connection
+   * costs the box, whether or not its round trips bound the rate.
+   */
+  vcpuMsPer1000Conn: number;
+  /** Each new connection's time to connect and to its answer's first byte, in ms: the rate is bound by them. */
+  connectMs: Percentiles;
+  answerMs: Percentiles;
+};
+const FIGURES = ["tcpMbps", "newTcpConnPerSec", "udp64PacketsPerSec", "vcpuMsPer1000Conn"] as const;
 
-const round2 = (x: number) => +x.toFixed(2);
+/** CPU time (ms) of QEMU's vCPU threads so far: "CPU n/TCG", or "ALL CPUs/TCG" with one thread. */
+function vcpuMs(lab: Lab): number {
+  if (lab.qemu?.pid === undefined) throw new Error("nat64 bench: the lab's QEMU is not running");
+  const tasks = `/proc/${lab.qemu.pid}/task`;
+  const vcpus = readdirSync(tasks).filter((t) =>
+    readFileSync(join(tasks, t, "comm"), "utf8")
+      .trim()
+      .endsWith("/TCG"),
+  );
+  if (vcpus.length === 0) throw new Error(`nat64 bench: no vCPU threads (named "…/TCG") under ${tasks}`);
+  return 1000 * vcpus.reduce((sum, t) => sum + cpuSeconds(join(tasks, t, "stat")), 0);
+}
 
 function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures {
   const target = path === "ipv4" ? lab.spec.internet.iperf : `64:ff9b::${lab.spec.internet.iperf}`;
@@ -36,14 +63,19 @@ function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures 
   };
   const tcp = iperf<{ sum_received: { bits_per_second: number } }>("TCP", []);
   const udp = iperf<{ sum: { packets: number; lost_packets: number; seconds: number } }>("UDP", ["-u", "-l", "64", "-b", "0"]);
+  const vcpu0 = vcpuMs(lab);
   const conn = JSON.parse(
     lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", connSecs, "16"]),
-  ) as { perSecond: number; failures: number };
+  ) as { connections: number; perSecond: number; failures: number; connectMs: Percentiles; answerMs: Percentiles };
+  const vcpu = vcpuMs(lab) - vcpu0;
   const figures = {
     tcpMbps: +(tcp.sum_received.bits_per_second / 1e6).toFixed(1),
     newTcpConnPerSec: conn.perSecond,
     udp64PacketsPerSec: Math.round((udp.sum.packets - udp.sum.lost_packets) / udp.sum.seconds),
     connFailures: conn.failures,
+    vcpuMsPer1000Conn: Math.round((vcpu * 1000) / conn.connections),
+    connectMs: conn.connectMs,
+    answerMs: conn.answerMs,
   };
   for (const f of FIGURES)
     if (!Number.isFinite(figures[f]) || figures[f] <= 0) throw new Error(`nat64 bench: ${path} ${f} is ${figures[f]}, not a rate`);
@@ -142,21 +174,22 @@ export async function measureNat64(
   }
 
   for (const path of PATHS) {
-    const summary = Object.fromEntries(
-      FIGURES.map((f) => {
-        const xs = perRound.map((r) => r[path][f]);
-        return [f, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }];
-      }),
-    );
-    report({ bench: "nat64", path, rounds, ...summary });
+    const of = (pick: (f: Figures) => number) =>
+      summary(
+        perRound.map((r) => pick(r[path])),
+        1,
+      );
+    report({
+      bench: "nat64",
+      path,
+      rounds,
+      ...Object.fromEntries(FIGURES.map((f) => [f, of((r) => r[f])])),
+      connectP50Ms: of((r) => r.connectMs.p50),
+      answerP50Ms: of((r) => r.answerMs.p50),
+    });
   }
   const ratio = (name: string, a: Path, b: Path, reference?: Record<string, number>) => {
-    const out = Object.fromEntries(
-      FIGURES.map((f) => {
-        const xs = perRound.map((r) => r[a][f] / r[b][f]);
-        return [f, { median: round2(median(xs)), min: round2(Math.min(...xs)), max: round2(Math.max(...xs)) }];
-      }),
-    );
+    const out = Object.fromEntries(FIGURES.map((f) => [f, summary(perRound.map((r) => r[a][f] / r[b][f]))]));
     report({ bench: "nat64", ratio: name, rounds, ...out, ...(reference ? { reference } : {}) });
   };
   ratio("guarded/unguarded", "guarded", "unguarded");

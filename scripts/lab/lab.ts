@@ -350,6 +350,9 @@ export class Lab {
       "none",
       "-nodefaults",
       "-no-user-config",
+      // Threads named for what they run ("CPU 0/TCG"): the nat64 bench reads the vCPUs' CPU time.
+      "-name",
+      "gate64-lab,debug-threads=on",
       "-drive",
       `if=pflash,format=raw,readonly=on,file=${q.firmwareCode}`,
       "-drive",
