@@ -186,6 +186,9 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     assert.equal(from, next, `still translating from "${from}" ${(Date.now() - t0) / 1000} s after the renumbering`);
     // The same client port as before: its mapping on the gone address went with it.
     assert.equal(udpFrom(), next, "a client port mapped before the renumbering is still translated from the old address");
+    // The guard followed too: the box's new address is its own, not a destination (it would answer).
+    const ping = spawnSync("ip", ["netns", "exec", lab.client.name, "ping", "-6", "-c", "2", "-W", "2", `64:ff9b::${next}`]);
+    assert.notEqual(ping.status, 0, "the box's new WAN address answered through the translator");
     t.diagnostic(
       `translation from ${next} ${((Date.now() - t0) / 1000).toFixed(1)} s after the reservation moved; ` +
         `gap since the last fetch from the old address ${((Date.now() - lastGood) / 1000).toFixed(1)} s`,
