@@ -5,7 +5,8 @@
 // on CPU 0 and RPS off (the kernel's placement, against `nat64.steering`'s), and plain IPv4
 // routing through the same box (a temporary IPv4 subnet on the LAN for this run only). Offloads
 // and steering as shipped unless the path says otherwise. Per
-// path: TCP throughput, new TCP connections per second, 64-byte UDP packets per second. Rounds
+// path: TCP throughput, new TCP connections per second (with each connection's latency and the
+// vCPUs' time per 1,000 connections), 64-byte UDP packets per second. Rounds
 // alternate the order of the paths; ratios are taken within a round, then the median and the
 // spread (min-max) over rounds are printed. One JSON object per line.
 import { readdirSync, readFileSync } from "node:fs";
