@@ -104,7 +104,7 @@ export function renderGuard(r: GuardInput): Guard | null {
     ...set("guard_own", ownSet),
     ...(wellKnown ? set("guard_nonglobal", nonGlobal) : []),
     // Every destination a rule below may drop, in one set (auto-merge joins the overlaps): a
-    // packet to any other goes through on one lookup, where the rules take four.
+    // packet to any other goes through on one address lookup, where the rules take one per set.
     ...set("guard_checked", [...fixed.special, ...ownSet, ...nonGlobal]),
     ...(wellKnown && allowed.length > 0 ? set("guard_allowed", allowed) : []),
   ];
