@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
 import { measureAgent } from "../../scripts/bench/agent.js";
@@ -266,6 +267,39 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
       assert.ok((on1 as number) > 0 && on0 === 0, `WAN receive interrupts per CPU: ${irq0} -> ${irq1}`);
       for (const cpu of [0, 1])
         assert.ok((soft1[cpu] as number) > (soft0[cpu] as number), `NET_RX softirqs on CPU ${cpu}: ${soft0} -> ${soft1}`);
+    } finally {
+      con.close();
+    }
+  });
+
+  it("reclaims the virtio NICs' sent buffers without a completion interrupt (modprobe.d)", async () => {
+    const con = await lab.console();
+    try {
+      const run = mustRun(con);
+      assert.equal(await run("cat /sys/module/virtio_net/parameters/napi_tx"), "N");
+      // New connections through NAT64: many small packets out of the WAN, each of which took
+      // about half an interrupt with completion interrupts on (docs/benchmarks.md#nat64).
+      const wanTx = async () => {
+        const irqs = (await run('grep -E "$(basename $(readlink /sys/class/net/wan/device))-output" /proc/interrupts')).split(/\s+/);
+        return { irqs: Number(irqs[1]) + Number(irqs[2]), packets: Number(await run("cat /sys/class/net/wan/statistics/tx_packets")) };
+      };
+      const before = await wanTx();
+      const conn = JSON.parse(
+        lab.client.exec(process.execPath, [
+          resolve(import.meta.dirname, "../../scripts/bench/connrate.mjs"),
+          `64:ff9b::${lab.spec.internet.iperf}`,
+          "80",
+          "2",
+          "8",
+        ]),
+      ) as { connections: number };
+      const after = await wanTx();
+      const packets = after.packets - before.packets;
+      assert.ok(conn.connections > 100 && packets > 4 * conn.connections, `${conn.connections} connections, ${packets} WAN packets`);
+      assert.ok(
+        after.irqs - before.irqs < packets / 20,
+        `WAN completion interrupts ${before.irqs} -> ${after.irqs} for ${packets} packets`,
+      );
     } finally {
       con.close();
     }
