@@ -283,7 +283,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
         const irqs = (await run('grep -E "$(basename $(readlink /sys/class/net/wan/device))-output" /proc/interrupts')).split(/\s+/);
         return { irqs: Number(irqs[1]) + Number(irqs[2]), packets: Number(await run("cat /sys/class/net/wan/statistics/tx_packets")) };
       };
-      const before = await wanTx();
+      const start = await wanTx();
       const conn = JSON.parse(
         lab.client.exec(process.execPath, [
           resolve(import.meta.dirname, "../../scripts/bench/connrate.mjs"),
@@ -293,13 +293,10 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
           "8",
         ]),
       ) as { connections: number };
-      const after = await wanTx();
-      const packets = after.packets - before.packets;
+      const end = await wanTx();
+      const packets = end.packets - start.packets;
       assert.ok(conn.connections > 100 && packets > 4 * conn.connections, `${conn.connections} connections, ${packets} WAN packets`);
-      assert.ok(
-        after.irqs - before.irqs < packets / 20,
-        `WAN completion interrupts ${before.irqs} -> ${after.irqs} for ${packets} packets`,
-      );
+      assert.ok(end.irqs - start.irqs < packets / 20, `WAN completion interrupts ${start.irqs} -> ${end.irqs} for ${packets} packets`);
     } finally {
       con.close();
     }
