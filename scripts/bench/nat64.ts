@@ -50,6 +50,15 @@ function vcpuMs(lab: Lab): number {
   return 1000 * vcpus.reduce((sum, t) => sum + cpuSeconds(join(tasks, t, "stat")), 0);
 }
 
+type ConnRate = { connections: number; perSecond: number; failures: number; connectMs: Percentiles; answerMs: Percentiles };
+
+/** `connrate.mjs` from the lab's client: WORKERS loops of connect, one HTTP request, close, for SECS. */
+export function connRate(lab: Lab, target: string, secs: string, workers: string): ConnRate {
+  return JSON.parse(
+    lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", secs, workers]),
+  ) as ConnRate;
+}
+
 function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures {
   const target = path === "ipv4" ? lab.spec.internet.iperf : `64:ff9b::${lab.spec.internet.iperf}`;
   const fam = path === "ipv4" ? "-4" : "-6";
@@ -65,9 +74,7 @@ function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures 
   const tcp = iperf<{ sum_received: { bits_per_second: number } }>("TCP", []);
   const udp = iperf<{ sum: { packets: number; lost_packets: number; seconds: number } }>("UDP", ["-u", "-l", "64", "-b", "0"]);
   const vcpu0 = vcpuMs(lab);
-  const conn = JSON.parse(
-    lab.client.exec(process.execPath, [resolve(import.meta.dirname, "connrate.mjs"), target, "80", connSecs, "16"]),
-  ) as { connections: number; perSecond: number; failures: number; connectMs: Percentiles; answerMs: Percentiles };
+  const conn = connRate(lab, target, connSecs, "16");
   const vcpu = vcpuMs(lab) - vcpu0;
   const figures = {
     tcpMbps: +(tcp.sum_received.bits_per_second / 1e6).toFixed(1),

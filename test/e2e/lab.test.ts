@@ -4,11 +4,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hardwareLine, type Inventory } from "../../agent/src/observe/inventory.js";
 import { measureAgent } from "../../scripts/bench/agent.js";
-import { measureNat64 } from "../../scripts/bench/nat64.js";
+import { connRate, measureNat64 } from "../../scripts/bench/nat64.js";
 import { missingFigures } from "../../scripts/bench/report.js";
 import { CHECKS, forgetResolver, type Learned } from "../../scripts/lab/checks.js";
 import type { SerialConsole } from "../../scripts/lab/console.js";
@@ -24,6 +23,12 @@ const mustRun = (con: SerialConsole) => async (cmd: string) => {
   assert.equal(r.code, 0, `${cmd}: ${r.output}`);
   return r.output.trim();
 };
+
+/** A virtio NIC's receive ("input") or send ("output") queue interrupts so far, on CPU 0 and CPU 1. */
+async function nicIrqs(run: (cmd: string) => Promise<string>, nic: string, queue: "input" | "output"): Promise<[number, number]> {
+  const line = (await run(`grep -E "$(basename $(readlink /sys/class/net/${nic}/device))-${queue}" /proc/interrupts`)).split(/\s+/);
+  return [Number(line[1]), Number(line[2])];
+}
 
 describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => {
   let lab: Lab;
@@ -255,10 +260,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
       assert.equal(Number.parseInt(await run("cat /sys/class/net/wan/queues/rx-0/rps_cpus"), 16), 1);
       // And the kernel does it: a TCP transfer through NAT64 raises the WAN's receive interrupts
       // on CPU 1 and receive softirqs on both CPUs.
-      const wanRx = async () => {
-        const line = (await run('grep -E "$(basename $(readlink /sys/class/net/wan/device))-input" /proc/interrupts')).split(/\s+/);
-        return [Number(line[1]), Number(line[2])];
-      };
+      const wanRx = () => nicIrqs(run, "wan", "input");
       const netRx = async () => (await run("grep NET_RX /proc/softirqs")).split(/\s+/).slice(1, 3).map(Number);
       const [irq0, soft0] = [await wanRx(), await netRx()];
       lab.client.exec("iperf3", ["-6", "-c", `64:ff9b::${lab.spec.internet.iperf}`, "-t", "2", "-J"]);
@@ -280,19 +282,11 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
       // New connections through NAT64: many small packets out of the WAN, each of which took
       // about half an interrupt with completion interrupts on (docs/benchmarks.md#nat64).
       const wanTx = async () => {
-        const irqs = (await run('grep -E "$(basename $(readlink /sys/class/net/wan/device))-output" /proc/interrupts')).split(/\s+/);
-        return { irqs: Number(irqs[1]) + Number(irqs[2]), packets: Number(await run("cat /sys/class/net/wan/statistics/tx_packets")) };
+        const [cpu0, cpu1] = await nicIrqs(run, "wan", "output");
+        return { irqs: cpu0 + cpu1, packets: Number(await run("cat /sys/class/net/wan/statistics/tx_packets")) };
       };
       const start = await wanTx();
-      const conn = JSON.parse(
-        lab.client.exec(process.execPath, [
-          resolve(import.meta.dirname, "../../scripts/bench/connrate.mjs"),
-          `64:ff9b::${lab.spec.internet.iperf}`,
-          "80",
-          "2",
-          "8",
-        ]),
-      ) as { connections: number };
+      const conn = connRate(lab, `64:ff9b::${lab.spec.internet.iperf}`, "2", "8");
       const end = await wanTx();
       const packets = end.packets - start.packets;
       assert.ok(conn.connections > 100 && packets > 4 * conn.connections, `${conn.connections} connections, ${packets} WAN packets`);
