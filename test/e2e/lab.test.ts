@@ -296,6 +296,51 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
+  it("counts Jool's tables for health, telemetry and /metrics from its session listing: the counts are Jool's", async () => {
+    const con = await lab.console();
+    try {
+      const run = mustRun(con);
+      // TCP sessions that stay (a closed one is kept 4 minutes), and UDP sockets that each talk to
+      // three ports: three sessions on one BIB entry, where counting sessions would be wrong.
+      const conn = connRate(lab, `64:ff9b::${lab.spec.internet.iperf}`, "1", "4");
+      const to = `64:ff9b::${lab.spec.internet.iperf}`;
+      lab.client.exec(process.execPath, [
+        "-e",
+        `const d = require("node:dgram"); for (let i = 0; i < 10; i++) { const s = d.createSocket("udp6");
+         s.bind(() => { for (const p of [5000, 5001, 5002]) s.send("x", p, "${to}"); setTimeout(() => s.close(), 500); }); }`,
+      ]);
+      const table = async () => {
+        const n = async (cmd: string) => Number(await run(`jool ${cmd} --numeric --csv --no-headers | wc -l`));
+        const [s, b] = [await n("session display --tcp"), await n("bib display --tcp")];
+        const [su, bu, si] = [await n("session display --udp"), await n("bib display --udp"), await n("session display --icmp")];
+        return { tcp: { s, b }, udp: { s: su, b: bu }, all: s + su + si };
+      };
+      const t0 = await table();
+      // Readers share a reading younger than their interval (at most the health round's 30 s):
+      // past it, every reading the readers below use was taken after t0.
+      await new Promise((r) => setTimeout(r, 31_000));
+      const health = JSON.parse(await run("gate64 health --json")) as { probes: { name: string; detail: string }[] };
+      const telemetry = JSON.parse(lab.subscribeOnce(`gate64/${lab.spec.deviceId}/telemetry`, 20) ?? "{}") as { nat64Sessions?: number };
+      const metrics = lab.client.exec("curl", ["-sS", "--max-time", "10", "-g", `http://[${learned.resolver}]:9164/metrics`]);
+      const t1 = await table();
+      // The table moves a little meanwhile (the health probe's sessions come, older ones expire).
+      const within = (x: number, a: number, b: number, what: string) =>
+        assert.ok(x >= Math.min(a, b) - 2 && x <= Math.max(a, b) + 2, `${what}: ${x}, Jool's table ${a} before and ${b} after`);
+      assert.ok(t0.tcp.s >= conn.connections * 0.9, `${t0.tcp.s} TCP sessions after ${conn.connections} connections`);
+      assert.ok(t0.udp.s >= t0.udp.b + 20, `UDP: ${t0.udp.s} sessions on ${t0.udp.b} BIB entries`);
+      const pool4 = health.probes.find((p) => p.name === "pool4")?.detail ?? "";
+      const used = (proto: string) => Number(new RegExp(`${proto} (\\d+)/`).exec(pool4)?.[1]);
+      within(used("tcp"), t0.tcp.b, t1.tcp.b, `the pool4 probe's TCP BIB entries (${pool4})`);
+      within(used("udp"), t0.udp.b, t1.udp.b, `the pool4 probe's UDP BIB entries (${pool4})`);
+      const gauge = (proto: string) => Number(new RegExp(`^gate64_jool_sessions\\{protocol="${proto}"\\} (\\d+)$`, "m").exec(metrics)?.[1]);
+      within(gauge("tcp"), t0.tcp.s, t1.tcp.s, "/metrics' TCP sessions");
+      within(gauge("udp"), t0.udp.s, t1.udp.s, "/metrics' UDP sessions");
+      within(telemetry.nat64Sessions ?? Number.NaN, t0.all, t1.all, "telemetry's sessions");
+    } finally {
+      con.close();
+    }
+  });
+
   // The benches' own measuring code, on this box with short settings, so that it cannot rot
   // (docs/benchmarks.md has the full runs).
   it("smoke-runs the agent and nat64 benches on this box (RSS, CLI start, apply steps; each path's rates) and the image bench", async () => {

@@ -8,6 +8,7 @@ import { ensureProbeNamespace, PROBE_NS } from "../../agent/src/observe/probe-ns
 import { PATHS } from "../../agent/src/paths.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
+import { sessionCsv } from "./jool-fixture.js";
 
 function setup(bibLines: number, groList: "on" | "off", udpGro = groList === "off" ? "on" : "off") {
   const v = validateConfig({
@@ -29,7 +30,7 @@ function setup(bibLines: number, groList: "on" | "off", udpGro = groList === "of
         : args.includes("global")
           ? "pool6,64:ff9b::/96\n"
           : args.includes("--tcp")
-            ? "x\n".repeat(bibLines)
+            ? sessionCsv("TCP", bibLines)
             : "",
     stderr: "",
   }));

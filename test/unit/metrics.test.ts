@@ -5,6 +5,7 @@ import { probes } from "../../agent/src/observe/health.js";
 import { collect, formatPrometheus, parseJoolStats, parseMeminfo, readTraffic } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
+import { sessionCsv } from "./jool-fixture.js";
 
 /** `jool` as the fake system answers it: the instance "default" exists, other queries get `out`. */
 const jool = (args: readonly string[], out: string) => (args[0] === "instance" ? "0xffff8880,default,netfilter\n" : out);
@@ -35,7 +36,10 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   sys.handlers.set("jool", (args) => ({
     code: 0,
     // Jool's table counts as it prints them after a `jool file handle` and an entry that predates it.
-    stdout: jool(args, args.includes("stats") ? "JSTAT_RECEIVED6,7\nJSTAT_BIB_ENTRIES,18446744073709551615\nJSTAT_SESSIONS,0\n" : "a\nb\n"),
+    stdout: jool(
+      args,
+      args.includes("stats") ? "JSTAT_RECEIVED6,7\nJSTAT_BIB_ENTRIES,18446744073709551615\nJSTAT_SESSIONS,0\n" : sessionCsv("TCP", 2),
+    ),
     stderr: "",
   }));
   const samples = await collect(sys, ["lan"]);

@@ -14,7 +14,7 @@ import { renderOffloads } from "../render/offloads.js";
 import { renderSteering } from "../render/steering.js";
 import type { System } from "../system/system.js";
 import { httpGet } from "./http.js";
-import { joolInstanceLoaded, joolPool6, joolRows } from "./jool.js";
+import { joolInstanceLoaded, joolPool6, joolTables } from "./jool.js";
 import { servedCorefileId } from "./metrics.js";
 import { ensureProbeNamespace, PROBE_NS, translatedTarget } from "./probe-ns.js";
 import { steeringDrift } from "./steering.js";
@@ -164,8 +164,9 @@ export function probes(sys: System, r: Resolved): Probe[] {
         if (!(await instanceLoaded())) throw new Error(`instance "${JOOL_INSTANCE}" is not loaded`);
         const parts: string[] = [];
         let worst = 0;
+        const tables = await joolTables(sys, c.health.intervalSec * 1000);
         for (const cap of pool4Capacity(c)) {
-          const used = (await joolRows(sys, "bib", cap.protocol)) ?? 0;
+          const used = tables[cap.protocol]?.bib ?? 0;
           const share = cap.mappings === 0 ? 0 : used / cap.mappings;
           worst = Math.max(worst, share);
           parts.push(`${cap.protocol} ${used}/${cap.mappings}`);

@@ -8,7 +8,7 @@ import { COREDNS_METRICS } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
 import { httpGet } from "./http.js";
-import { joolInstanceLoaded, joolRows } from "./jool.js";
+import { JOOL_PROTOCOLS, joolInstanceLoaded, joolTables } from "./jool.js";
 
 export type Sample = { name: string; help: string; type: "gauge" | "counter"; labels?: Record<string, string>; value: number };
 
@@ -64,7 +64,8 @@ export function formatPrometheus(samples: Sample[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-const PROTOCOLS = ["tcp", "udp", "icmp"] as const;
+/** A scrape serves Jool's table counts from a reading of the last 15 s (observe/jool.ts), the usual scrape interval. */
+const SCRAPE_MAX_AGE_MS = 15_000;
 
 const COREDNS_COUNTERS =
   /^(coredns_dns_requests_total|coredns_dns_responses_total|coredns_dns64rfc_requests_translated_total|coredns_cache_requests_total|coredns_cache_hits_total|coredns_cache_misses_total)(\{[^}]*\})? ([\d.e+]+)$/;
@@ -129,13 +130,14 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
   let sessions: number | null = null;
   let worst: number | null = null;
-  if (c.nat64.enabled && (await joolInstanceLoaded(sys)))
+  if (c.nat64.enabled && (await joolInstanceLoaded(sys))) {
+    const tables = await joolTables(sys, c.mqtt.telemetryIntervalSec * 1000);
+    for (const t of Object.values(tables)) if (t !== null) sessions = (sessions ?? 0) + t.sessions;
     for (const cap of pool4Capacity(c)) {
-      const n = await joolRows(sys, "session", cap.protocol);
-      const bib = await joolRows(sys, "bib", cap.protocol);
-      if (n !== null) sessions = (sessions ?? 0) + n;
-      if (bib !== null && cap.mappings > 0) worst = Math.max(worst ?? 0, (bib / cap.mappings) * 100);
+      const t = tables[cap.protocol];
+      if (t !== null && cap.mappings > 0) worst = Math.max(worst ?? 0, (t.bib / cap.mappings) * 100);
     }
+  }
   return {
     nat64Sessions: sessions,
     pool4UsePercent: worst === null ? null : Math.round(worst * 10) / 10,
@@ -207,10 +209,11 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
           labels: { stat: k },
           value: v,
         });
-    for (const proto of PROTOCOLS) {
-      const n = await joolRows(sys, "session", proto);
-      if (n !== null)
-        out.push({ name: "gate64_jool_sessions", help: "Jool sessions", type: "gauge", labels: { protocol: proto }, value: n });
+    const tables = await joolTables(sys, SCRAPE_MAX_AGE_MS);
+    for (const proto of JOOL_PROTOCOLS) {
+      const t = tables[proto];
+      if (t !== null)
+        out.push({ name: "gate64_jool_sessions", help: "Jool sessions", type: "gauge", labels: { protocol: proto }, value: t.sessions });
     }
   }
   const counters = await sys.run("nft", ["-j", "list", "counters", "table", "inet", "gate64"]);
