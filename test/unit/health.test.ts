@@ -8,7 +8,7 @@ import { ensureProbeNamespace, PROBE_NS } from "../../agent/src/observe/probe-ns
 import { PATHS } from "../../agent/src/paths.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
-import { sessionCsv } from "./jool-fixture.js";
+import { fakeJool, sessionCsv } from "./jool-fixture.js";
 
 function setup(bibLines: number, groList: "on" | "off", udpGro = groList === "off" ? "on" : "off") {
   const v = validateConfig({
@@ -22,18 +22,7 @@ function setup(bibLines: number, groList: "on" | "off", udpGro = groList === "of
   });
   assert.ok(v.ok);
   const sys = new FakeSystem();
-  sys.handlers.set("jool", (args) => ({
-    code: 0,
-    stdout:
-      args[0] === "instance"
-        ? "0xffff8880,default,netfilter\n"
-        : args.includes("global")
-          ? "pool6,64:ff9b::/96\n"
-          : args.includes("--tcp")
-            ? sessionCsv("TCP", bibLines)
-            : "",
-    stderr: "",
-  }));
+  fakeJool(sys, (args) => (args.includes("global") ? "pool6,64:ff9b::/96\n" : args.includes("--tcp") ? sessionCsv("TCP", bibLines) : ""));
   sys.handlers.set("ethtool", () => ({
     code: 0,
     stdout: `generic-receive-offload: on\nrx-gro-list: ${groList}\nrx-udp-gro-forwarding: ${udpGro}\n`,

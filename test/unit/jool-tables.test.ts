@@ -8,7 +8,7 @@ import { countSessions, joolTables } from "../../agent/src/observe/jool.js";
 import { collect, readTraffic } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
-import { sessionCsv } from "./jool-fixture.js";
+import { fakeJool, sessionCsv } from "./jool-fixture.js";
 
 it("counts sessions, and BIB entries as the distinct pool4 sides of the sessions", () => {
   assert.deepEqual(countSessions(sessionCsv("UDP", 7, 3)), { sessions: 7, bib: 3 });
@@ -24,16 +24,7 @@ it("counts sessions, and BIB entries as the distinct pool4 sides of the sessions
 /** A box with an instance and a TCP table of `tcp` sessions, 2 per BIB entry; counts each listing. */
 function box(tcp: number) {
   const sys = new FakeSystem();
-  sys.handlers.set("jool", (args) => ({
-    code: 0,
-    stdout:
-      args[0] === "instance"
-        ? "0xffff8880,default,netfilter\n"
-        : args.includes("session") && args.includes("--tcp")
-          ? sessionCsv("TCP", tcp, 2)
-          : "",
-    stderr: "",
-  }));
+  fakeJool(sys, (args) => (args.includes("session") && args.includes("--tcp") ? sessionCsv("TCP", tcp, 2) : ""));
   const listings = () => sys.commands.filter((c) => / (session|bib) display /.test(c));
   return { sys, listings };
 }
