@@ -302,8 +302,8 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
       const run = mustRun(con);
       // TCP sessions that stay (a closed one is kept 4 minutes), and UDP sockets that each talk to
       // three ports: three sessions on one BIB entry, where counting sessions would be wrong.
-      const conn = connRate(lab, `64:ff9b::${lab.spec.internet.iperf}`, "1", "4");
       const to = `64:ff9b::${lab.spec.internet.iperf}`;
+      const conn = connRate(lab, to, "1", "4");
       lab.client.exec(process.execPath, [
         "-e",
         `const d = require("node:dgram"); for (let i = 0; i < 10; i++) { const s = d.createSocket("udp6");
