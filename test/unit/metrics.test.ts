@@ -5,10 +5,7 @@ import { probes } from "../../agent/src/observe/health.js";
 import { collect, formatPrometheus, parseJoolStats, parseMeminfo, readTraffic } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
-import { sessionCsv } from "./jool-fixture.js";
-
-/** `jool` as the fake system answers it: the instance "default" exists, other queries get `out`. */
-const jool = (args: readonly string[], out: string) => (args[0] === "instance" ? "0xffff8880,default,netfilter\n" : out);
+import { fakeJool, sessionCsv } from "./jool-fixture.js";
 
 it("parses /proc/meminfo and Jool's stats CSV", () => {
   assert.deepEqual(parseMeminfo("MemTotal:        1000 kB\nMemAvailable:     500 kB\nHugePages_Total:       0\n"), {
@@ -33,15 +30,10 @@ it("collects from /proc, /sys and jool through the system interface", async () =
   sys.files.set("/proc/meminfo", "MemTotal: 2048 kB\nMemAvailable: 1024 kB\n");
   sys.files.set("/proc/uptime", "123.4 100.0");
   sys.files.set("/sys/class/net/lan/statistics/rx_bytes", "999");
-  sys.handlers.set("jool", (args) => ({
-    code: 0,
-    // Jool's table counts as it prints them after a `jool file handle` and an entry that predates it.
-    stdout: jool(
-      args,
-      args.includes("stats") ? "JSTAT_RECEIVED6,7\nJSTAT_BIB_ENTRIES,18446744073709551615\nJSTAT_SESSIONS,0\n" : sessionCsv("TCP", 2),
-    ),
-    stderr: "",
-  }));
+  // Jool's table counts as it prints them after a `jool file handle` and an entry that predates it.
+  fakeJool(sys, (args) =>
+    args.includes("stats") ? "JSTAT_RECEIVED6,7\nJSTAT_BIB_ENTRIES,18446744073709551615\nJSTAT_SESSIONS,0\n" : sessionCsv("TCP", 2),
+  );
   const samples = await collect(sys, ["lan"]);
   const find = (n: string, l?: Record<string, string>) =>
     samples.find((s) => s.name === n && (!l || JSON.stringify(s.labels) === JSON.stringify(l)))?.value;
