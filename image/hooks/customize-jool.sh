@@ -35,6 +35,7 @@ dpkg-deb -x "$deb" "$root"
 # shellcheck disable=SC2016 # dpkg-query's own ${Version}
 jool=$(in_root dpkg-query -W -f='${Version}' jool-dkms | sed 's/-[^-]*$//')
 for p in "$GATE64_JOOL_PATCHES"/*.patch; do
+  [ -e "$p" ] || continue
   patch -d "$root/usr/src/jool-$jool" -p1 --forward --quiet <"$p" || { echo "jool: $p does not apply to jool $jool" >&2; exit 1; }
 done
 arch=""
