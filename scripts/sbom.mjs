@@ -6,7 +6,7 @@
 // Usage: node scripts/sbom.mjs BOARD WORKDIR VERSION JOOLVER > sbom.cdx.json
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [board, work, version, jool] = process.argv.slice(2);
@@ -14,11 +14,6 @@ const [board, work, version, jool] = process.argv.slice(2);
 const boardJson = JSON.parse(readFileSync(`${work}/board.json`, "utf8"));
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
 const arch = boardJson.debianArch;
-// What image/hooks/customize-jool.sh applies to Jool's source before DKMS builds it.
-const JOOL_PATCHES = readdirSync("image/jool-patches")
-  .filter((f) => f.endsWith(".patch"))
-  .sort()
-  .map((f) => `image/jool-patches/${f}`);
 
 const REBUILT = {
   rauc: "Debian's source package rebuilt with -Dnetwork=false -Dstreaming=false, without libcurl (image/hooks/customize-rauc.sh)",
@@ -78,17 +73,12 @@ const sbom = {
         notes: "Official binary, stripped; its embedded ICU data trimmed to the root and English locales (scripts/trim-node-icu)",
       },
     },
-    // The Jool modules are built from Debian's jool-dkms in the build stage (gate64-jool-modules),
-    // with gate64's patches to its source.
+    // The Jool modules are built from Debian's jool-dkms in the build stage (gate64-jool-modules).
     {
       type: "library",
       name: "jool-dkms",
       version: jool,
       purl: `pkg:deb/debian/jool-dkms@${encodeURIComponent(jool)}?arch=all&distro=debian-${boardJson.suite}`,
-      pedigree: {
-        patches: JOOL_PATCHES.map((f) => ({ type: "unofficial", diff: { text: { content: readFileSync(f, "utf8") } } })),
-        notes: `Built with ${JOOL_PATCHES.join(", ")}`,
-      },
     },
     ...debs,
     ...npm,

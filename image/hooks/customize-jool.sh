@@ -6,8 +6,6 @@
 # kbuild (Multi-Arch: foreign), and the kernel's gcc as a cross compiler when the arch differs
 # (~1 min; DKMS under qemu-user takes ~7.5). Leaves the modules in
 # /usr/lib/modules/<kver>/updates/dkms/, stripped of debug info (24 MB -> ~2 MB for jool_common).
-# Jool's source gets gate64's patches first (GATE64_JOOL_PATCHES: image/jool-patches/*.patch,
-# each one's header says why); one that does not apply fails the build.
 # Env: GATE64_HEADERS (headersPackage), GATE64_CROSS (crossTriplet, empty when native),
 # GATE64_ARCH (debianArch, which is also the kernel's name for it on arm64).
 set -eu
@@ -34,10 +32,6 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q=2 --no-install-
 dpkg-deb -x "$deb" "$root"
 # shellcheck disable=SC2016 # dpkg-query's own ${Version}
 jool=$(in_root dpkg-query -W -f='${Version}' jool-dkms | sed 's/-[^-]*$//')
-for p in "$GATE64_JOOL_PATCHES"/*.patch; do
-  [ -e "$p" ] || continue
-  patch -d "$root/usr/src/jool-$jool" -p1 --forward --quiet <"$p" || { echo "jool: $p does not apply to jool $jool" >&2; exit 1; }
-done
 arch=""
 [ -z "$GATE64_CROSS" ] || arch="-a $GATE64_ARCH"
 # shellcheck disable=SC2086 # "-a ARCH" or nothing

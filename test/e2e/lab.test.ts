@@ -296,34 +296,6 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
-  it("hashes a packet's tuple for a pool4 port only when it makes a new mapping (image/jool-patches)", async () => {
-    const con = await lab.console();
-    const T = "/sys/kernel/tracing";
-    try {
-      const run = mustRun(con);
-      // Calls of Jool's mask domain lookup (every packet from the LAN) and of its RFC 6056 hash,
-      // by ftrace. This lab's single-threaded TCG patches the kernel's text safely (docs/benchmarks.md).
-      await run(
-        `mount -t tracefs nodev ${T} && echo 'mask_domain_find rfc6056_f' > ${T}/set_ftrace_filter && echo function > ${T}/current_tracer && echo > ${T}/trace`,
-      );
-      // Two UDP flows, 20 datagrams each, 20 ms apart (each its own packet: no GRO merging).
-      lab.client.exec(process.execPath, [
-        "-e",
-        `const d = require("node:dgram"); for (const port of [5003, 5004]) { const s = d.createSocket("udp6");
-         let n = 0; const t = setInterval(() => { if (++n === 20) clearInterval(t);
-         s.send("x", port, "64:ff9b::${lab.spec.internet.iperf}", () => n === 20 && s.close()); }, 20); }`,
-      ]);
-      const count = async (fn: string) => Number(await run(`grep -c ' ${fn} ' ${T}/trace || true`));
-      const [finds, hashes] = [await count("mask_domain_find"), await count("rfc6056_f")];
-      // Each flow's first packet makes its mapping; the box's own probes may make a few more.
-      assert.ok(finds >= 40, `mask_domain_find ${finds} times for 40 datagrams`);
-      assert.ok(hashes >= 2 && hashes <= finds / 5, `rfc6056_f ${hashes} times for ${finds} lookups`);
-    } finally {
-      await con.run(`echo nop > ${T}/current_tracer; echo > ${T}/set_ftrace_filter; umount ${T}`);
-      con.close();
-    }
-  });
-
   it("counts Jool's tables for health, telemetry and /metrics from its session listing: the counts are Jool's", async () => {
     const con = await lab.console();
     try {
