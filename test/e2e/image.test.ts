@@ -304,6 +304,25 @@ it("every unit the overlays mask is masked in the root", () => {
   );
 });
 
+it("systemd runs only the generators the box uses", () => {
+  // PID 1 runs every generator before it starts a unit: 0.1-0.25 s each on the TCG lab VM, on
+  // every boot's path. A generator a new systemd adds shows up here to be kept or masked.
+  const root = `${OUT}/work/root`;
+  const masked = new Set(
+    readdirSync(`${root}/etc/systemd/system-generators`).filter(
+      (f) => readlinkSync(`${root}/etc/systemd/system-generators/${f}`) === "/dev/null",
+    ),
+  );
+  const run = readdirSync(`${root}/usr/lib/systemd/system-generators`).filter((f) => !masked.has(f));
+  assert.deepEqual(run.sort(), [
+    "systemd-bless-boot-generator",
+    "systemd-debug-generator",
+    "systemd-fstab-generator",
+    "systemd-getty-generator",
+  ]);
+  assert.ok(masked.has("systemd-gpt-auto-generator"), [...masked].join(" "));
+});
+
 it("the image trusts the update certificate and holds no signing key", () => {
   const keyring = readFileSync(`${OUT}/work/root/etc/rauc/keyring.pem`, "utf8");
   assert.match(keyring, /BEGIN CERTIFICATE/);
