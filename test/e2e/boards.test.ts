@@ -75,6 +75,9 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
     const cmdline = sections.get(".cmdline")?.toString("latin1") ?? "";
     assert.match(cmdline, /root=PARTLABEL=gate64-root-a /);
     assert.match(cmdline, /console=ttyS2,1500000/);
+    // The kernel's security modules but BPF LSM (scripts/build-image).
+    assert.match(cmdline, / lsm=[a-z,]*apparmor[a-z,]* /);
+    assert.doesNotMatch(cmdline, /lsm=\S*bpf/);
     // The device trees travel in the UKI, not in the root (56 MB of them in the package).
     const listing = execFileSync("unsquashfs", ["-l", join(WORK, "root.squashfs")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     assert.doesNotMatch(listing, /usr\/lib\/linux-image-/);
