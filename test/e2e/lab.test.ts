@@ -228,8 +228,8 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
 
   it("starts systemd without the BPF LSM program or iptables: the kernel's other security modules stay", async () => {
     // The UKI's lsm= is the kernel's CONFIG_LSM without bpf (scripts/build-image): PID 1 then
-    // attaches no RestrictFileSystems= program, which cost 0.8-1.2 s of a TCG boot. Nor does it
-    // load ip_tables: the root has no x_tables (image/modules.txt).
+    // attaches no RestrictFileSystems= program before its first unit (docs/benchmarks.md#boot).
+    // Nor does it load ip_tables: the root has no x_tables (image/modules.txt).
     const con = await lab.console();
     try {
       const run = mustRun(con);
