@@ -56,7 +56,8 @@ function stockDisk(board: string, image: string, dir: string): string {
     "-no-progress",
   ]);
   const disk = join(dir, "stock.img");
-  execFileSync("cp", ["--sparse=always", image, disk]);
+  // Raw, whichever format --image is (the slot and the ESP are written at their byte offsets).
+  execFileSync("qemu-img", ["convert", "-O", "raw", image, disk]);
   const slotB = partition(disk, "gate64-root-b").startBytes;
   sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${slotB / 1024 / 1024}`, "conv=notrunc", "status=none"]);
   editEsp(disk, (esp) => {
