@@ -245,6 +245,22 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
     }
   });
 
+  it("coldplugs the serial consoles and leaves out the virtual ones", async () => {
+    // The drop-in for systemd-udev-trigger.service: the ttys systemd's rules make device units of,
+    // not the 63 virtual consoles nor their vcs devices (docs/benchmarks.md#boot).
+    const con = await lab.console();
+    try {
+      const run = mustRun(con);
+      // A device unit is systemd's record of udev's event for the port (the getty binds to it).
+      assert.equal(await run("systemctl is-active dev-ttyS0.device serial-getty@ttyS0.service"), "active\nactive");
+      // udev's rules (50-udev-default.rules) give virtual consoles and vcs devices the tty group;
+      // a device udev never saw keeps devtmpfs's root.
+      assert.equal(await run("stat -c %G:%a /dev/tty1 /dev/tty63 /dev/vcs1"), "root:600\nroot:600\nroot:600");
+    } finally {
+      con.close();
+    }
+  });
+
   it("grew /data into the rest of the disk after the agent's start, once for this disk", async () => {
     const con = await lab.console();
     try {
