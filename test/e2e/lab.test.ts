@@ -247,7 +247,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
 
   it("coldplugs the serial consoles and leaves out the virtual ones", async () => {
     // The drop-in for systemd-udev-trigger.service: the ttys systemd's rules make device units of,
-    // not the 63 virtual consoles nor their vcs devices (docs/benchmarks.md#boot).
+    // not the 64 virtual console devices nor their vcs devices (docs/benchmarks.md#boot).
     const con = await lab.console();
     try {
       const run = mustRun(con);
