@@ -7,9 +7,10 @@
 // same kernel, initramfs and UKI command line is booted from slot B as many times, its median the
 // ratios' reference.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ukiForSlot } from "../../agent/src/update/uki.js";
 import type { SerialConsole } from "../lab/console.js";
 import { editEsp, partition } from "../lab/disk.js";
 import { Lab } from "../lab/lab.js";
@@ -60,9 +61,12 @@ function stockDisk(board: string, image: string, dir: string): string {
   execFileSync("qemu-img", ["convert", "-O", "raw", image, disk]);
   const slotB = partition(disk, "gate64-root-b").startBytes;
   sh("dd", [`if=${join(dir, "stock.squashfs")}`, `of=${disk}`, "bs=1M", `seek=${slotB / 1024 / 1024}`, "conv=notrunc", "status=none"]);
+  // The image's UKI made to boot slot B, as the pre-install handler makes it for an update.
+  const ukiB = join(dir, "gate64-b.efi");
+  writeFileSync(ukiB, ukiForSlot(readFileSync(join(WORK, "buildroot/tmp/uki/gate64.efi")), "b"));
   editEsp(disk, (esp) => {
     sh("mdel", ["-i", esp, "::EFI/Linux/gate64-1-a.efi"]);
-    sh("mcopy", ["-i", esp, join(WORK, "buildroot/tmp/uki/gate64-b.efi"), "::EFI/Linux/gate64-1-b.efi"]);
+    sh("mcopy", ["-i", esp, ukiB, "::EFI/Linux/gate64-1-b.efi"]);
   });
   return disk;
 }

@@ -1,6 +1,6 @@
 // Update bundles for the lab: re-signed copies of the last image build (scripts/build-bundle)
 // as other versions, broken on purpose, for another board, signed by another key, or tampered;
-// with STAND_IN, a few KiB of stand-ins in place of the root and UKIs.
+// with STAND_IN, a few KiB of stand-ins in place of the root and the UKI.
 // The builds run as child processes without blocking, so a test can boot its lab meanwhile; one
 // at a time (they share the image tree's staging directory).
 import { execFile } from "node:child_process";

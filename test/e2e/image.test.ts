@@ -6,6 +6,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { it } from "node:test";
+import { peChecksum, peSection, ukiForSlot, ukiSlot } from "../../agent/src/update/uki.js";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
 const manifest = JSON.parse(readFileSync(`${OUT}/manifest.json`, "utf8")) as {
@@ -321,6 +322,36 @@ it("systemd runs only the generators the box uses", () => {
     "systemd-getty-generator",
   ]);
   assert.ok(masked.has("systemd-gpt-auto-generator"), [...masked].join(" "));
+});
+
+it("the bundle carries one UKI, the disk's, which the pre-install handler makes boot slot B", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gate64-bundle-"));
+  try {
+    const x = spawnSync("unsquashfs", ["-no-progress", "-d", `${dir}/b`, `${OUT}/${manifest.bundle}`], { encoding: "utf8" });
+    assert.equal(x.status, 0, x.stderr);
+    assert.deepEqual(readdirSync(`${dir}/b`).sort(), ["manifest.raucm", "rootfs.img", "uki.efi"]);
+    const uki = readFileSync(`${dir}/b/uki.efi`);
+    assert.ok(uki.equals(readFileSync(`${OUT}/work/buildroot/tmp/uki/gate64.efi`)), "the bundle's UKI is not the build's");
+    assert.equal(ukiSlot(uki), "a");
+    const b = Buffer.from(ukiForSlot(uki, "b"));
+    const cmdline = (f: Uint8Array) => Buffer.from(peSection(f, ".cmdline") ?? []).toString("latin1");
+    assert.match(cmdline(b), /^root=PARTLABEL=gate64-root-b rauc\.slot=b ro rootfstype=squashfs /);
+    assert.equal(cmdline(b), cmdline(uki).replace("root-a", "root-b").replace("slot=a", "slot=b"));
+    // ukify writes no PE checksum (0), so slot B's UKI is slot A's with two bytes changed.
+    assert.equal(uki.readUInt32LE(uki.readUInt32LE(0x3c) + 24 + 64), 0);
+    assert.equal(b.length, uki.length);
+    assert.equal(b.filter((x, i) => x !== uki[i]).length, 2);
+    // A UKI that carries one gets its checksum made right: ours is pefile's (ukify's library).
+    const pefile = spawnSync(
+      "chroot",
+      [`${OUT}/work/buildroot`, "python3", "-c", "import pefile; print(pefile.PE('/tmp/uki/gate64.efi').generate_checksum())"],
+      { encoding: "utf8" },
+    );
+    assert.equal(pefile.status, 0, pefile.stderr);
+    assert.equal(Number(pefile.stdout), peChecksum(uki));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it("the image trusts the update certificate and holds no signing key", () => {

@@ -35,7 +35,7 @@ describe("firmware updates over the fleet, in the lab", { timeout: 60 * 60_000 }
   before(async () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Newer than the image, one that never gets healthy (no CoreDNS), and three the box must
-    // refuse (with stand-ins for the root and UKIs): one with a flipped byte in its payload, one
+    // refuse (with stand-ins for the root and the UKI): one with a flipped byte in its payload, one
     // for another board, one signed by a key the box does not trust. Built while the lab boots
     // (about 2.5 minutes of the suite under TCG otherwise).
     const made = (async () => {

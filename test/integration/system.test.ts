@@ -1,7 +1,8 @@
 // The real system's network and process parts. The update download (realSystem.download) against
 // a real HTTP server on loopback: the bytes and their SHA-256, redirects, refusals named by
 // status, the size and time limits, and that it runs in V8's lite mode as the agent does (no
-// WebAssembly, so no fetch). And the lines of a watched command (the WAN follower's `ip monitor`).
+// WebAssembly, so no fetch). The lines of a watched command (the WAN follower's `ip monitor`), and
+// binary files read and written whole.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -88,4 +89,17 @@ it("hands a watched command's output over line by line, across chunks, and stops
   await waitFor("three lines", () => lines.length >= 3).catch(() => undefined);
   stop();
   assert.deepEqual(lines, ["one", "two", "three"]);
+});
+
+it("reads and atomically writes a binary file byte for byte (the pre-install handler's UKI)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gate64-bytes-"));
+  try {
+    const bytes = new Uint8Array(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+    await realSystem.writeFileAtomic(join(dir, "EFI/Linux/gate64-0-b+0-0.efi"), bytes);
+    assert.deepEqual(await realSystem.readBytes(join(dir, "EFI/Linux/gate64-0-b+0-0.efi")), Buffer.from(bytes));
+    assert.deepEqual(readFileSync(join(dir, "EFI/Linux/gate64-0-b+0-0.efi")), Buffer.from(bytes));
+    assert.equal(await realSystem.readBytes(join(dir, "absent.efi")), null);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

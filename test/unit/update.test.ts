@@ -14,10 +14,13 @@ import { type Attempt, afterBoot, type UpdateStatus } from "../../agent/src/upda
 import { bootBackend, preInstall } from "../../agent/src/update/backend.js";
 import { bootOrder, parseEntries, parseEntry, primary, setPrimary, setState, state } from "../../agent/src/update/boot-entries.js";
 import { runGate } from "../../agent/src/update/gate.js";
+import { ukiSlot } from "../../agent/src/update/uki.js";
 import { Updater } from "../../agent/src/update/updater.js";
 import { compareVersions } from "../../agent/src/update/version.js";
+import { fakeUki } from "./uki-fixture.js";
 
 const ESP = PATHS.espLinux;
+const BUNDLE = "/run/rauc/bundle";
 const names = (sys: FakeSystem) =>
   [...sys.files.keys()]
     .filter((k) => k.startsWith(`${ESP}/`))
@@ -210,6 +213,14 @@ describe("the updater on the fake system", () => {
     await u.settled();
     assert.equal(u.status()?.phase, "rebooting");
   });
+
+  it("after a power cut while installing: the staged UKI and a partial one are removed", async () => {
+    sys.files.set(`${PATHS.updateDir}/attempt.json`, JSON.stringify(attempt("installing")));
+    sys.files.set(`${ESP}/gate64-0-b+0-0.efi`, "staged");
+    sys.files.set(`${ESP}/gate64-0-b+0-0.efi.tmp-4711`, "half a UKI");
+    await updater().recover();
+    assert.deepEqual(names(sys), ["gate64-1-a.efi"]);
+  });
 });
 
 describe("RAUC's backend and pre-install handler", () => {
@@ -219,20 +230,22 @@ describe("RAUC's backend and pre-install handler", () => {
     sys.files.set(PATHS.cmdline, "rauc.slot=a");
     sys.files.set(`${ESP}/gate64-1-a.efi`, "uki a");
     sys.files.set(`${ESP}/gate64-2-b+0-2.efi`, "old b");
-    sys.handlers.set("cp", (args) => {
-      sys.files.set(args[1] as string, `copy of ${args[0]}`);
-      return { code: 0, stdout: "", stderr: "" };
-    });
+    sys.files.set(
+      `${BUNDLE}/uki.efi`,
+      Buffer.from(fakeUki({ ".cmdline": "root=PARTLABEL=gate64-root-a rauc.slot=a ro" })).toString("latin1"),
+    );
   });
 
   it("stages the bundle's UKI for the target in place of its old one, then makes it primary", async () => {
+    sys.files.set(`${ESP}/gate64-0-b+0-0.efi.tmp-4711`, "what a power cut left of an earlier try");
     const staged = await preInstall(sys, {
-      RAUC_BUNDLE_MOUNT_POINT: "/run/rauc/bundle",
+      RAUC_BUNDLE_MOUNT_POINT: BUNDLE,
       RAUC_TARGET_SLOTS: "2",
       RAUC_SLOT_BOOTNAME_2: "b",
     });
     assert.deepEqual(staged, ["gate64-0-b+0-0.efi"]);
     assert.deepEqual(names(sys), ["gate64-0-b+0-0.efi", "gate64-1-a.efi"]);
+    assert.equal(ukiSlot((await sys.readBytes(`${ESP}/gate64-0-b+0-0.efi`)) as Uint8Array), "b");
     assert.equal(await bootBackend(sys, ["get-primary"]), "a");
     await bootBackend(sys, ["set-state", "b", "bad"]);
     await bootBackend(sys, ["set-primary", "b"]);
@@ -247,6 +260,12 @@ describe("RAUC's backend and pre-install handler", () => {
       preInstall(sys, { RAUC_BUNDLE_MOUNT_POINT: "/m", RAUC_TARGET_SLOTS: "1", RAUC_SLOT_BOOTNAME_1: "a" }),
       /refusing to touch the booted slot a/,
     );
+    sys.files.set(`${BUNDLE}/uki.efi`, "a stand-in");
+    await assert.rejects(
+      preInstall(sys, { RAUC_BUNDLE_MOUNT_POINT: BUNDLE, RAUC_TARGET_SLOTS: "2", RAUC_SLOT_BOOTNAME_2: "b" }),
+      /not a PE file/,
+    );
+    assert.deepEqual(names(sys), ["gate64-1-a.efi", "gate64-2-b+0-2.efi"], "a bad UKI changes nothing on the ESP");
     await assert.rejects(bootBackend(sys, ["set-state", "b", "meh"]), /state: expected good or bad/);
     await assert.rejects(bootBackend(sys, ["get-state", "c"]), /slot: expected a or b/);
   });

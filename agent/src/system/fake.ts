@@ -165,10 +165,16 @@ export class FakeSystem implements System {
     return this.files.get(path) ?? null;
   }
 
-  async writeFileAtomic(path: string, data: string): Promise<void> {
+  /** Files are text here; bytes are held one character per byte. */
+  async readBytes(path: string): Promise<Uint8Array | null> {
+    const text = this.files.get(path);
+    return text === undefined ? null : Buffer.from(text, "latin1");
+  }
+
+  async writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
     if (this.failWritesAfter !== null && this.writes >= this.failWritesAfter) throw new Error("power cut");
     this.writes++;
-    this.files.set(path, data);
+    this.files.set(path, typeof data === "string" ? data : Buffer.from(data).toString("latin1"));
   }
 
   /** Kernel files that do not exist: a write at or under one of these paths fails with ENOENT. */

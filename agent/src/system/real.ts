@@ -19,6 +19,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** A read's result, or null for a file that does not exist. */
+async function orNull<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
 export const realSystem: System = {
   run(cmd, args, opts = {}) {
     return new Promise<RunResult>((resolve) => {
@@ -39,13 +49,11 @@ export const realSystem: System = {
       if (opts.onLine && child.stdout) createInterface({ input: child.stdout }).on("line", opts.onLine);
     });
   },
-  async readFile(path) {
-    try {
-      return await readFile(path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw err;
-    }
+  readFile(path) {
+    return orNull(readFile(path, "utf8"));
+  },
+  readBytes(path) {
+    return orNull(readFile(path));
   },
   async writeFileAtomic(path, data, mode = 0o644) {
     await mkdir(dirname(path), { recursive: true });

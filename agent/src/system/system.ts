@@ -20,8 +20,10 @@ export interface System {
     opts?: { input?: string; timeoutMs?: number; onLine?: (line: string) => void },
   ): Promise<RunResult>;
   readFile(path: string): Promise<string | null>;
+  /** A file's bytes (a UKI), or null if it does not exist. */
+  readBytes(path: string): Promise<Uint8Array | null>;
   /** Write, fsync, rename: a crash leaves the old or the new file, never a mix. */
-  writeFileAtomic(path: string, data: string, mode?: number): Promise<void>;
+  writeFileAtomic(path: string, data: string | Uint8Array, mode?: number): Promise<void>;
   /**
    * One write into a file the kernel already has (/proc/sys): nothing is created, a missing file
    * is an ENOENT error naming it. What `sysctl -w` and `hostname` do, without their processes.

@@ -4,7 +4,8 @@
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import { primary, type Slot, setPrimary, setState, stagedName, state } from "./boot-entries.js";
-import { applyRenames, bootedSlot, espEntries } from "./box.js";
+import { applyRenames, bootedSlot, espEntries, strayFiles } from "./box.js";
+import { ukiForSlot } from "./uki.js";
 
 /** Tries a newly installed slot gets to pass its health gate before systemd-boot gives up on it. */
 export const NEW_SLOT_TRIES = 2;
@@ -41,10 +42,13 @@ export async function bootBackend(sys: System, args: readonly string[]): Promise
   }
 }
 
+/** The bundle's one UKI (made for slot a: uki.ts); scripts/build-bundle puts it there. */
+export const BUNDLE_UKI = "uki.efi";
+
 /**
- * Before RAUC writes a slot: the bundle's UKI for it goes onto the ESP under a name with no tries
- * left (never booted by itself) in place of the slot's old UKIs. RAUC's set-primary makes it
- * bootable once the root is written.
+ * Before RAUC writes a slot: the bundle's UKI, made to boot that slot, goes onto the ESP under a
+ * name with no tries left (never booted by itself) in place of the slot's old UKIs and of any
+ * partial copy a power cut left. RAUC's set-primary makes it bootable once the root is written.
  */
 export async function preInstall(sys: System, env: NodeJS.ProcessEnv): Promise<string[]> {
   const mount = env.RAUC_BUNDLE_MOUNT_POINT;
@@ -56,12 +60,12 @@ export async function preInstall(sys: System, env: NodeJS.ProcessEnv): Promise<s
     if (name === undefined || name === "") continue;
     const slot = slotArg(name);
     if (slot === booted) throw new Error(`refusing to touch the booted slot ${slot}`);
-    for (const e of (await espEntries(sys)).filter((x) => x.slot === slot)) await sys.remove(`${PATHS.espLinux}/${e.name}`);
-    const tmp = `${PATHS.espLinux}/.staging-${slot}.efi`;
-    const cp = await sys.run("cp", [`${mount}/uki-${slot}.efi`, tmp], { timeoutMs: 120_000 });
-    if (cp.code !== 0) throw new Error(`copying the UKI for slot ${slot}: ${cp.stderr.trim()}`);
-    await sys.run("sync", [tmp]);
-    await sys.rename(tmp, `${PATHS.espLinux}/${stagedName(slot)}`);
+    const uki = await sys.readBytes(`${mount}/${BUNDLE_UKI}`);
+    if (uki === null) throw new Error(`the bundle has no ${BUNDLE_UKI}`);
+    const forSlot = ukiForSlot(uki, slot);
+    const old = (await espEntries(sys)).filter((x) => x.slot === slot).map((x) => x.name);
+    for (const name of [...old, ...(await strayFiles(sys))]) await sys.remove(`${PATHS.espLinux}/${name}`);
+    await sys.writeFileAtomic(`${PATHS.espLinux}/${stagedName(slot)}`, forSlot);
     staged.push(stagedName(slot));
   }
   return staged;

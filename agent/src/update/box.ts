@@ -2,7 +2,7 @@
 // RAUC's compatible string. Reads through the system interface only.
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
-import { type BootEntry, parseEntries, type Slot } from "./boot-entries.js";
+import { type BootEntry, parseEntries, parseEntry, type Slot } from "./boot-entries.js";
 
 export async function bootedSlot(sys: System): Promise<Slot> {
   const cmdline = (await sys.readFile(PATHS.cmdline)) ?? "";
@@ -13,6 +13,14 @@ export async function bootedSlot(sys: System): Promise<Slot> {
 
 export async function espEntries(sys: System): Promise<BootEntry[]> {
   return parseEntries(await sys.list(PATHS.espLinux));
+}
+
+/**
+ * Files beside the UKIs that are no boot entry: what a power cut left of a UKI being written
+ * (writeFileAtomic's temporary file). Only gate64 writes this directory.
+ */
+export async function strayFiles(sys: System): Promise<string[]> {
+  return (await sys.list(PATHS.espLinux)).filter((n) => parseEntry(n) === null);
 }
 
 /** RAUC's compatible for this box (gate64-<board>): a bundle for another board is refused. */

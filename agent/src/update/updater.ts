@@ -18,7 +18,7 @@ import {
   type UpdateStatus,
 } from "./attempt.js";
 import { entryOf, otherSlot, type Slot } from "./boot-entries.js";
-import { bootedSlot, compatible, espEntries } from "./box.js";
+import { bootedSlot, compatible, espEntries, strayFiles } from "./box.js";
 import { GATE_FAILURE } from "./gate.js";
 import { bundleInfo, install } from "./rauc.js";
 import { compareVersions, isVersion } from "./version.js";
@@ -199,10 +199,13 @@ export class Updater {
     }
   }
 
-  /** A UKI the pre-install handler staged (generation 0, no tries) goes when its install failed. */
+  /**
+   * A UKI the pre-install handler staged (generation 0, no tries) goes when its install failed,
+   * and so does a partial one that a power cut left while it was written.
+   */
   private async unstage(slot: Slot): Promise<void> {
-    for (const e of await espEntries(this.deps.sys))
-      if (e.slot === slot && e.generation === 0) await this.deps.sys.remove(`${PATHS.espLinux}/${e.name}`);
+    const staged = (await espEntries(this.deps.sys)).filter((e) => e.slot === slot && e.generation === 0).map((e) => e.name);
+    for (const name of [...staged, ...(await strayFiles(this.deps.sys))]) await this.deps.sys.remove(`${PATHS.espLinux}/${name}`);
   }
 
   private async progress(percent: number): Promise<void> {
