@@ -30,6 +30,8 @@ export const PATHS = {
   espLinux: p("efi/EFI/Linux"),
   raucSystemConf: p("etc/rauc/system.conf"),
   cmdline: p("proc/cmdline"),
+  /** The mount table (the data probe: is /data the partition or memory in its place?). */
+  mounts: p("proc/self/mounts"),
   /** Kernel settings (the sysctl step writes here) and the hostname (kernel/hostname). */
   procSys: p("proc/sys"),
   /** A loaded module's directory (/sys/module/NAME). */

@@ -1,8 +1,9 @@
 // The serial console of the booted image, through node-pty as a technician's terminal: log in,
 // read the status, change a setting with commit-confirm, watch a bad config revert by itself,
-// see Jool and CoreDNS repaired, and cut the power during an apply.
+// see Jool and CoreDNS repaired, cut the power during an apply, and lose /data's filesystem.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SerialConsole } from "../../scripts/lab/console.js";
 import { Lab } from "../../scripts/lab/lab.js";
@@ -251,5 +252,32 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     }
     assert.equal(health, "ok");
     assert.match(web(), /gate64 lab web server/);
+  });
+
+  // Last: it leaves /data in memory.
+  it("keeps translating when /data's filesystem is gone: memory in its place, provisioned again from the ESP", async () => {
+    // The lab's provision.json back on the ESP, as a technician brings such a box back onto its
+    // fleet (docs/operations.md), in pieces: a terminal line holds at most 4 KiB.
+    const b64 = readFileSync(join(lab.dir, "provision.json")).toString("base64");
+    await con.run("rm -f /tmp/provision.b64");
+    for (let i = 0; i < b64.length; i += 800) await con.run(`printf '%s' '${b64.slice(i, i + 800)}' >> /tmp/provision.b64`);
+    assert.equal((await con.run("base64 -d /tmp/provision.b64 > /efi/gate64/provision.json && sync")).code, 0);
+    // The filesystem's superblock zeroed: ext4 finds no filesystem on the partition.
+    const dd = await con.run("dd if=/dev/zero of=/dev/disk/by-partlabel/gate64-data bs=1024 count=4 conv=fsync status=none");
+    assert.equal(dd.code, 0, dd.output);
+    con.close();
+    const since = Date.now();
+    await lab.powerCycle();
+    await lab.waitForHealth("degraded", 400, since);
+    con = await lab.console();
+    assert.match(readFileSync(lab.serialLog, "utf8"), /gate64: \/data did not mount; it is in memory until the next boot/);
+    assert.equal(await con.lastLine("findmnt -no FSTYPE /data"), "tmpfs");
+    assert.equal(await con.lastLine("systemctl is-active gate64-data-fallback.service"), "active");
+    // No unit failed: systemd takes the memory for /data's mount once it is there.
+    assert.equal(await con.lastLine("systemctl is-system-running"), "running");
+    const status = await con.run("gate64 status");
+    assert.match(status.output, /device\s+lab-1/);
+    assert.match(status.output, /degraded\s+data\s+\/data is in memory: its partition did not mount at boot/);
+    await waitFor("translation with /data in memory", () => /gate64 lab web server/.test(tryWeb()), 90_000);
   });
 });

@@ -78,3 +78,13 @@ it("creates the probe namespace once when probes run at the same time (no 'File 
   await ensureProbeNamespace(sys);
   assert.equal(sys.commands.length, 2);
 });
+
+it("data: the partition as mounted, and memory in its place named as such", async () => {
+  const probe = setup(0, "off");
+  await assert.rejects(probe("data"), /\/data is not mounted/);
+  const root = "/dev/vda2 / squashfs ro,relatime 0 0\n";
+  probe.sys.files.set(PATHS.mounts, `${root}/dev/vda4 /data ext4 rw,noatime 0 0\n`);
+  assert.equal(await probe("data"), "ext4 on /dev/vda4");
+  probe.sys.files.set(PATHS.mounts, `${root}gate64-data-in-memory /data tmpfs rw,nosuid,nodev 0 0\n`);
+  await assert.rejects(probe("data"), /in memory: its partition did not mount at boot/);
+});

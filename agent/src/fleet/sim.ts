@@ -10,6 +10,7 @@ import { IF_INET6, ifInet6Line } from "../lib/if-inet6.js";
 import type { HealthReport } from "../observe/health.js";
 import type { Inventory } from "../observe/inventory.js";
 import type { TrafficFigures } from "../observe/metrics.js";
+import { PATHS } from "../paths.js";
 import type { Resolved } from "../render/context.js";
 import { FakeSystem } from "../system/fake.js";
 import { FleetAgent } from "./agent.js";
@@ -100,6 +101,7 @@ export async function startSimAgent(o: SimOptions): Promise<SimAgent> {
     o.log?.(`${o.deviceId}: ${line}`);
   };
   sys.files.set(IF_INET6, ifInet6Line("lan", "2001:db8:64::1"));
+  sys.files.set(PATHS.mounts, "/dev/vda4 /data ext4 rw,noatime 0 0\n");
   sys.handlers.set("journalctl", (args) => {
     const n = Number(args[args.indexOf("-n") + 1] ?? 100);
     return { code: 0, stdout: lines.slice(-n).join("\n"), stderr: "" };

@@ -7,6 +7,7 @@ import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
+import { PATHS } from "../paths.js";
 import type { Resolved } from "../render/context.js";
 import { COREDNS_METRICS, COREDNS_READY, loadedId, renderCorefile, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
@@ -204,6 +205,7 @@ export function probes(sys: System, r: Resolved): Probe[] {
         return parts.join("; ");
       },
     });
+  list.push({ name: "data", critical: false, run: () => dataMount(sys) });
   // Critical where pool4 uses the WAN's address: without one, translation is paused (render/jool.ts).
   const pool4OnWan = c.nat64.enabled && c.nat64.pool4.some((e) => e.prefix === "wan");
   list.push({
@@ -220,6 +222,23 @@ export function probes(sys: System, r: Resolved): Probe[] {
     },
   });
   return list;
+}
+
+/**
+ * /data as mounted: the partition, or memory in its place when the partition did not mount at
+ * boot (gate64-data-fallback.service). Translation goes on either way; settings do not last.
+ */
+export async function dataMount(sys: System): Promise<string> {
+  // The mount table names mount points as they are, not under GATE64_ROOT; the last one counts.
+  const line = ((await sys.readFile(PATHS.mounts)) ?? "")
+    .split("\n")
+    .filter((l) => l.split(" ")[1] === "/data")
+    .at(-1);
+  const [source, , fstype] = line?.split(" ") ?? [];
+  if (fstype === undefined) throw new Error("/data is not mounted");
+  if (fstype === "tmpfs")
+    throw new Error("/data is in memory: its partition did not mount at boot, so nothing written now outlives the next boot");
+  return `${fstype} on ${source}`;
 }
 
 /** Runs the probes (only those named in `only`, when given) at once. */
