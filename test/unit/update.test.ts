@@ -214,6 +214,22 @@ describe("the updater on the fake system", () => {
     assert.equal(u.status()?.phase, "rebooting");
   });
 
+  it("refuses an update while /data is memory in place of its partition, before downloading", async () => {
+    sys.files.set(PATHS.mounts, "gate64-data-in-memory /data tmpfs rw,nosuid,nodev 0 0\n");
+    const u = updater();
+    await u.recover();
+    await assert.rejects(
+      u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin"),
+      /\/data is in memory: its partition did not mount at boot: no room for a bundle/,
+    );
+    assert.equal(u.status(), null);
+    assert.equal(sys.files.has(`${PATHS.updateDir}/bundle.raucb.part`), false);
+    sys.files.set(PATHS.mounts, "/dev/vda4 /data ext4 rw,noatime 0 0\n");
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.equal(u.status()?.phase, "rebooting");
+  });
+
   it("after a power cut while installing: the staged UKI and a partial one are removed", async () => {
     sys.files.set(`${PATHS.updateDir}/attempt.json`, JSON.stringify(attempt("installing")));
     sys.files.set(`${ESP}/gate64-0-b+0-0.efi`, "staged");

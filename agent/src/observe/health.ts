@@ -7,13 +7,13 @@ import { pool4Capacity } from "../config/capacity.js";
 import type { Config } from "../config/schema.js";
 import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { contains, type Prefix, parsePrefix } from "../lib/ip.js";
-import { PATHS } from "../paths.js";
 import type { Resolved } from "../render/context.js";
 import { COREDNS_METRICS, COREDNS_READY, loadedId, renderCorefile, UPLINK_RESOLV_CONF } from "../render/corefile.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import { renderOffloads } from "../render/offloads.js";
 import { renderSteering } from "../render/steering.js";
 import type { System } from "../system/system.js";
+import { DATA_IN_MEMORY, dataMount } from "./data-mount.js";
 import { httpGet } from "./http.js";
 import { joolInstanceLoaded, joolPool6, joolTables } from "./jool.js";
 import { servedCorefileId } from "./metrics.js";
@@ -205,7 +205,7 @@ export function probes(sys: System, r: Resolved): Probe[] {
         return parts.join("; ");
       },
     });
-  list.push({ name: "data", critical: false, run: () => dataMount(sys) });
+  list.push({ name: "data", critical: false, run: () => dataProbe(sys) });
   // Critical where pool4 uses the WAN's address: without one, translation is paused (render/jool.ts).
   const pool4OnWan = c.nat64.enabled && c.nat64.pool4.some((e) => e.prefix === "wan");
   list.push({
@@ -224,21 +224,12 @@ export function probes(sys: System, r: Resolved): Probe[] {
   return list;
 }
 
-/**
- * /data as mounted: the partition, or memory in its place when the partition did not mount at
- * boot (gate64-data-fallback.service). Translation goes on either way; settings do not last.
- */
-export async function dataMount(sys: System): Promise<string> {
-  // The mount table names mount points as they are, not under GATE64_ROOT; the last one counts.
-  const line = ((await sys.readFile(PATHS.mounts)) ?? "")
-    .split("\n")
-    .filter((l) => l.split(" ")[1] === "/data")
-    .at(-1);
-  const [source, , fstype] = line?.split(" ") ?? [];
-  if (fstype === undefined) throw new Error("/data is not mounted");
-  if (fstype === "tmpfs")
-    throw new Error("/data is in memory: its partition did not mount at boot, so nothing written now outlives the next boot");
-  return `${fstype} on ${source}`;
+/** The data probe: the partition, or why /data will not keep what is written to it. */
+async function dataProbe(sys: System): Promise<string> {
+  const m = await dataMount(sys);
+  if (m === null) throw new Error("/data is not mounted");
+  if (m.inMemory) throw new Error(`${DATA_IN_MEMORY}, so nothing written now outlives the next boot`);
+  return `${m.fstype} on ${m.source}`;
 }
 
 /** Runs the probes (only those named in `only`, when given) at once. */

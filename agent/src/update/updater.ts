@@ -4,6 +4,7 @@
 // The attempt lives on /data so that every step survives a power cut (docs/updates.md).
 import { CONFIG_VERSION } from "../config/schema.js";
 import { readJson } from "../lib/read-json.js";
+import { DATA_IN_MEMORY, dataMount } from "../observe/data-mount.js";
 import { PATHS } from "../paths.js";
 import type { System } from "../system/system.js";
 import {
@@ -103,6 +104,8 @@ export class Updater {
     const blocker = this.deps.blocker();
     if (blocker !== null) throw new UpdateRefused("busy", blocker);
     if (this.slot === null) throw new UpdateRefused("invalid", "this box did not boot from an update slot (no rauc.slot=)");
+    // The bundle is downloaded to /data: memory in its place (64 MiB) does not hold one.
+    if ((await dataMount(this.deps.sys))?.inMemory) throw new UpdateRefused("busy", `${DATA_IN_MEMORY}: no room for a bundle`);
     const remote = /^https?:\/\//.test(req.url);
     if (!remote && !req.url.startsWith("/")) throw new UpdateRefused("invalid", "an http(s):// URL or an absolute path", "url");
     const attempt: Attempt = {
