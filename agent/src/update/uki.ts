@@ -49,34 +49,35 @@ export function peSection(file: Uint8Array, name: string): Uint8Array | undefine
 // some other way is refused rather than booted into the wrong slot.
 const SLOT_ARGS = [/(?<=(?:^|\s)root=PARTLABEL=gate64-root-)[ab](?=\s|\0|$)/g, /(?<=(?:^|\s)rauc\.slot=)[ab](?=\s|\0|$)/g];
 
-/** The slot a UKI boots, from its .cmdline (both letters must agree). */
-export function ukiSlot(file: Uint8Array): Slot {
-  const cmdline = peSection(file, ".cmdline");
+/** Where in the file the command line's two slot letters are, and the slot they name. */
+function slotLetters(file: Uint8Array): { at: number[]; slot: Slot } {
+  const cmdline = peSections(file).find((x) => x.name === ".cmdline");
   if (cmdline === undefined) throw new Error("the UKI has no .cmdline section");
-  const text = latin1(cmdline);
-  const letters = SLOT_ARGS.map((re) => [...text.matchAll(re)]);
-  if (letters.some((m) => m.length !== 1))
+  const text = latin1(file.subarray(cmdline.offset, cmdline.offset + cmdline.size));
+  const matches = SLOT_ARGS.map((re) => [...text.matchAll(re)]);
+  if (matches.some((m) => m.length !== 1))
     throw new Error(
       `the UKI's command line must name its slot once in root=PARTLABEL=gate64-root-<slot> and rauc.slot=<slot>: ${text.trim()}`,
     );
-  const [root, rauc] = letters.map((m) => m[0]?.[0]);
+  const [root, rauc] = matches.map((m) => m[0]?.[0]);
   if (root !== rauc) throw new Error(`the UKI's command line names two slots: root ${root}, rauc.slot ${rauc}`);
-  return root as Slot;
+  return { at: matches.map((m) => cmdline.offset + (m[0]?.index ?? 0)), slot: root as Slot };
 }
+
+/** The slot a UKI boots, from its .cmdline (both letters must agree). */
+export const ukiSlot = (file: Uint8Array): Slot => slotLetters(file).slot;
 
 /**
  * A copy of the UKI that boots `slot`: the command line's slot letters rewritten in place (the
  * same length, so no offset in the file moves) and the PE checksum made to match, if it has one.
  */
 export function ukiForSlot(file: Uint8Array, slot: Slot): Uint8Array {
-  ukiSlot(file);
+  const { at } = slotLetters(file);
   const out = new Uint8Array(file);
-  const cmdline = peSections(out).find((x) => x.name === ".cmdline") as PeSection;
-  const text = latin1(out.subarray(cmdline.offset, cmdline.offset + cmdline.size));
-  for (const re of SLOT_ARGS) for (const m of text.matchAll(re)) out[cmdline.offset + m.index] = slot.charCodeAt(0);
-  const at = checksumOffset(out);
+  for (const i of at) out[i] = slot.charCodeAt(0);
+  const sum = checksumOffset(out);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (view.getUint32(at, true) !== 0) view.setUint32(at, peChecksum(out), true);
+  if (view.getUint32(sum, true) !== 0) view.setUint32(sum, peChecksum(out), true);
   return out;
 }
 
