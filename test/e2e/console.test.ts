@@ -1,6 +1,7 @@
 // The serial console of the booted image, through node-pty as a technician's terminal: log in,
 // read the status, change a setting with commit-confirm, watch a bad config revert by itself,
-// see Jool and CoreDNS repaired, cut the power during an apply, and lose /data's filesystem.
+// see Jool and CoreDNS repaired, cut the power during an apply, and damage /data's filesystem:
+// repaired, then beyond repair (memory in its place), then made anew by a factory reset.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { endSession, startSession } from "../../scripts/lab/session.js";
 
 const IMAGE = process.env.GATE64_IMAGE ?? "out/x86-64/disk.img";
 
-describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }, () => {
+describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }, () => {
   let lab: Lab;
   let con: SerialConsole;
   const web = () => lab.client.exec("curl", ["-6", "-sS", "--max-time", "10", `http://www.${lab.spec.zone.name}/`]);
@@ -254,23 +255,65 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(web(), /gate64 lab web server/);
   });
 
-  // Last: it leaves /data in memory.
-  it("keeps translating when /data's filesystem is gone: memory in its place, provisioned again from the ESP", async () => {
-    // The lab's provision.json back on the ESP, as a technician brings such a box back onto its
-    // fleet (docs/operations.md), in pieces: a terminal line holds at most 4 KiB.
+  /** The lab's provision.json onto the ESP, as a technician brings a box back onto its fleet
+   * (docs/operations.md), in pieces: a terminal line holds at most 4 KiB. */
+  const provisionFileOnEsp = async () => {
     const b64 = readFileSync(join(lab.dir, "provision.json")).toString("base64");
     await con.run("rm -f /tmp/provision.b64");
     for (let i = 0; i < b64.length; i += 800) await con.run(`printf '%s' '${b64.slice(i, i + 800)}' >> /tmp/provision.b64`);
     assert.equal((await con.run("base64 -d /tmp/provision.b64 > /efi/gate64/provision.json && sync")).code, 0);
-    // The filesystem's superblock zeroed: ext4 finds no filesystem on the partition.
-    const dd = await con.run("dd if=/dev/zero of=/dev/disk/by-partlabel/gate64-data bs=1024 count=4 conv=fsync status=none");
+  };
+  /** Zeroes blocks of the data partition, as a card that lost them; `at` in bytes, `bytes` long. */
+  const zeroData = async (at: number, bytes: number) => {
+    const dd = await con.run(
+      `dd if=/dev/zero of=/dev/disk/by-partlabel/gate64-data bs=${bytes} count=1 seek=${at / bytes} conv=fsync status=none`,
+    );
     assert.equal(dd.code, 0, dd.output);
+  };
+  const serialSince = (offset: number) => readFileSync(lab.serialLog, "utf8").slice(offset);
+
+  it("repairs /data when its superblock is lost: the box keeps its identity and settings", async () => {
+    const identity = await con.lastLine("cat /data/gate64/identity.json");
+    const config = await con.lastLine("sha256sum /data/gate64/config.json");
+    // The primary superblock zeroed: the kernel finds no ext4 there; e2fsck finds a backup.
+    await zeroData(0, 4096);
     con.close();
     const since = Date.now();
+    const logAt = readFileSync(lab.serialLog, "utf8").length;
+    await lab.powerCycle();
+    await lab.waitForHealth("ok", 400, since);
+    con = await lab.console();
+    assert.match(serialSince(logAt), /gate64: \/data did not mount; e2fsck repaired its filesystem \(exit [12]\)/);
+    assert.equal(await con.lastLine("findmnt -no FSTYPE,LABEL /data | tr -s ' '"), "ext4 gate64-data");
+    assert.equal(await con.lastLine("cat /data/gate64/identity.json"), identity);
+    assert.equal(await con.lastLine("sha256sum /data/gate64/config.json"), config);
+    // Nothing to provision: the identity, the console's hash and the stamp were all still there.
+    assert.equal(await con.lastLine("systemctl show -P ConditionResult gate64-provision.service"), "no");
+    assert.equal(await con.lastLine("systemctl is-system-running"), "running");
+  });
+
+  it("keeps translating when /data cannot be repaired: memory in its place, provisioned again from the ESP", async () => {
+    await provisionFileOnEsp();
+    // Every superblock zeroed: the primary and each backup e2fsck looks for (sparse_super puts
+    // them in groups 1 and the powers of 3, 5 and 7; e2fsck 1.47 finds one beyond group 1).
+    const bs = Number(await con.lastLine("stat -f -c %S /data"));
+    assert.ok(bs === 1024 || bs === 4096, `block size ${bs}`);
+    const sectors = Number(await con.lastLine("cat /sys/class/block/$(basename $(readlink -f /dev/disk/by-partlabel/gate64-data))/size"));
+    const first = bs === 1024 ? 1 : 0;
+    const groups = Math.ceil(((sectors * 512) / bs - first) / (8 * bs));
+    const backups = new Set([1]);
+    for (const base of [3, 5, 7]) for (let g = base; g < groups; g *= base) backups.add(g);
+    assert.ok(groups > 9 && backups.size >= 5, `${groups} groups, backups in ${[...backups]}`);
+    await zeroData(0, 4096);
+    for (const g of backups) await zeroData((first + g * 8 * bs) * bs, bs);
+    con.close();
+    const since = Date.now();
+    const logAt = readFileSync(lab.serialLog, "utf8").length;
     await lab.powerCycle();
     await lab.waitForHealth("degraded", 400, since);
     con = await lab.console();
-    assert.match(readFileSync(lab.serialLog, "utf8"), /gate64: \/data did not mount; it is in memory until the next boot/);
+    assert.match(serialSince(logAt), /gate64: \/data did not mount; it is in memory until the next boot/);
+    assert.doesNotMatch(serialSince(logAt), /e2fsck repaired/);
     assert.equal(await con.lastLine("findmnt -no FSTYPE /data"), "tmpfs");
     assert.equal(await con.lastLine("systemctl is-active gate64-data-fallback.service"), "active");
     // No unit failed: systemd takes the memory for /data's mount once it is there.
@@ -279,5 +322,24 @@ describe("the serial console and the agent in the lab", { timeout: 20 * 60_000 }
     assert.match(status.output, /device\s+lab-1/);
     assert.match(status.output, /degraded\s+data\s+\/data is in memory: its partition did not mount at boot/);
     await waitFor("translation with /data in memory", () => /gate64 lab web server/.test(tryWeb()), 90_000);
+  });
+
+  // Last: it leaves the box freshly reset.
+  it("a factory reset with /data in memory makes its filesystem anew, and the box provisions onto it", async () => {
+    await provisionFileOnEsp();
+    const logAt = readFileSync(lab.serialLog, "utf8").length;
+    const since = Date.now();
+    const r = await con.run("gate64 factory-reset --full --yes");
+    assert.match(r.output, /factory reset \(full\) at the next boot; rebooting/);
+    con.close();
+    await lab.waitForHealth("ok", 400, since);
+    con = await lab.console();
+    assert.match(serialSince(logAt), /\/data cannot be repaired and a factory reset is asked for: making its filesystem anew/);
+    assert.equal(await con.lastLine("findmnt -no FSTYPE,LABEL /data | tr -s ' '"), "ext4 gate64-data");
+    assert.equal(await con.lastLine("test -e /efi/gate64/factory-reset; echo $?"), "1", "the reset request is gone from the ESP");
+    const status = await con.run("gate64 status");
+    assert.match(status.output, /device\s+lab-1/);
+    assert.match(status.output, /health\s+ok/);
+    assert.match(web(), /gate64 lab web server/);
   });
 });

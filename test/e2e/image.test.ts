@@ -93,6 +93,24 @@ it("the root holds no compiler, no package installer, no Perl and nothing that b
   assert.deepEqual(bins, []);
 });
 
+it("of e2fsprogs the root holds e2fsck and mke2fs, and none of its units, cron jobs or udev rules", () => {
+  // The data fallback (usr/lib/gate64/data-fallback) repairs and re-makes /data with these two.
+  const root = `${OUT}/work/root`;
+  const sbin = readdirSync(`${root}/usr/sbin`);
+  assert.deepEqual(
+    sbin.filter((f) => /^(e2|e4|mke2fs|mkfs\.ext|fsck\.ext|tune2fs|resize2fs|debugfs|dumpe2fs|badblocks|filefrag|mklost)/.test(f)).sort(),
+    ["e2fsck", "fsck.ext2", "fsck.ext3", "fsck.ext4", "mke2fs", "mkfs.ext2", "mkfs.ext3", "mkfs.ext4"],
+  );
+  assert.ok(existsSync(`${root}/etc/mke2fs.conf`), "mke2fs reads its defaults from /etc/mke2fs.conf");
+  const strays = [
+    ...readdirSync(`${root}/usr/lib/systemd/system`).filter((f) => f.startsWith("e2scrub")),
+    ...readdirSync(`${root}/usr/lib/udev/rules.d`).filter((f) => /ext4|e2scrub/.test(f)),
+    ...["etc/cron.d/e2scrub_all", "etc/e2scrub.conf"].filter((f) => existsSync(`${root}/${f}`)),
+    ...readdirSync(`${root}/usr/libexec/e2fsprogs`),
+  ];
+  assert.deepEqual(strays, []);
+});
+
 it("every program and library in the root finds the libraries it links", () => {
   // customize-prune.sh purges packages Debian declares as dependencies (Perl, initramfs-tools,
   // libdb, SQLite): nothing left may need what went. readelf lists each ELF file's needs.

@@ -8,6 +8,7 @@ import { PATHS } from "../../agent/src/paths.js";
 import { requestReset } from "../../agent/src/provision/factory-reset.js";
 import { provision, renderShadow, STAMP_PREFIX } from "../../agent/src/provision/provision.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
+import { bootDevice } from "./device-fixture.js";
 
 const FACTORY = "root:!::0:99999:7:::\nmessagebus:!*:20783::::::\n";
 const HASH = "$6$saltsalt$mXmsbOzRhx9FdAbQCUHYMV8i33aUx8FUsjR813r/Te3OUwcAdbwkebLKfLOfUCihpvpN7Ji1TH3bltSG02PNE1";
@@ -135,5 +136,23 @@ describe("factory reset", () => {
     assert.equal(sys.files.has(PATHS.config), false);
     assert.equal(sys.files.has(`${PATHS.mqttDir}/credentials.json`), false);
     assert.equal(sys.files.has(PATHS.provision.replace("provision.json", "factory-reset")), false);
+  });
+
+  it("asked for while /data is memory, goes onto the ESP, where the data fallback looks for it", async () => {
+    const rel = (p: string) => `/${relative(process.env.GATE64_ROOT ?? "/", p)}`;
+    const espReset = PATHS.provision.replace("provision.json", "factory-reset");
+    for (const [line, where] of [
+      ["/dev/vda4 /data ext4 rw,noatime 0 0", `${PATHS.data}/factory-reset`],
+      ["gate64-data-in-memory /data tmpfs rw,nosuid,nodev 0 0", espReset],
+    ] as const) {
+      const sys = box();
+      sys.files.set(PATHS.mounts, `${line}\n`);
+      const { device } = await bootDevice(sys, {}, "site-1");
+      assert.deepEqual(await device.factoryReset("full", "test"), { resetting: "full" });
+      assert.equal(sys.files.get(where), "full\n", line);
+      assert.equal(sys.files.has(where === espReset ? `${PATHS.data}/factory-reset` : espReset), false, line);
+    }
+    const fallback = readFileSync("overlays/common/usr/lib/gate64/data-fallback", "utf8");
+    assert.match(fallback, new RegExp(`^reset=${rel(espReset)}$`, "m"));
   });
 });

@@ -3,6 +3,7 @@
 import type { Applier, ApplyMeta, ApplyResult, Running } from "../apply/applier.js";
 import { diffConfigs } from "../apply/revisions.js";
 import { setPath } from "../config/set-path.js";
+import { dataMount } from "../observe/data-mount.js";
 import type { HealthReport } from "../observe/health.js";
 import type { Inventory } from "../observe/inventory.js";
 import { journalArgs, LOG_UNITS, type LogUnit } from "../observe/journal.js";
@@ -164,7 +165,8 @@ export class Device {
 
   /** Wipes /data at the next boot (gate64-provision.service) and reboots now. */
   async factoryReset(mode: ResetMode, by: string): Promise<{ resetting: ResetMode }> {
-    await requestReset(this.deps.sys, mode);
+    const inMemory = (await dataMount(this.deps.sys))?.inMemory === true;
+    await requestReset(this.deps.sys, mode, inMemory ? "esp" : "data");
     this.deps.log(`factory reset (${mode}) requested by ${by}`);
     this.reboot(by);
     return { resetting: mode };

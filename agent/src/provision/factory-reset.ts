@@ -18,15 +18,20 @@ export function kept(mode: ResetMode): string[] {
 
 export const parseMode = (text: string): ResetMode => (text.trim() === "full" ? "full" : "provisioned");
 
-/** Asks for a reset at the next boot. */
-export async function requestReset(sys: System, mode: ResetMode): Promise<void> {
-  await sys.writeFileAtomic(`${PATHS.data}/${RESET_REQUEST}`, `${mode}\n`, 0o600);
+const espFile = () => PATHS.provision.replace(/provision\.json$/, RESET_REQUEST);
+
+/**
+ * Asks for a reset at the next boot: in /data, or on the ESP when /data is memory (its partition
+ * did not mount), where the request outlives the reboot and tells gate64-data-fallback.service to
+ * make the partition's filesystem anew if it still cannot be repaired.
+ */
+export async function requestReset(sys: System, mode: ResetMode, where: "data" | "esp" = "data"): Promise<void> {
+  await sys.writeFileAtomic(where === "esp" ? espFile() : `${PATHS.data}/${RESET_REQUEST}`, `${mode}\n`, 0o600);
 }
 
 /** Carries out a pending request (from /data or the ESP); returns what was done, or null. */
 export async function performReset(sys: System): Promise<{ mode: ResetMode; removed: string[] } | null> {
-  const espFile = PATHS.provision.replace(/provision\.json$/, RESET_REQUEST);
-  const text = (await sys.readFile(`${PATHS.data}/${RESET_REQUEST}`)) ?? (await sys.readFile(espFile));
+  const text = (await sys.readFile(`${PATHS.data}/${RESET_REQUEST}`)) ?? (await sys.readFile(espFile()));
   if (text === null) return null;
   const mode = parseMode(text);
   const keep = new Set(kept(mode));
@@ -40,6 +45,6 @@ export async function performReset(sys: System): Promise<{ mode: ResetMode; remo
   await sys.remove(PATHS.data.replace(/gate64$/, "rauc"));
   const provisioned = await sys.readFile(`${PATHS.data}/${PROVISIONED_CONFIG}`);
   if (provisioned !== null) await sys.writeFileAtomic(PATHS.config, provisioned, 0o600);
-  await sys.remove(espFile);
+  await sys.remove(espFile());
   return { mode, removed: removed.sort() };
 }
