@@ -67,7 +67,7 @@ it("the manifest holds the root squashfs's and the update bundle's hashes and th
   );
 });
 
-it("the root squashfs is zstd in 1 MiB blocks, without /boot", () => {
+it("the root squashfs is zstd in 1 MiB blocks, without /boot, and /var is an empty mount point", () => {
   // docs/benchmarks.md (image): 1 MiB blocks are 8 % smaller than the default 128 KiB.
   const s = spawnSync("unsquashfs", ["-s", `${OUT}/work/root.squashfs`], { encoding: "utf8" });
   assert.equal(s.status, 0, s.stderr);
@@ -75,6 +75,14 @@ it("the root squashfs is zstd in 1 MiB blocks, without /boot", () => {
   assert.match(s.stdout, /^Block size 1048576$/m);
   const l = spawnSync("unsquashfs", ["-l", `${OUT}/work/root.squashfs`, "boot"], { encoding: "utf8" });
   assert.doesNotMatch(l.stdout, /squashfs-root\/boot/);
+  // The box mounts memory on /var at every boot, so what dpkg left there would never be seen.
+  assert.match(readFileSync(`${OUT}/work/root/etc/fstab`, "utf8"), /^tmpfs\s+\/var\s+tmpfs\s/m);
+  const v = spawnSync("unsquashfs", ["-l", `${OUT}/work/root.squashfs`, "var"], { encoding: "utf8" });
+  assert.equal(v.status, 0, v.stderr);
+  assert.deepEqual(
+    v.stdout.split("\n").filter((f) => f.startsWith("squashfs-root/var")),
+    ["squashfs-root/var"],
+  );
 });
 
 it("the root holds no compiler, no package installer, no Perl and nothing that built the initramfs", () => {
