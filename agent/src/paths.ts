@@ -22,7 +22,8 @@ export const PATHS = {
   shadow: p("data/gate64/shadow"),
   factoryShadow: p("usr/share/factory/etc/shadow"),
   defaultConfig: p("usr/share/gate64/default-config.json"),
-  networkdDir: p("run/systemd/network"),
+  /** The agent's .network files: /etc/systemd/network links here, so networkd reads them at boot. */
+  networkdDir: p("data/gate64/network"),
   version: p("usr/lib/gate64/VERSION"),
   /** Update attempts, the downloaded bundle and the health gate's verdicts (docs/updates.md). */
   updateDir: p("data/gate64/update"),

@@ -62,3 +62,7 @@ install -D -m 640 "$root/etc/shadow" "$root/usr/share/factory/etc/shadow"
 sed -i '/^root:/d' "$root/usr/share/factory/etc/shadow"
 sed -i '1i root:!::0:99999:7:::' "$root/usr/share/factory/etc/shadow"
 ln -sf /data/gate64/shadow "$root/etc/shadow"
+# The agent's .network files are kept on /data, where networkd finds them at boot (its drop-in
+# orders it after /data's mount); the boards' .link files are in /usr/lib/systemd/network.
+rmdir "$root/etc/systemd/network"
+ln -s /data/gate64/network "$root/etc/systemd/network"

@@ -91,7 +91,7 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
         encoding: "utf8",
       },
     );
-    const linkDir = "image/boards/rock-pi-e/overlay/etc/systemd/network";
+    const linkDir = "image/boards/rock-pi-e/overlay/usr/lib/systemd/network";
     const modes: Record<string, string> = {};
     for (const f of readdirSync(linkDir)) {
       const text = readFileSync(join(linkDir, f), "utf8");
@@ -150,7 +150,7 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
       try {
         assert.equal((await con.run("uname -r")).output.trim(), kver);
         assert.equal((await con.run("findmnt -n -o FSTYPE /")).output.trim(), "squashfs");
-        assert.match((await con.run("cat /etc/systemd/network/10-wan.link")).output, /platform-ff540000\.ethernet/);
+        assert.match((await con.run("cat /usr/lib/systemd/network/10-wan.link")).output, /platform-ff540000\.ethernet/);
       } finally {
         con.close();
       }

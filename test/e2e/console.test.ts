@@ -253,6 +253,12 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     }
     assert.equal(health, "ok");
     assert.match(web(), /gate64 lab web server/);
+    // networkd configured the links at boot from the files kept on /data, and the agent's boot
+    // apply, which found them in effect, did not reconfigure them (the WAN kept its DHCP lease).
+    const networkd = (await con.run("journalctl -b -u systemd-networkd -o cat --no-pager")).output;
+    assert.match(networkd, /lan: Configuring with \/data\/gate64\/network\/gate64-20-lan\.network/);
+    assert.match(networkd, /wan: DHCPv4 address 198\.51\.100\.\d+/);
+    assert.doesNotMatch(networkd, /Reconfiguring with|DHCP lease lost/);
   });
 
   /** The lab's provision.json onto the ESP, as a technician brings a box back onto its fleet

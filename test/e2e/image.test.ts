@@ -6,6 +6,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { it } from "node:test";
+import { PATHS } from "../../agent/src/paths.js";
 import { peChecksum, peSection, ukiForSlot, ukiSlot } from "../../agent/src/update/uki.js";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
@@ -328,6 +329,21 @@ it("every unit the overlays mask is masked in the root", () => {
     masks.filter((_, i) => states[i] !== "masked"),
     [],
     r.stdout,
+  );
+});
+
+it("networkd reads the agent's .network files from /data, after /data is mounted", () => {
+  const root = `${OUT}/work/root`;
+  // Where the agent writes them (no GATE64_ROOT here: the box's own paths).
+  assert.equal(readlinkSync(`${root}/etc/systemd/network`), PATHS.networkdDir);
+  const dropIn = readFileSync(`${root}/usr/lib/systemd/system/systemd-networkd.service.d/gate64-data.conf`, "utf8");
+  assert.match(dropIn, /^After=data\.mount gate64-data-fallback\.service$/m);
+  // The NIC names: .link files in /usr/lib, where udev reads them at the NIC's appearance.
+  assert.deepEqual(
+    readdirSync(`${root}/usr/lib/systemd/network`)
+      .filter((f) => f.startsWith("10-"))
+      .sort(),
+    ["10-lan.link", "10-wan.link"],
   );
 });
 

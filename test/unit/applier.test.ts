@@ -367,6 +367,27 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     assert.ok(!sys.commands.includes("modprobe jool"), sys.commands.join("\n"));
   });
 
+  it("after a reboot leaves the links networkd configured from /data alone, and rewrites files that differ", async () => {
+    // Nothing under /run survived; networkd read the files the first boot wrote onto /data.
+    const dir = PATHS.networkdDir;
+    const kept = new Map((await sys.list(dir)).map((n) => [n, sys.files.get(`${dir}/${n}`)]));
+    assert.deepEqual([...kept.keys()].sort(), ["gate64-20-lan.network", "gate64-20-wan.network"]);
+    sys.commands.length = 0;
+    const { boot } = await bootAgain();
+    assert.ok(!boot.services.includes("network"), boot.services.join(", "));
+    assert.ok(!sys.commands.some((c) => c.startsWith("networkctl")), sys.commands.join("\n"));
+    // A firmware that renders the LAN's file otherwise, and a file for a NIC no longer named.
+    sys.files.set(`${dir}/gate64-20-lan.network`, "[Match]\nName=lan\n");
+    sys.files.set(`${dir}/gate64-20-eth9.network`, "[Match]\nName=eth9\n");
+    sys.commands.length = 0;
+    assert.ok((await bootAgain()).boot.services.includes("network"));
+    assert.deepEqual(
+      sys.commands.filter((c) => c.startsWith("networkctl")),
+      ["networkctl reload", "networkctl reconfigure lan wan"],
+    );
+    assert.deepEqual(new Map((await sys.list(dir)).map((n) => [n, sys.files.get(`${dir}/${n}`)])), kept);
+  });
+
   it("an agent restart leaves a matching Jool instance and a running CoreDNS alone", async () => {
     // /run survived the restart: the files in effect are the ones the first boot wrote.
     for (const [rel, text] of Object.entries(applier.running?.files ?? {})) sys.files.set(`${PATHS.current}/${rel}`, text);

@@ -58,14 +58,14 @@ describe("plan", () => {
     );
   });
 
-  it("at a first boot applies everything, asking the live instance about pool6", () => {
+  it("after a reboot applies everything, asking the live instance about pool6 and networkd's directory about its files", () => {
     assert.deepEqual(
       plan(null, base, { boot: true }).map((s) => [s.service, s.when, "recreate" in s ? s.recreate : null]),
       [
         ["sysctl", "changed", null],
         ["hostname", "changed", null],
         ["firewall", "changed", null],
-        ["network", "changed", null],
+        ["network", "if-down", null],
         ["jool", "changed", "if-pool6-differs"],
         ["offloads", "changed", null],
         ["coredns", "changed", null],

@@ -88,10 +88,27 @@ async function steer(sys: System, plan: SteeringPlan): Promise<void> {
   }
 }
 
+/** The rendered .network files by their name in networkd's directory (gate64-*: what is ours there). */
+function networkFiles(next: RenderedFiles): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [rel, text] of Object.entries(next)) if (rel.startsWith("network/")) out.set(`gate64-${rel.slice("network/".length)}`, text);
+  return out;
+}
+
+/** Whether networkd's directory holds exactly these files (networkd read them when it started). */
+async function networkKept(sys: System, next: RenderedFiles): Promise<boolean> {
+  const want = networkFiles(next);
+  const have = (await sys.list(PATHS.networkdDir)).filter((n) => n.startsWith("gate64-"));
+  if (have.length !== want.size) return false;
+  for (const name of have) if ((await sys.readFile(join(PATHS.networkdDir, name))) !== want.get(name)) return false;
+  return true;
+}
+
 /** Whether a step marked "if-down" has nothing to do: its service runs. */
-async function isUp(sys: System, service: Service): Promise<boolean> {
+async function isUp(sys: System, service: Service, next: RenderedFiles): Promise<boolean> {
   if (service === "jool") return joolInstanceLoaded(sys);
   if (service === "coredns") return (await corednsPid(sys)) !== null;
+  if (service === "network") return networkKept(sys, next);
   return false;
 }
 
@@ -108,14 +125,10 @@ const RUN: Record<Service, Run> = {
     await must(sys, "firewall", "nft", ["-f", path("nftables/gate64.nft")]);
   },
   network: async (sys, config, _p, next) => {
-    const ours = new Set(
-      Object.keys(next)
-        .filter((k) => k.startsWith("network/"))
-        .map((k) => k.slice("network/".length)),
-    );
+    const ours = networkFiles(next);
     for (const name of await sys.list(PATHS.networkdDir))
-      if (name.startsWith("gate64-") && !ours.has(name.slice("gate64-".length))) await sys.remove(join(PATHS.networkdDir, name));
-    for (const name of ours) await sys.writeFileAtomic(join(PATHS.networkdDir, `gate64-${name}`), next[`network/${name}`] ?? "");
+      if (name.startsWith("gate64-") && !ours.has(name)) await sys.remove(join(PATHS.networkdDir, name));
+    for (const [name, text] of ours) await sys.writeFileAtomic(join(PATHS.networkdDir, name), text);
     await must(sys, "network", "networkctl", ["reload"]);
     await must(sys, "network", "networkctl", ["reconfigure", config.interfaces.lan.name, config.interfaces.wan.name]).catch(
       () => undefined,
@@ -168,7 +181,7 @@ export async function execute(
 ): Promise<Service[]> {
   const done: Service[] = [];
   for (const step of steps) {
-    if (step.when === "if-down" && (await isUp(sys, step.service))) continue;
+    if (step.when === "if-down" && (await isUp(sys, step.service, next))) continue;
     await RUN[step.service](sys, config, (rel) => join(dir, rel), next, step);
     done.push(step.service);
     onDone?.(step.service);

@@ -7,9 +7,9 @@ export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | 
 
 /**
  * One service to reload. `when`: "changed" runs it; "if-down" only if the running system lacks it
- * (a Jool instance, a CoreDNS). Jool's `recreate`: its pool6 changed, so the instance is removed
- * first (every session lost); "if-pool6-differs" asks the live instance, when the previous
- * render is unknown. CoreDNS's `reload`: a running CoreDNS reads its new Corefile in place
+ * (a Jool instance, a CoreDNS; networkd's files, which it read from /data when it started).
+ * Jool's `recreate`: its pool6 changed, so the instance is removed first (every session lost);
+ * "if-pool6-differs" asks the live instance, when the previous render is unknown. CoreDNS's `reload`: a running CoreDNS reads its new Corefile in place
  * (SIGUSR1: tens of milliseconds, where a restart takes most of a second under TCG); a repair
  * restarts it.
  */
@@ -92,7 +92,8 @@ function recreateJool(prev: RenderedFiles | null, next: RenderedFiles): boolean 
 export interface PlanOptions {
   /**
    * Agent start: prev is what an earlier run left in effect (null after a reboot). The cheap
-   * services run regardless; Jool and CoreDNS are started if they are down.
+   * services run regardless; Jool and CoreDNS are started if they are down, and after a reboot
+   * the network only if networkd's files differ.
    */
   boot?: boolean;
   /** Reloaded whatever the files say (repairs). */
@@ -105,7 +106,11 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
   if (opts.boot) for (const s of CHEAP) changed.add(s);
   const steps: Step[] = [];
   for (const service of ORDER) {
-    const when = changed.has(service) ? "changed" : opts.boot && (service === "jool" || service === "coredns") ? "if-down" : null;
+    let when: Step["when"] | null = changed.has(service) ? "changed" : null;
+    if (opts.boot && when === null && (service === "jool" || service === "coredns")) when = "if-down";
+    // After a reboot networkd has read the .network files kept on /data: reconfiguring the links
+    // again would drop the WAN's DHCP lease, whose address the boot's render has just used (pool4).
+    if (opts.boot && prev === null && service === "network") when = "if-down";
     if (when === null) continue;
     if (service === "jool") {
       if (next[JOOL] !== undefined) {

@@ -106,8 +106,9 @@ function wanNetwork(r: NetworkdInput): string {
 }
 
 /**
- * Files for /run/systemd/network, keyed by file name. No .link files: udev applies those only when
- * a NIC appears, before the agent runs; NIC names come from the board, offloads from ethtool.
+ * Files for networkd (PATHS.networkdDir), keyed by file name. No .link files: udev applies those
+ * only when a NIC appears, before the agent runs; NIC names come from the board, offloads from
+ * ethtool.
  */
 export function renderNetworkd(r: NetworkdInput): Record<string, string> {
   const { lan, wan } = r.config.interfaces;
