@@ -276,6 +276,8 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     );
     assert.equal(dd.code, 0, dd.output);
   };
+  // The serial log's end before a boot, and what the boot wrote after it.
+  const serialMark = () => readFileSync(lab.serialLog, "utf8").length;
   const serialSince = (offset: number) => readFileSync(lab.serialLog, "utf8").slice(offset);
 
   it("repairs /data when its superblock is lost: the box keeps its identity and settings", async () => {
@@ -285,7 +287,7 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     await zeroData(0, 4096);
     con.close();
     const since = Date.now();
-    const logAt = readFileSync(lab.serialLog, "utf8").length;
+    const logAt = serialMark();
     await lab.powerCycle();
     await lab.waitForHealth("ok", 400, since);
     con = await lab.console();
@@ -314,7 +316,7 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     for (const g of backups) await zeroData((first + g * 8 * bs) * bs, bs);
     con.close();
     const since = Date.now();
-    const logAt = readFileSync(lab.serialLog, "utf8").length;
+    const logAt = serialMark();
     await lab.powerCycle();
     await lab.waitForHealth("degraded", 400, since);
     con = await lab.console();
@@ -333,7 +335,7 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
   // Last: it leaves the box freshly reset.
   it("a factory reset with /data in memory makes its filesystem anew, and the box provisions onto it", async () => {
     await provisionFileOnEsp();
-    const logAt = readFileSync(lab.serialLog, "utf8").length;
+    const logAt = serialMark();
     const since = Date.now();
     const r = await con.run("gate64 factory-reset --full --yes");
     assert.match(r.output, /factory reset \(full\) at the next boot; rebooting/);
