@@ -80,7 +80,7 @@ describe("the ROCK Pi E image", { timeout: 15 * 60_000 }, () => {
     // The device trees travel in the UKI, not in the root (56 MB of them in the package).
     const listing = execFileSync("unsquashfs", ["-l", join(WORK, "root.squashfs")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     assert.doesNotMatch(listing, /usr\/lib\/linux-image-/);
-    assert.match(listing, /etc\/systemd\/network\/10-wan\.link/);
+    assert.match(listing, /usr\/lib\/systemd\/network\/10-wan\.link/);
   });
 
   it("names the ports after device-tree nodes that exist: WAN the gigabit RGMII MAC, LAN the 100M one", () => {
