@@ -370,7 +370,8 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
   it("after a reboot leaves the links networkd configured from /data alone, and rewrites files that differ", async () => {
     // Nothing under /run survived; networkd read the files the first boot wrote onto /data.
     const dir = PATHS.networkdDir;
-    const kept = new Map((await sys.list(dir)).map((n) => [n, sys.files.get(`${dir}/${n}`)]));
+    const filesThere = async () => new Map((await sys.list(dir)).map((n) => [n, sys.files.get(`${dir}/${n}`)]));
+    const kept = await filesThere();
     assert.deepEqual([...kept.keys()].sort(), ["gate64-20-lan.network", "gate64-20-wan.network"]);
     sys.commands.length = 0;
     const { boot } = await bootAgain();
@@ -385,7 +386,7 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
       sys.commands.filter((c) => c.startsWith("networkctl")),
       ["networkctl reload", "networkctl reconfigure lan wan"],
     );
-    assert.deepEqual(new Map((await sys.list(dir)).map((n) => [n, sys.files.get(`${dir}/${n}`)])), kept);
+    assert.deepEqual(await filesThere(), kept);
   });
 
   it("an agent restart leaves a matching Jool instance and a running CoreDNS alone", async () => {

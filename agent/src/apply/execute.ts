@@ -95,10 +95,15 @@ function networkFiles(next: RenderedFiles): Map<string, string> {
   return out;
 }
 
+/** The files of ours in networkd's directory now, by name. */
+async function networkFilesThere(sys: System): Promise<string[]> {
+  return (await sys.list(PATHS.networkdDir)).filter((n) => n.startsWith("gate64-"));
+}
+
 /** Whether networkd's directory holds exactly these files (networkd read them when it started). */
 async function networkKept(sys: System, next: RenderedFiles): Promise<boolean> {
   const want = networkFiles(next);
-  const have = (await sys.list(PATHS.networkdDir)).filter((n) => n.startsWith("gate64-"));
+  const have = await networkFilesThere(sys);
   if (have.length !== want.size) return false;
   for (const name of have) if ((await sys.readFile(join(PATHS.networkdDir, name))) !== want.get(name)) return false;
   return true;
@@ -126,8 +131,7 @@ const RUN: Record<Service, Run> = {
   },
   network: async (sys, config, _p, next) => {
     const ours = networkFiles(next);
-    for (const name of await sys.list(PATHS.networkdDir))
-      if (name.startsWith("gate64-") && !ours.has(name)) await sys.remove(join(PATHS.networkdDir, name));
+    for (const name of await networkFilesThere(sys)) if (!ours.has(name)) await sys.remove(join(PATHS.networkdDir, name));
     for (const [name, text] of ours) await sys.writeFileAtomic(join(PATHS.networkdDir, name), text);
     await must(sys, "network", "networkctl", ["reload"]);
     await must(sys, "network", "networkctl", ["reconfigure", config.interfaces.lan.name, config.interfaces.wan.name]).catch(

@@ -9,9 +9,9 @@ export type Service = "network" | "sysctl" | "firewall" | "hostname" | "jool" | 
  * One service to reload. `when`: "changed" runs it; "if-down" only if the running system lacks it
  * (a Jool instance, a CoreDNS; networkd's files, which it read from /data when it started).
  * Jool's `recreate`: its pool6 changed, so the instance is removed first (every session lost);
- * "if-pool6-differs" asks the live instance, when the previous render is unknown. CoreDNS's `reload`: a running CoreDNS reads its new Corefile in place
- * (SIGUSR1: tens of milliseconds, where a restart takes most of a second under TCG); a repair
- * restarts it.
+ * "if-pool6-differs" asks the live instance, when the previous render is unknown. CoreDNS's
+ * `reload`: a running CoreDNS reads its new Corefile in place (SIGUSR1: tens of milliseconds,
+ * where a restart takes most of a second under TCG); a repair restarts it.
  */
 export type Step =
   | { service: Exclude<Service, "jool" | "coredns">; when: "changed" | "if-down" }
