@@ -2,6 +2,7 @@
 // off, an idle client is dropped, requests are checked by the protocol schema.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import type { Server } from "node:net";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -45,6 +46,28 @@ describe("control socket", () => {
 
   it("is created with mode 0600", () => {
     assert.equal(statSync(path).mode & 0o777, 0o600);
+  });
+
+  it("makes its directory, and what the process creates meanwhile keeps its usual modes", async () => {
+    // At boot /run/gate64 does not exist yet, and the status file is written beside the listen.
+    const sock = join(dir, "run", "control.sock");
+    const statusDir = join(dir, "status");
+    const [started] = await Promise.all([
+      serveControl(
+        sock,
+        async () => ({}),
+        () => undefined,
+      ),
+      mkdir(statusDir, { recursive: true }).then(() => writeFile(join(statusDir, "status.txt"), "ok\n")),
+    ]);
+    try {
+      assert.equal(statSync(sock).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dir, "run")).mode & 0o777, 0o755);
+      assert.equal(statSync(statusDir).mode & 0o777, 0o755);
+      assert.equal(statSync(join(statusDir, "status.txt")).mode & 0o777, 0o644);
+    } finally {
+      started.close();
+    }
   });
 
   it("answers a request, and refuses one outside the protocol naming the field", async () => {

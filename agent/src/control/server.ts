@@ -1,7 +1,8 @@
 // The control socket: a unix socket only root can open (mode 0600 in /run/gate64). Requests are
 // validated with the protocol schema; a handler error becomes an error response, never a crash.
-import { chmod, rm } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { dirname } from "node:path";
 import { formatPath } from "../config/validate.js";
 import { type ControlRequest, ControlRequestSchema, type ControlResponse } from "./protocol.js";
 
@@ -63,16 +64,22 @@ export async function serveControl(
       return { ok: false, error: (err as Error).message };
     }
   };
-  // Created 0600 (umask while binding): there is no moment in which others may connect.
+  // Its directory is made here (at boot nothing else has made /run/gate64 yet), before the umask.
+  await mkdir(dirname(path), { recursive: true });
+  // Created 0600 (umask while binding): there is no moment in which others may connect. listen()
+  // binds synchronously and the umask is the process's: it is restored before any other code
+  // runs, which would otherwise make its files and directories (/run/gate64 itself) under it.
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.once("listening", resolve);
+  });
   const umask = process.umask(0o177);
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(path, () => resolve());
-    });
+    server.listen(path);
   } finally {
     process.umask(umask);
   }
+  await listening;
   await chmod(path, 0o600);
   return server;
 }
