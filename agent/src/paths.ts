@@ -15,7 +15,12 @@ export const PATHS = {
   fleetState: p("data/gate64/fleet.json"),
   provision: p("efi/gate64/provision.json"),
   run: p("run/gate64"),
-  current: p("run/gate64/current"),
+  /**
+   * The rendered revisions (rev-N) and `current`, the one in effect. On /data so that a reboot
+   * starts the datapath from them before the agent (gate64-datapath.service, coredns.service).
+   */
+  render: p("data/gate64/render"),
+  current: p("data/gate64/render/current"),
   /** The agent's control socket (control/protocol.ts): the CLI's way in. */
   controlSocket: p("run/gate64/control.sock"),
   /** /etc/shadow points here: rendered by provisioning, kept across boots. */

@@ -94,7 +94,7 @@ function measure(lab: Lab, path: Path, secs: string, connSecs: string): Figures 
 const FLUSHED: Partial<Record<Path, string>> = { unguarded: "prerouting", tracked: "translator_notrack" };
 
 async function setRuleset(con: SerialConsole, path: Path): Promise<void> {
-  await con.run("nft -f /run/gate64/current/nftables/gate64.nft");
+  await con.run("nft -f /data/gate64/render/current/nftables/gate64.nft");
   const chain = FLUSHED[path];
   if (chain !== undefined) await con.run(`nft flush chain inet gate64 ${chain}`);
 }

@@ -259,6 +259,32 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     assert.match(networkd, /lan: Configuring with \/data\/gate64\/network\/gate64-20-lan\.network/);
     assert.match(networkd, /wan: DHCPv4 address 198\.51\.100\.\d+/);
     assert.doesNotMatch(networkd, /Reconfiguring with|DHCP lease lost/);
+    // The ruleset, Jool and CoreDNS came up from the files kept on /data before the agent's start
+    // (gate64-datapath.service, coredns.service), and its boot apply found CoreDNS running.
+    const show = async (unit: string, prop: string) => Number(await con.lastLine(`systemctl show -P ${prop} ${unit}`));
+    const datapathUp = await show("gate64-datapath.service", "ActiveEnterTimestampMonotonic");
+    assert.ok(datapathUp > 0, "gate64-datapath ran at this boot");
+    assert.equal(await con.lastLine("systemctl show -P Result gate64-datapath.service"), "success");
+    assert.ok(datapathUp <= (await show("gate64-agent.service", "ExecMainStartTimestampMonotonic")), "the datapath before the agent");
+    const applied = await con.lastLine("journalctl -b -u gate64-agent -o cat --no-pager | grep 'applied revision'");
+    assert.match(applied, /applied revision \d+: /);
+    assert.doesNotMatch(applied, /coredns|network/);
+    assert.equal(await con.lastLine("journalctl -b -u coredns -o cat --no-pager | grep -c '^Started coredns'"), "1");
+  });
+
+  it("translates with the agent stopped: the datapath from the files kept on /data, as at boot", async () => {
+    await con.run("systemctl stop gate64-agent");
+    // The kernel's state as a boot finds it: the closed ruleset, no Jool instance, no CoreDNS.
+    await con.run("jool instance remove default; nft -f /usr/share/gate64/nftables-closed.nft; systemctl stop coredns");
+    await waitFor("no translation", () => tryWeb() === "", 30_000);
+    const up = await con.run("systemctl restart gate64-datapath.service && systemctl start coredns.service");
+    assert.equal(up.code, 0, up.output);
+    // DNS64 (the client resolves the name through CoreDNS) and NAT64, with no agent running.
+    await waitFor("translation without the agent", () => /gate64 lab web server/.test(tryWeb()), 30_000);
+    assert.equal(await con.lastLine("systemctl is-active gate64-agent"), "inactive");
+    assert.match((await con.run("jool instance display --csv --no-headers")).output, /default/);
+    await con.run("systemctl start gate64-agent", 120_000);
+    await lab.waitForHealth("ok", 120);
   });
 
   /** The lab's provision.json onto the ESP, as a technician brings a box back onto its fleet

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { it } from "node:test";
 import { PATHS } from "../../agent/src/paths.js";
+import { UPLINK_RESOLV_CONF } from "../../agent/src/render/corefile.js";
 import { peChecksum, peSection, ukiForSlot, ukiSlot } from "../../agent/src/update/uki.js";
 
 const OUT = process.env.GATE64_OUT ?? "out/x86-64";
@@ -345,6 +346,35 @@ it("networkd reads the agent's .network files from /data, after /data is mounted
       .sort(),
     ["10-lan.link", "10-wan.link"],
   );
+});
+
+it("at boot the datapath starts from the files last put into effect, kept on /data, before the agent", () => {
+  const root = `${OUT}/work/root`;
+  const unit = (name: string) => readFileSync(`${root}/usr/lib/systemd/system/${name}`, "utf8");
+  // Where the agent keeps them (no GATE64_ROOT here: the box's own paths).
+  const current = PATHS.current;
+  // Enabled: the preset's link into the target's wants (to a path of the box, not of this host).
+  const wanted = (target: string, name: string) => readdirSync(`${root}/etc/systemd/system/${target}.wants`).includes(name);
+  assert.ok(wanted("sysinit.target", "gate64-datapath.service"), "gate64-datapath enabled");
+  const datapath = unit("gate64-datapath.service");
+  assert.match(datapath, /^After=data\.mount gate64-data-fallback\.service nftables-gate64\.service systemd-modules-load\.service/m);
+  assert.match(datapath, new RegExp(`^ConditionPathExists=${current}$`, "m"));
+  const script = readFileSync(`${root}/usr/lib/gate64/datapath-up`, "utf8");
+  assert.match(script, new RegExp(`^dir=${current}$`, "m"));
+  for (const rel of ["sysctl.d/90-gate64.conf", "nftables/gate64.nft", "jool/nat64.json"]) assert.ok(script.includes(`$dir/${rel}`), rel);
+  assert.match(unit("gate64-agent.service"), /^After=.* gate64-datapath\.service$/m);
+  const coredns = unit("coredns.service");
+  assert.match(coredns, new RegExp(`^ConditionPathExists=${current}/coredns/Corefile$`, "m"));
+  assert.match(coredns, new RegExp(`^ExecStart=/usr/sbin/coredns -conf ${current}/coredns/Corefile `, "m"));
+  assert.ok(wanted("multi-user.target", "coredns.service"), "coredns enabled");
+  // It waits for the WAN's resolvers when it forwards to them, rather than fail to start.
+  assert.match(coredns, new RegExp(`^ExecStartPre=/usr/lib/gate64/coredns-wait-upstreams ${current}/coredns/Corefile$`, "m"));
+  const wait = readFileSync(`${root}/usr/lib/gate64/coredns-wait-upstreams`, "utf8");
+  assert.match(wait, new RegExp(`^uplink=${UPLINK_RESOLV_CONF}$`, "m"));
+  // CoreDNS may bind the LAN address before networkd has it.
+  const bind = readFileSync(`${root}/usr/lib/sysctl.d/60-gate64-bind.conf`, "utf8");
+  assert.match(bind, /^net\.ipv6\.ip_nonlocal_bind = 1$/m);
+  assert.match(bind, /^net\.ipv4\.ip_nonlocal_bind = 1$/m);
 });
 
 it("systemd runs only the generators the box uses", () => {

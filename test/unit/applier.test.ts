@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { Applier } from "../../agent/src/apply/applier.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { IF_INET6, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import type { HealthReport } from "../../agent/src/observe/health.js";
 import { PATHS } from "../../agent/src/paths.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -34,8 +33,6 @@ function report(ok: boolean): HealthReport {
 
 beforeEach(async () => {
   sys = new FakeSystem();
-  // The LAN address is there (install waits for it before restarting CoreDNS).
-  sys.files.set(IF_INET6, ifInet6Line("lan", "2001:db8:64::1"));
   healthy = () => true;
   applier = new Applier({
     sys,
@@ -69,7 +66,7 @@ describe("apply", () => {
     assert.ok(steps.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
     // CoreDNS's readiness first, then what a CoreDNS reload can break, plus the NAT64 probe.
     assert.deepEqual(asked, [["coredns"], ["coredns", "dns64", "nat64", "upstream-dns"]]);
-    assert.ok(sys.commands.includes("systemctl restart coredns.service"));
+    assert.ok(sys.commands.includes("systemctl restart --no-block coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("jool")), sys.commands.join("\n"));
     // The ruleset did not change: nft does not check it again.
     assert.ok(!sys.commands.some((c) => c.startsWith("nft")), sys.commands.join("\n"));
@@ -88,7 +85,7 @@ describe("apply", () => {
     sys.commands.length = 0;
     healthy = () => false;
     assert.deepEqual(await applier.repair(["dns64"]), { services: ["coredns"], passedAgain: [] });
-    assert.deepEqual(sys.commands, ["systemctl restart coredns.service"]);
+    assert.deepEqual(sys.commands, ["systemctl restart --no-block coredns.service"]);
   });
 
   it("waits for a (re)started CoreDNS to be ready at boot, and before it tests what CoreDNS does", async () => {
@@ -312,7 +309,7 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     const keep = { ...BASE, system: { keepRevisions: 5 } };
     for (let i = 0; i < 8; i++) await applier.apply({ ...keep, dns64: { upstreams: [`198.51.100.${70 + i}`] } }, { by: "test" });
     assert.equal((await applier.revisions.list()).length, 5);
-    const runDirs = (await sys.list(PATHS.run)).filter((n) => n.startsWith("rev-"));
+    const runDirs = (await sys.list(PATHS.render)).filter((n) => n.startsWith("rev-"));
     assert.deepEqual(runDirs, [`rev-${applier.running?.revision}`]);
   });
 
@@ -331,7 +328,9 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     sys.handlers.delete("nft");
     sys.commands.length = 0;
     assert.equal((await again.apply(withUpstream("198.51.100.65"), { by: "test" })).outcome, "committed");
-    const installed = sys.commands.filter((c) => /^(nft -f|networkctl reload|jool file handle|systemctl restart coredns)/.test(c));
+    const installed = sys.commands.filter((c) =>
+      /^(nft -f|networkctl reload|jool file handle|systemctl restart --no-block coredns)/.test(c),
+    );
     assert.equal(installed.length, 4, sys.commands.join("\n"));
     sys.commands.length = 0;
     assert.equal((await again.apply(withUpstream("198.51.100.66"), { by: "test" })).outcome, "committed");
@@ -389,8 +388,10 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     assert.deepEqual(await filesThere(), kept);
   });
 
-  it("an agent restart leaves a matching Jool instance and a running CoreDNS alone", async () => {
-    // /run survived the restart: the files in effect are the ones the first boot wrote.
+  it("an agent restart or a reboot leaves a matching Jool instance and a running CoreDNS alone, and waits for CoreDNS", async () => {
+    // The files in effect are the ones the first boot wrote, kept on /data: after a reboot
+    // gate64-datapath.service loaded Jool's and systemd started CoreDNS from them.
+    const revision = applier.running?.revision;
     for (const [rel, text] of Object.entries(applier.running?.files ?? {})) sys.files.set(`${PATHS.current}/${rel}`, text);
     sys.handlers.set("jool", (args) => ({
       code: 0,
@@ -398,12 +399,28 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
       stderr: "",
     }));
     sys.files.set(PATHS.corednsProcs, "4242\n");
+    const removed: string[] = [];
+    const remove = sys.remove.bind(sys);
+    sys.remove = async (path) => {
+      removed.push(path);
+      await remove(path);
+    };
     sys.commands.length = 0;
-    const { boot } = await bootAgain();
+    const probed: (string[] | null)[] = [];
+    const { boot } = await bootAgain({
+      check: async (_r, only) => {
+        probed.push(only ? [...only] : null);
+        return report(true);
+      },
+    });
     assert.deepEqual(boot.services.sort(), ["firewall", "hostname", "offloads", "sysctl"]);
     assert.ok(!sys.commands.some((c) => /^jool (instance remove|file handle)/.test(c)), sys.commands.join("\n"));
-    assert.ok(!sys.commands.includes("systemctl restart coredns.service"));
+    assert.ok(!sys.commands.includes("systemctl restart --no-block coredns.service"));
     assert.ok(!sys.commands.some((c) => c.startsWith("networkctl")));
+    // The CoreDNS systemd started may still be starting: the first health round would fail it.
+    assert.deepEqual(probed, [["coredns"]]);
+    // Its Corefile never went missing: the revision in effect is rewritten in place.
+    assert.deepEqual(removed, [], `removed ${removed.join(", ")} (revision ${revision})`);
   });
 
   it("repairs run in the applier's queue, after an apply in progress", async () => {

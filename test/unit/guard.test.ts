@@ -8,7 +8,6 @@ import { describe, it } from "node:test";
 import { Applier } from "../../agent/src/apply/applier.js";
 import { NEVER_TRANSLATE, NON_GLOBAL } from "../../agent/src/config/special-ipv4.js";
 import { validateConfig } from "../../agent/src/config/validate.js";
-import { IF_INET6, ifInet6Line } from "../../agent/src/lib/if-inet6.js";
 import { contains, embedIPv4, embedPrefix, formatIPv6, type Prefix, parseIPv4, parsePrefix } from "../../agent/src/lib/ip.js";
 import { resolvConfTargets } from "../../agent/src/observe/health.js";
 import { translatedTarget } from "../../agent/src/observe/probe-ns.js";
@@ -135,8 +134,6 @@ describe("datapath rules", () => {
 describe("following the WAN", () => {
   it("re-renders pool4 and the guard for a new DHCP address without a new revision", async () => {
     const sys = new FakeSystem();
-    // The LAN address is there (install waits for it before starting CoreDNS).
-    sys.files.set(IF_INET6, ifInet6Line("lan", "fd00:64::1"));
     let wan = "198.51.100.2/24";
     const applier = new Applier({
       sys,
@@ -155,7 +152,7 @@ describe("following the WAN", () => {
     assert.deepEqual(await applier.refresh(), ["firewall", "jool"]);
     assert.equal(applier.running?.revision, revision);
     assert.equal(applier.running?.resolved.wanIPv4, "198.51.100.3");
-    const dir = join(PATHS.run, `rev-${revision}`);
+    const dir = join(PATHS.render, `rev-${revision}`);
     assert.match(sys.files.get(join(dir, "jool/nat64.json")) ?? "", /"prefix": "198\.51\.100\.3\/32"/);
     assert.match(sys.files.get(join(dir, "nftables/gate64.nft")) ?? "", /64:ff9b::c633:6403\/128/);
     // The running instance is updated in place: its sessions on unchanged pool4 entries stay.

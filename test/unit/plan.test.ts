@@ -58,7 +58,7 @@ describe("plan", () => {
     );
   });
 
-  it("after a reboot applies everything, asking the live instance about pool6 and networkd's directory about its files", () => {
+  it("at a boot with nothing put into effect before applies everything, asking the live instance about pool6 and networkd's directory about its files", () => {
     assert.deepEqual(
       plan(null, base, { boot: true }).map((s) => [s.service, s.when, "recreate" in s ? s.recreate : null]),
       [
@@ -73,15 +73,34 @@ describe("plan", () => {
     );
   });
 
-  it("at an agent restart re-runs the cheap steps and starts Jool and CoreDNS only if they are down", () => {
+  it("at an agent start after the same files were in effect (kept on /data across a reboot) re-runs the cheap steps and checks the rest", () => {
     assert.deepEqual(plan(base, base, { boot: true }), [
       { service: "sysctl", when: "changed" },
       { service: "hostname", when: "changed" },
       { service: "firewall", when: "changed" },
+      { service: "network", when: "if-down" },
       { service: "jool", when: "if-down", recreate: false },
       { service: "offloads", when: "changed" },
       { service: "coredns", when: "if-down", reload: true },
     ]);
+  });
+
+  it("at a boot whose WAN lease changed since the kept files, reloads Jool's pool4 (and purges the old address) and checks the rest", () => {
+    const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } });
+    assert.ok(v.ok);
+    const renumbered = renderAll(v.config, { deviceId: "p", wanIPv4: "198.51.100.3/24" });
+    assert.deepEqual(
+      plan(base, renumbered, { boot: true }).map((s) => [s.service, s.when, "purge" in s ? s.purge?.length : 0]),
+      [
+        ["sysctl", "changed", 0],
+        ["hostname", "changed", 0],
+        ["firewall", "changed", 0],
+        ["network", "if-down", 0],
+        ["jool", "changed", 3],
+        ["offloads", "changed", 0],
+        ["coredns", "if-down", 0],
+      ],
+    );
   });
 
   it("repairs what the failed probes name, and nothing for probes no reload fixes", () => {

@@ -61,6 +61,9 @@ function sameFiles(a: RenderedFiles, b: RenderedFiles): boolean {
   return names.length === Object.keys(b).length && names.every((n) => a[n] === b[n]);
 }
 
+/** Where a revision's files are staged: `current` links to the one in effect. */
+const revDir = (revision: number) => join(PATHS.render, `rev-${revision}`);
+
 /** One step of an apply and its duration: validate, render, stage, install <service>, verify, commit. */
 export interface StepTime {
   step: string;
@@ -118,9 +121,15 @@ export class Applier {
     return { revision, config, input, files: renderResolved(resolved, earlier), resolved };
   }
 
-  private async stage(r: Running): Promise<string> {
-    const dir = join(PATHS.run, `rev-${r.revision}`);
-    await this.deps.sys.remove(dir);
+  /**
+   * Writes a revision's files into its directory. `inPlace`: the revision may be the one in effect
+   * (a boot, a revert), whose files its services read (CoreDNS's Corefile at a restart): each file
+   * is replaced atomically and none goes missing. One revision's files have the same names (they
+   * come from its config); another revision's directory is made afresh.
+   */
+  private async stage(r: Running, inPlace = false): Promise<string> {
+    const dir = revDir(r.revision);
+    if (!inPlace) await this.deps.sys.remove(dir);
     // At once: each atomic write is a handful of file system calls, and a dozen files one after
     // the other took about 200 ms on the TCG lab VM.
     await Promise.all(Object.entries(r.files).map(([rel, text]) => this.deps.sys.writeFileAtomic(join(dir, rel), text)));
@@ -139,7 +148,10 @@ export class Applier {
     return execute(this.deps.sys, next.config, dir, next.files, plan(prev, next.files, opts), onDone);
   }
 
-  /** The files an earlier run of the agent put into effect (/run survives an agent restart, not a reboot). */
+  /**
+   * The files last put into effect, by this boot's agent or an earlier one (they are kept on /data:
+   * after a reboot systemd started the datapath from them, gate64-datapath.service and CoreDNS).
+   */
   private async filesInEffect(names: string[]): Promise<RenderedFiles | null> {
     const out: RenderedFiles = {};
     for (const rel of names) {
@@ -170,8 +182,9 @@ export class Applier {
 
   /**
    * At boot: run config.json (or the image default) as it is; no verification window. What an
-   * earlier run of the agent left in effect is kept where it already matches: an agent restart
-   * recreates no Jool instance, restarts no CoreDNS and reconfigures no interface that is unchanged.
+   * earlier run of the agent left in effect is kept where it already matches: an agent restart or
+   * a reboot recreates no Jool instance, restarts no CoreDNS and reconfigures no interface that is
+   * unchanged.
    * An install failure does not throw: the agent must stay reachable to be fixed.
    */
   boot(config: Config, input: unknown): Promise<BootResult> {
@@ -180,10 +193,11 @@ export class Applier {
       const inEffect = this.partial ? null : await this.filesInEffect(Object.keys(next.files));
       this.running = next;
       try {
-        const services = await this.activate(next, await this.stage(next), inEffect, { boot: true });
+        const services = await this.activate(next, await this.stage(next, true), inEffect, { boot: true });
         // The first health round comes right after: it would find a CoreDNS that is still starting
-        // and wait out a whole interval (30 s) for the next round.
-        await this.untilReady(next, services);
+        // (restarted here, or started by systemd from the kept files) and wait out a whole interval
+        // (30 s) for the next round.
+        await this.untilReady(next, [...services, "coredns"]);
         this.partial = false;
         return { services };
       } catch (err) {
@@ -204,7 +218,7 @@ export class Applier {
       if (r === null) return [];
       const next = await this.render(r.config, r.input, r.revision, r);
       if (sameFiles(next.files, r.files)) return [];
-      const dir = join(PATHS.run, `rev-${r.revision}`);
+      const dir = revDir(r.revision);
       for (const [rel, text] of Object.entries(next.files))
         if (r.files[rel] !== text) await this.deps.sys.writeFileAtomic(join(dir, rel), text);
       const services = await execute(this.deps.sys, next.config, dir, next.files, plan(r.files, next.files));
@@ -228,8 +242,7 @@ export class Applier {
       if (r === null || suspects.length === 0) return { services: [], passedAgain: [] };
       const again = await this.deps.check(r.resolved, new Set(suspects));
       const still = new Set(again.probes.filter((p) => p.status !== "ok").map((p) => p.name));
-      const dir = join(PATHS.run, `rev-${r.revision}`);
-      const services = await execute(this.deps.sys, r.config, dir, r.files, repairSteps([...still], r.files));
+      const services = await execute(this.deps.sys, r.config, revDir(r.revision), r.files, repairSteps([...still], r.files));
       await this.untilReady(r, services);
       return { services, passedAgain: suspects.filter((p) => !still.has(p)) };
     });
@@ -300,7 +313,7 @@ export class Applier {
     try {
       await this.deps.sys.swapSymlink(`rev-${previous.revision}`, PATHS.current);
       const steps = plan(failed.files, previous.files).filter((s) => only === null || only.has(s.service));
-      await execute(this.deps.sys, previous.config, await this.stage(previous), previous.files, steps);
+      await execute(this.deps.sys, previous.config, await this.stage(previous, true), previous.files, steps);
     } catch (err) {
       // The old files are in place; the health loop keeps repairing what did not come back.
       this.deps.log(`apply: revert of ${failed.revision} incomplete: ${(err as Error).message}`);
@@ -325,8 +338,8 @@ export class Applier {
     const keep = this.running?.config.system.keepRevisions ?? 100;
     await this.revisions.prune(keep);
     const inUse = new Set([this.running?.revision, this.pending?.previous.revision].map((n) => `rev-${n}`));
-    for (const name of await this.deps.sys.list(PATHS.run))
-      if (/^rev-\d+$/.test(name) && !inUse.has(name)) await this.deps.sys.remove(join(PATHS.run, name));
+    for (const name of await this.deps.sys.list(PATHS.render))
+      if (/^rev-\d+$/.test(name) && !inUse.has(name)) await this.deps.sys.remove(join(PATHS.render, name));
   }
 
   apply(input: unknown, meta: ApplyMeta): Promise<ApplyResult> {

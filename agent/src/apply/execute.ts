@@ -1,9 +1,7 @@
 // Carries out a plan (plan.ts) on the running system, step by step in the plan's order. Each step
 // says what it did so the caller can report it; a failed step throws with the tool's own message.
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/schema.js";
-import { addressReady, IF_INET6 } from "../lib/if-inet6.js";
 import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
 import { nicIrqs, onlineCpus, rpsFiles } from "../observe/steering.js";
 import { PATHS } from "../paths.js";
@@ -55,15 +53,6 @@ export function sysctlEntries(text: string): [key: string, value: string][] {
       const [k, ...v] = l.split("=");
       return [(k ?? "").trim(), v.join("=").trim()];
     });
-}
-
-async function waitForAddress(sys: System, ifname: string, address: string, timeoutMs: number): Promise<void> {
-  const until = sys.now() + timeoutMs;
-  while (sys.now() < until) {
-    if (addressReady((await sys.readFile(IF_INET6)) ?? "", ifname, address)) return;
-    await sleep(50);
-  }
-  throw new StepError("coredns", `${address} did not appear on ${ifname} within ${timeoutMs / 1000} s`);
 }
 
 /** The running CoreDNS's PID, from its unit's cgroup (no process to start: `systemctl` costs 0.1 s under TCG). */
@@ -159,15 +148,16 @@ const RUN: Record<Service, Run> = {
     }
     await steer(sys, JSON.parse(next["steering.json"] ?? "{}") as SteeringPlan);
   },
-  coredns: async (sys, config, _p, next, step) => {
-    // CoreDNS binds the LAN address: it must exist (DAD done) before CoreDNS starts.
-    const lanHost = /^Address=([^/\n]+)\//m.exec(next[`network/20-${config.interfaces.lan.name}.network`] ?? "")?.[1];
-    if (lanHost !== undefined) await waitForAddress(sys, config.interfaces.lan.name, lanHost, 30_000);
+  // CoreDNS binds the LAN address, which need not be there yet (a new address in its DAD): the
+  // image allows binding an address the box does not have (ip_nonlocal_bind, image.md).
+  coredns: async (sys, _c, _p, _n, step) => {
     // A reload that fails leaves the old Corefile serving: the coredns probe sees its id and the
     // change does not verify.
     const pid = step.service === "coredns" && step.reload ? await corednsPid(sys) : null;
     if (pid !== null) await must(sys, "coredns", "kill", ["-USR1", String(pid)]);
-    else await must(sys, "coredns", "systemctl", ["restart", "coredns.service"], 60_000);
+    // Not waited for: its start may wait for the WAN's resolvers (coredns.service). A boot, an
+    // apply and a repair then poll its readiness (applier.ts).
+    else await must(sys, "coredns", "systemctl", ["restart", "--no-block", "coredns.service"]);
   },
 };
 

@@ -91,9 +91,9 @@ function recreateJool(prev: RenderedFiles | null, next: RenderedFiles): boolean 
 
 export interface PlanOptions {
   /**
-   * Agent start: prev is what an earlier run left in effect (null after a reboot). The cheap
-   * services run regardless; Jool and CoreDNS are started if they are down, and after a reboot
-   * the network only if networkd's files differ.
+   * Agent start: prev is what was last put into effect (kept on /data; null when nothing was).
+   * The cheap services run regardless; Jool and CoreDNS, when their files did not change, only if
+   * they are down; the network only if networkd's files differ.
    */
   boot?: boolean;
   /** Reloaded whatever the files say (repairs). */
@@ -108,9 +108,10 @@ export function plan(prev: RenderedFiles | null, next: RenderedFiles, opts: Plan
   for (const service of ORDER) {
     let when: Step["when"] | null = changed.has(service) ? "changed" : null;
     if (opts.boot && when === null && (service === "jool" || service === "coredns")) when = "if-down";
-    // After a reboot networkd has read the .network files kept on /data: reconfiguring the links
-    // again would drop the WAN's DHCP lease, whose address the boot's render has just used (pool4).
-    if (opts.boot && prev === null && service === "network") when = "if-down";
+    // networkd read the .network files kept on /data when it started, whatever the files last put
+    // into effect say: reconfiguring the links again would drop the WAN's DHCP lease, whose
+    // address the boot's render has just used (pool4).
+    if (opts.boot && service === "network") when = "if-down";
     if (when === null) continue;
     if (service === "jool") {
       if (next[JOOL] !== undefined) {
