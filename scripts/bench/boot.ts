@@ -1,12 +1,14 @@
 // npm run bench -- boot [--board x86-64] [--reboots 3] [--no-stock]
 // Boot time under QEMU TCG (2 vCPU) from QEMU start to the console login prompt (multi-user) and
-// to the agent's first healthy report at the broker, plus systemd-analyze from inside: the first
+// to the agent's first healthy report at the broker, and the LAN's first translated connection
+// (the datapath comes up before the agent), plus systemd-analyze from inside: the first
 // boot (provisioning from the ESP's provision.json) and reboots after a clean poweroff (a
 // router's every other boot: nothing to provision), whose median and spread are printed. With the
 // stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
 // same kernel, initramfs and UKI command line is booted from slot B as many times, its median the
 // ratios' reference.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,6 +22,25 @@ import { report, summary } from "./report.js";
 async function timeToLogin(lab: Lab): Promise<number> {
   await waitFor("login prompt", () => existsSync(lab.serialLog) && /login: /.test(readFileSync(lab.serialLog, "utf8")), 300_000);
   return (Date.now() - lab.qemuStartedAt) / 1000;
+}
+
+/**
+ * Seconds from QEMU's start to the LAN's first translated connection: the client's TCP connection
+ * and HTTP request through NAT64 (pool6, no DNS) to the lab's web server, tried every 0.25 s. The
+ * loop runs in the client's namespace and prints the time of its success itself: this process
+ * blocks while it reads the broker (Lab.subscribeOnce), which would delay an exit event.
+ */
+async function timeToTranslation(lab: Lab, timeoutSec = 300): Promise<number> {
+  const url = `http://[64:ff9b::${lab.spec.internet.web}]/`;
+  const loop = `until curl -s -o /dev/null --max-time 1 '${url}'; do sleep 0.25; done; date +%s%3N`;
+  const child = spawn("ip", ["netns", "exec", lab.client.name, "timeout", String(timeoutSec), "sh", "-c", loop], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  await once(child, "close");
+  const at = Number(out.trim());
+  return out.trim() === "" || !Number.isFinite(at) ? Number.NaN : (at - lab.qemuStartedAt) / 1000;
 }
 
 /** A disk like ours whose slot B holds a stock trixie root with our kernel; the ESP boots slot B. */
@@ -87,6 +108,7 @@ export async function run(args: string[]): Promise<void> {
   let gate64Login = 0;
   let firstHealthy = Number.NaN;
   const rebootLogin: number[] = [];
+  const rebootTranslation: number[] = [];
   const rebootHealthy: number[] = [];
   try {
     await lab.start();
@@ -95,8 +117,10 @@ export async function run(args: string[]): Promise<void> {
     for (const boot of ["first", ...Array.from({ length: Number(values.reboots) }, () => "reboot")]) {
       if (previous !== null) await lab.reboot(previous);
       const since = Date.now();
+      const translating = timeToTranslation(lab);
       const login = await timeToLogin(lab);
       const healthy = await lab.waitForHealthy(since);
+      const translation = await translating;
       const con = await lab.console();
       const analyze = (await con.run("systemd-analyze time --no-pager")).output.replace(/\s+/g, " ").trim();
       // Where the time went: the chain the agent waited on and the slowest units (docs/benchmarks.md).
@@ -116,6 +140,7 @@ export async function run(args: string[]): Promise<void> {
         boot,
         provisioningRan: provisioned === "yes" ? 1 : 0,
         toLoginPromptSec: +login.toFixed(1),
+        toTranslationSec: +translation.toFixed(1),
         toAgentHealthySec: +healthy.toFixed(1),
         systemdAnalyze: analyze,
       });
@@ -124,6 +149,7 @@ export async function run(args: string[]): Promise<void> {
         firstHealthy = healthy;
       } else {
         rebootLogin.push(login);
+        rebootTranslation.push(translation);
         rebootHealthy.push(healthy);
       }
     }
@@ -136,6 +162,7 @@ export async function run(args: string[]): Promise<void> {
         boot: "reboot",
         reboots: rebootLogin.length,
         toLoginPromptSec: summary(rebootLogin, 1),
+        toTranslationSec: summary(rebootTranslation, 1),
         toAgentHealthySec: summary(rebootHealthy, 1),
       });
   } finally {
