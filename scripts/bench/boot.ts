@@ -49,20 +49,22 @@ function stockDisk(board: string, image: string, dir: string): string {
   const kver = readdirSync(join(WORK, "root/usr/lib/modules"))[0] as string;
   const root = join(dir, "stock-root");
   const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
-  const mirror = execFileSync("bash", ["-c", "source scripts/lib.sh; source scripts/image-lib.sh; host_mirror"], {
-    encoding: "utf8",
-  }).trim();
-  sh("mmdebstrap", [
-    "--mode=root",
-    "--variant=apt",
-    `--arch=${(JSON.parse(readFileSync(join(WORK, "board.json"), "utf8")) as { debianArch: string }).debianArch}`,
+  const { debianArch, suite } = JSON.parse(readFileSync(join(WORK, "board.json"), "utf8")) as { debianArch: string; suite: string };
+  // The build's debstrap (scripts/image-lib.sh): its apt cache holds these packages already, so a
+  // run downloads nothing the image's build fetched.
+  const debstrap =
+    'source scripts/lib.sh && source scripts/image-lib.sh && suite=$1 root=$2 && shift 2 && debstrap "$@" "$suite" "$root" "$(host_mirror)"';
+  sh("bash", [
+    "-c",
+    debstrap,
+    "stock-root",
+    suite,
+    root,
+    debianArch,
     "--include=systemd,systemd-sysv,udev,kmod,login",
     `--customize-hook=cp -a ${WORK}/root/usr/lib/modules/${kver} "$1"/usr/lib/modules/`,
     '--customize-hook=chroot "$1" systemctl mask systemd-firstboot.service',
     '--customize-hook=rm -f "$1"/etc/hostname; : > "$1"/etc/machine-id',
-    "trixie",
-    root,
-    mirror,
   ]);
   sh("mksquashfs", [
     root,

@@ -1,6 +1,7 @@
 // The host-side benchmarks, run with short settings so that they cannot rot: each exits 0 and
 // prints, as numbers, the figures issue 14's goals are read from (docs/benchmarks.md). The lab VM
-// benches' measurements are smoke-run by the lab e2e test on its booted VM.
+// benches' measurements are smoke-run by the lab e2e test on its booted VM, the boot bench by
+// test/e2e/boot.test.ts.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
