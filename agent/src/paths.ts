@@ -21,6 +21,11 @@ export const PATHS = {
    */
   render: p("data/gate64/render"),
   current: p("data/gate64/render/current"),
+  /**
+   * The ruleset gate64-datapath.service loaded at boot, as it loaded it: the agent's first boot
+   * apply loads no other copy of the same file, and removes this record (datapath-up).
+   */
+  datapathRuleset: p("run/gate64/datapath.nft"),
   /** The agent's control socket (control/protocol.ts): the CLI's way in. */
   controlSocket: p("run/gate64/control.sock"),
   /** /etc/shadow points here: rendered by provisioning, kept across boots. */

@@ -362,6 +362,8 @@ it("at boot the datapath starts from the files last put into effect, kept on /da
   const script = readFileSync(`${root}/usr/lib/gate64/datapath-up`, "utf8");
   assert.match(script, new RegExp(`^dir=${current}$`, "m"));
   for (const rel of ["sysctl.d/90-gate64.conf", "nftables/gate64.nft", "jool/nat64.json"]) assert.ok(script.includes(`$dir/${rel}`), rel);
+  // The record of the ruleset it loaded, where the agent's boot apply reads it.
+  assert.match(script, new RegExp(`^loaded=${PATHS.datapathRuleset}$`, "m"));
   assert.match(unit("gate64-agent.service"), /^After=.* gate64-datapath\.service$/m);
   const coredns = unit("coredns.service");
   assert.match(coredns, new RegExp(`^ConditionPathExists=${current}/coredns/Corefile$`, "m"));

@@ -420,7 +420,30 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     // The CoreDNS systemd started may still be starting: the first health round would fail it.
     assert.deepEqual(probed, [["coredns"]]);
     // Its Corefile never went missing: the revision in effect is rewritten in place.
-    assert.deepEqual(removed, [], `removed ${removed.join(", ")} (revision ${revision})`);
+    const renderRemoved = removed.filter((path) => path.startsWith(PATHS.render));
+    assert.deepEqual(renderRemoved, [], `removed ${renderRemoved.join(", ")} (revision ${revision})`);
+  });
+
+  it("after a reboot loads no ruleset gate64-datapath.service loaded from the same file, and an agent restart loads it again", async () => {
+    // The files in effect, kept on /data, from which the unit loaded the ruleset.
+    for (const [rel, text] of Object.entries(applier.running?.files ?? {})) sys.files.set(`${PATHS.current}/${rel}`, text);
+    const ruleset = applier.running?.files["nftables/gate64.nft"] ?? "";
+    const loads = () => sys.commands.filter((c) => c.startsWith("nft -f")).length;
+    // The unit's record of what it loaded: another file than the render's is loaded over.
+    sys.files.set(PATHS.datapathRuleset, "table inet other {}\n");
+    sys.commands.length = 0;
+    await bootAgain();
+    assert.equal(loads(), 1);
+    sys.files.set(PATHS.datapathRuleset, ruleset);
+    sys.commands.length = 0;
+    const { boot } = await bootAgain();
+    assert.equal(loads(), 0, sys.commands.join("\n"));
+    assert.ok(!boot.services.includes("firewall"));
+    // Said once: by a later agent start an apply may have loaded another revision's ruleset.
+    assert.equal(sys.files.get(PATHS.datapathRuleset), undefined);
+    sys.commands.length = 0;
+    await bootAgain();
+    assert.equal(loads(), 1);
   });
 
   it("repairs run in the applier's queue, after an apply in progress", async () => {

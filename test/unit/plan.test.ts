@@ -77,7 +77,7 @@ describe("plan", () => {
     assert.deepEqual(plan(base, base, { boot: true }), [
       { service: "sysctl", when: "changed" },
       { service: "hostname", when: "changed" },
-      { service: "firewall", when: "changed" },
+      { service: "firewall", when: "if-down" },
       { service: "network", when: "if-down" },
       { service: "jool", when: "if-down", recreate: false },
       { service: "offloads", when: "changed" },

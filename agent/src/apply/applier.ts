@@ -184,7 +184,7 @@ export class Applier {
    * At boot: run config.json (or the image default) as it is; no verification window. What an
    * earlier run of the agent left in effect is kept where it already matches: an agent restart or
    * a reboot recreates no Jool instance, restarts no CoreDNS and reconfigures no interface that is
-   * unchanged.
+   * unchanged; after a reboot, the ruleset gate64-datapath.service loaded is not loaded again.
    * An install failure does not throw: the agent must stay reachable to be fixed.
    */
   boot(config: Config, input: unknown): Promise<BootResult> {
@@ -203,6 +203,9 @@ export class Applier {
       } catch (err) {
         this.partial = true;
         return { services: [], error: (err as Error).message };
+      } finally {
+        // Said once: by the next agent start an apply may have loaded another ruleset.
+        await this.deps.sys.remove(PATHS.datapathRuleset);
       }
     });
   }

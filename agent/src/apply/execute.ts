@@ -103,6 +103,9 @@ async function isUp(sys: System, service: Service, next: RenderedFiles): Promise
   if (service === "jool") return joolInstanceLoaded(sys);
   if (service === "coredns") return (await corednsPid(sys)) !== null;
   if (service === "network") return networkKept(sys, next);
+  // The record is the boot's (applier.ts removes it after the agent's first boot apply): an
+  // agent restarted later cannot know that the kernel still holds that ruleset.
+  if (service === "firewall") return (await sys.readFile(PATHS.datapathRuleset)) === next["nftables/gate64.nft"];
   return false;
 }
 
