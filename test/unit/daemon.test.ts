@@ -1,5 +1,6 @@
 // The daemon's parts on the in-memory system: one failing part does not stop the others, the
-// watchdog is fed on time whatever the health interval, and not while a cycle hangs; a new WAN
+// watchdog is fed on time whatever the health interval, and not while a cycle hangs, a status
+// goes to systemd only when it changes; a new WAN
 // address costs one round of probes, a repair one more.
 import assert from "node:assert/strict";
 import { it } from "node:test";
@@ -11,7 +12,7 @@ import { createLogger } from "../../agent/src/daemon/log.js";
 import { type Module, startAll } from "../../agent/src/daemon/module.js";
 import { missingInterfaces, waitForInterfaces } from "../../agent/src/daemon/wait-interfaces.js";
 import { WanFollower } from "../../agent/src/daemon/wan-follower.js";
-import { WatchdogFeeder } from "../../agent/src/daemon/watchdog.js";
+import { notifier, WatchdogFeeder } from "../../agent/src/daemon/watchdog.js";
 import type { Device } from "../../agent/src/device/device.js";
 import { EventBus } from "../../agent/src/device/events.js";
 import type { HealthReport } from "../../agent/src/observe/health.js";
@@ -53,6 +54,30 @@ it("feeds the watchdog every 30 s, and stops while a health cycle hangs past 10 
   t.mock.timers.tick(60_000); // past that: no more feeding, systemd restarts the agent
   assert.equal(fed, 24);
   await feeder.stop();
+});
+
+it("tells systemd a status only when it changes (a systemd-notify process each)", async (t) => {
+  const sys = new FakeSystem();
+  const socket = process.env.NOTIFY_SOCKET;
+  process.env.NOTIFY_SOCKET = "/run/systemd/notify";
+  t.after(() => {
+    if (socket === undefined) delete process.env.NOTIFY_SOCKET;
+    else process.env.NOTIFY_SOCKET = socket;
+  });
+  const notify = notifier(sys);
+  await notify.ready("revision 1");
+  await notify.status("revision 1, health ok");
+  await notify.status("revision 1, health ok");
+  await notify.watchdog();
+  await notify.status("revision 1, health degraded");
+  await notify.status("revision 1, health ok");
+  assert.deepEqual(sys.commands, [
+    "systemd-notify --ready STATUS=revision 1",
+    "systemd-notify STATUS=revision 1, health ok",
+    "systemd-notify WATCHDOG=1",
+    "systemd-notify STATUS=revision 1, health degraded",
+    "systemd-notify STATUS=revision 1, health ok",
+  ]);
 });
 
 const OK: HealthReport = { status: "ok", checkedAt: "", probes: [] };
