@@ -13,7 +13,7 @@ import { formatProblems, type Problem, validateConfig } from "../config/validate
 import type { HealthReport } from "../observe/health.js";
 import { PATHS } from "../paths.js";
 import { type Facts, type Resolved, resolve } from "../render/context.js";
-import { type RenderedFiles, renderResolved } from "../render/index.js";
+import { type RenderedFiles, RULESET_FILE, renderResolved } from "../render/index.js";
 import type { System } from "../system/system.js";
 import { execute, StepError } from "./execute.js";
 import { type PlanOptions, plan, probesToVerify, readinessProbes, repairable, repairSteps, type Service } from "./plan.js";
@@ -257,7 +257,7 @@ export class Applier {
    */
   private async toolChecks(files: RenderedFiles, dir: string, inEffect: RenderedFiles): Promise<Problem[]> {
     const problems: Problem[] = [];
-    const nft = "nftables/gate64.nft";
+    const nft = RULESET_FILE;
     if (files[nft] !== undefined && files[nft] !== inEffect[nft]) {
       const r = await this.deps.sys.run("nft", ["-c", "-f", join(dir, nft)]);
       if (r.code !== 0) problems.push({ path: "firewall", message: `nft refused the ruleset: ${r.stderr.trim().slice(0, 300)}` });

@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.js";
 import { joolInstanceLoaded, joolPool6 } from "../observe/jool.js";
 import { nicIrqs, onlineCpus, rpsFiles } from "../observe/steering.js";
 import { PATHS } from "../paths.js";
-import type { RenderedFiles } from "../render/index.js";
+import { type RenderedFiles, RULESET_FILE } from "../render/index.js";
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { OffloadPlan } from "../render/offloads.js";
 import { placement, type SteeringPlan } from "../render/steering.js";
@@ -105,7 +105,7 @@ async function isUp(sys: System, service: Service, next: RenderedFiles): Promise
   if (service === "network") return networkKept(sys, next);
   // The record is the boot's (applier.ts removes it after the agent's first boot apply): an
   // agent restarted later cannot know that the kernel still holds that ruleset.
-  if (service === "firewall") return (await sys.readFile(PATHS.datapathRuleset)) === next["nftables/gate64.nft"];
+  if (service === "firewall") return (await sys.readFile(PATHS.datapathRuleset)) === next[RULESET_FILE];
   return false;
 }
 
@@ -119,7 +119,7 @@ const RUN: Record<Service, Run> = {
     await writeSysctl(sys, "hostname", "kernel/hostname", (next.hostname ?? "gate64").trim());
   },
   firewall: async (sys, _c, path) => {
-    await must(sys, "firewall", "nft", ["-f", path("nftables/gate64.nft")]);
+    await must(sys, "firewall", "nft", ["-f", path(RULESET_FILE)]);
   },
   network: async (sys, config, _p, next) => {
     const ours = networkFiles(next);

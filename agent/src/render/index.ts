@@ -23,6 +23,9 @@ interface Renderer<I> {
 }
 const renderer = <I>(r: Renderer<I>) => r as Renderer<unknown>;
 
+/** The rendered ruleset's file, which the apply loads, checks and compares with what is in effect. */
+export const RULESET_FILE = "nftables/gate64.nft";
+
 /** In code-unit order of path, so that the files come out sorted (localeCompare would load ICU's collator: 3 MiB of RSS). */
 const RENDERERS = [
   renderer({ path: "coredns/", input: corefileInput, render: (i) => ({ "coredns/Corefile": renderCorefile(i) }) }),
@@ -40,7 +43,7 @@ const RENDERERS = [
       );
     },
   }),
-  renderer({ path: "nftables/", input: nftablesInput, render: (i) => ({ "nftables/gate64.nft": renderNftables(i) }) }),
+  renderer({ path: "nftables/", input: nftablesInput, render: (i) => ({ [RULESET_FILE]: renderNftables(i) }) }),
   renderer({
     path: "offloads.json",
     input: offloadsInput,
