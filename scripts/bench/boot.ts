@@ -1,7 +1,8 @@
 // npm run bench -- boot [--board x86-64] [--reboots 3] [--no-stock]
 // Boot time under QEMU TCG (2 vCPU) from QEMU start to the console login prompt (multi-user) and
 // to the agent's first healthy report at the broker, and the LAN's first translated connection
-// (the datapath comes up before the agent), plus systemd-analyze from inside: the first
+// (the datapath comes up before the agent), plus systemd-analyze from inside and the agent's own
+// start on the guest's clock (its unit's start, Node's first line, the boot apply, ready): the first
 // boot (provisioning from the ESP's provision.json) and reboots after a clean poweroff (a
 // router's every other boot: nothing to provision), whose median and spread are printed. With the
 // stock comparison (default on), a stock Debian trixie root (systemd, udev, kmod, login) with the
@@ -17,6 +18,7 @@ import type { SerialConsole } from "../lab/console.js";
 import { editEsp, partition } from "../lab/disk.js";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
+import { type AgentPhases, agentPhases, agentSteps } from "./agent-phases.js";
 import { report, summary } from "./report.js";
 
 async function timeToLogin(lab: Lab): Promise<number> {
@@ -112,6 +114,7 @@ export async function run(args: string[]): Promise<void> {
   const rebootLogin: number[] = [];
   const rebootTranslation: number[] = [];
   const rebootHealthy: number[] = [];
+  const rebootPhases: AgentPhases[] = [];
   try {
     await lab.start();
     // The first boot's console stays logged in: the reboot is typed into it.
@@ -129,11 +132,12 @@ export async function run(args: string[]): Promise<void> {
       const chain = (await con.run("systemd-analyze critical-chain --no-pager gate64-agent.service")).output;
       const blame = (await con.run("systemd-analyze blame --no-pager | head -n 12")).output;
       // The agent's own start: its log lines since the boot, on the monotonic clock.
-      const agentLog = (await con.run("journalctl -b -o short-monotonic --no-pager -u gate64-agent | head -n 12")).output;
+      const agentLog = (await con.run("journalctl -b -o short-monotonic --no-pager -u gate64-agent | head -n 40")).output;
+      const phases = agentPhases(agentLog);
       const provisioned = await con.lastLine("systemctl show -P ConditionResult gate64-provision.service");
       previous = con; // lab.reboot closes it
       process.stderr.write(
-        `${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\nagent:\n${agentLog}\n`,
+        `${boot} boot: critical chain of gate64-agent.service:\n${chain}\nslowest units:\n${blame}\nagent:\n${agentLog.split("\n").slice(0, 12).join("\n")}\n`,
       );
       report({
         bench: "boot",
@@ -144,6 +148,9 @@ export async function run(args: string[]): Promise<void> {
         toLoginPromptSec: +login.toFixed(1),
         toTranslationSec: +translation.toFixed(1),
         toAgentHealthySec: +healthy.toFixed(1),
+        // The guest's clock: where the agent's part of the boot goes (scripts/bench/agent-phases.ts).
+        agentGuestSec: phases,
+        agentStepsSec: agentSteps(phases),
         systemdAnalyze: analyze,
       });
       if (boot === "first") {
@@ -153,6 +160,7 @@ export async function run(args: string[]): Promise<void> {
         rebootLogin.push(login);
         rebootTranslation.push(translation);
         rebootHealthy.push(healthy);
+        rebootPhases.push(phases);
       }
     }
     previous?.close();
@@ -166,6 +174,15 @@ export async function run(args: string[]): Promise<void> {
         toLoginPromptSec: summary(rebootLogin, 1),
         toTranslationSec: summary(rebootTranslation, 1),
         toAgentHealthySec: summary(rebootHealthy, 1),
+        agentUnitStartGuestSec: summary(
+          rebootPhases.map((p) => p.unitStart),
+          1,
+        ),
+        agentStepsSec: {
+          node: summary(rebootPhases.map((p) => agentSteps(p).node)),
+          bootApply: summary(rebootPhases.map((p) => agentSteps(p).bootApply)),
+          toReady: summary(rebootPhases.map((p) => agentSteps(p).toReady)),
+        },
       });
   } finally {
     await lab.stop();

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { it } from "node:test";
+import type { AgentPhases } from "../../scripts/bench/agent-phases.js";
 
 type Line = Record<string, unknown>;
 
@@ -32,7 +33,14 @@ it("the boot bench prints each boot's figures and the ratio to the stock root", 
     const login = l.toLoginPromptSec as number;
     assert.ok(login > 0 && (l.toAgentHealthySec as number) > 0 && (l.toTranslationSec as number) > 0, JSON.stringify(l));
     assert.match(String(l.systemdAnalyze), /Startup finished in/, JSON.stringify(l));
+    // The agent's part, in its order on the guest's clock: unit started, Node's first line, boot
+    // apply done, ready.
+    const p = l.agentGuestSec as AgentPhases;
+    assert.ok(0 < p.unitStart && p.unitStart < p.firstLine && p.firstLine < p.applied && p.applied < p.ready, JSON.stringify(l));
   }
+  const rebootSummary = lines.find((l) => l.image === "gate64" && l.reboots === 1);
+  const steps = rebootSummary?.agentStepsSec as Record<"node" | "bootApply" | "toReady", { median: number }> | undefined;
+  assert.ok(steps && steps.node.median > 0 && steps.bootApply.median > 0 && steps.toReady.median > 0, JSON.stringify(rebootSummary));
   // systemd's own account of each boot, on stderr.
   assert.equal(r.stderr.match(/boot: critical chain of gate64-agent\.service:/g)?.length, 2, r.stderr.slice(-4000));
   const stock = lines.filter((l) => l.image === "stock-trixie" && typeof l.boot === "number");
