@@ -6,10 +6,6 @@
 import "./zod-jitless.js";
 import * as nodeModule from "node:module";
 import { Applier } from "../apply/applier.js";
-import { keptCopyName, type MigrationPlan, planMigration } from "../config/migrate.js";
-import { validateConfigText } from "../config/parse-text.js";
-import type { Config } from "../config/schema.js";
-import { formatProblems, validateConfig } from "../config/validate.js";
 import { Device } from "../device/device.js";
 import { EventBus } from "../device/events.js";
 import { readJson } from "../lib/read-json.js";
@@ -23,6 +19,7 @@ import { withCommandLog } from "../system/command-log.js";
 import { realSystem } from "../system/real.js";
 import type { System } from "../system/system.js";
 import { Updater } from "../update/updater.js";
+import { bootCandidates } from "./boot-candidates.js";
 import { BootRetry } from "./boot-retry.js";
 import { ControlSocket } from "./control.js";
 import { FleetConnection } from "./fleet-connection.js";
@@ -36,75 +33,6 @@ import { WanFollower } from "./wan-follower.js";
 import { notifier, WatchdogFeeder } from "./watchdog.js";
 
 const log = createLogger();
-
-interface Loaded {
-  config: Config;
-  input: unknown;
-  source: string;
-}
-
-/**
- * config.json in this firmware's format: an older one is migrated (the original kept as
- * config.v<N>.json until this slot is blessed); one a newer firmware wrote is read from the copy
- * that firmware kept for this version (the box came back from an update).
- */
-async function configText(sys: System): Promise<{ text: string | null; source: string }> {
-  const text = await sys.readFile(PATHS.config);
-  if (text === null) return { text, source: PATHS.config };
-  let plan: MigrationPlan;
-  try {
-    plan = planMigration(JSON.parse(text));
-  } catch {
-    return { text, source: PATHS.config }; // validation says what is wrong with it
-  }
-  if (plan.kind === "current") return { text, source: PATHS.config };
-  if (plan.kind === "newer") {
-    const kept = `${PATHS.data}/${plan.fallback}`;
-    log(`config: ${PATHS.config} is format ${plan.version}, newer than this firmware's; reading ${kept}`);
-    return { text: await sys.readFile(kept), source: kept };
-  }
-  const copy = `${PATHS.data}/${keptCopyName(plan.from)}`;
-  if ((await sys.readFile(copy)) === null) await sys.writeFileAtomic(copy, text, 0o600);
-  const migrated = `${JSON.stringify(plan.config, null, 2)}\n`;
-  await sys.writeFileAtomic(PATHS.config, migrated, 0o600);
-  log(`config: migrated ${PATHS.config} from format ${plan.from}; the original is kept as ${copy}`);
-  return { text: migrated, source: PATHS.config };
-}
-
-async function loadConfigs(sys: System): Promise<Loaded[]> {
-  const out: Loaded[] = [];
-  const main = await configText(sys);
-  for (const [file, text] of [
-    [main.source, main.text],
-    [PATHS.defaultConfig, await sys.readFile(PATHS.defaultConfig)],
-  ] as const) {
-    if (text === null) continue;
-    const v = validateConfigText(text);
-    if (v.ok) out.push({ config: v.config, input: JSON.parse(text), source: file });
-    else log.error(`config: ${file} refused, falling back:\n${formatProblems(v.problems)}`);
-  }
-  if (out.length === 0) throw new Error(`no usable configuration in ${PATHS.config} or ${PATHS.defaultConfig}`);
-  return out;
-}
-
-/**
- * What to boot, in order: config.json, then the earlier committed revisions (newest first, the
- * last good configurations, which normally keep the box on its fleet), then the image default.
- */
-async function bootCandidates(sys: System, applier: Applier): Promise<Loaded[]> {
-  const loaded = await loadConfigs(sys);
-  const main = loaded.filter((l) => l.source !== PATHS.defaultConfig);
-  const fallback = loaded.filter((l) => l.source === PATHS.defaultConfig);
-  const seen = new Set(main.map((l) => JSON.stringify(l.input)));
-  const history: Loaded[] = [];
-  for (const r of (await applier.revisions.list()).filter((x) => x.outcome === "committed").reverse()) {
-    const v = validateConfig(r.config);
-    if (!v.ok || seen.has(JSON.stringify(r.config)) || history.length >= 3) continue;
-    seen.add(JSON.stringify(r.config));
-    history.push({ config: v.config, input: r.config, source: `revision ${r.revision}` });
-  }
-  return [...main, ...history, ...fallback];
-}
 
 async function deviceId(sys: System): Promise<string> {
   const r = await readJson(sys, PATHS.identity, IdentitySchema, log.error);
@@ -133,12 +61,13 @@ async function main(): Promise<void> {
   // One wait for every candidate together: each names lan and wan, and waiting anew for a NIC that
   // is gone would outlast the unit's TimeoutStartSec (180 s) by the third candidate.
   const interfacesBy = sys.now() + INTERFACE_WAIT_MS;
-  const candidates = await bootCandidates(sys, applier);
-  // The NAT64 probe's namespace is the same whatever the configuration: made now, beside the boot
-  // apply (which waits for CoreDNS with the CPUs to spare), not in the first health round, of
-  // whose 2.1 s on a TCG reboot it took 0.9. A failure here is the first round's to retry.
-  if (candidates[0]?.config.nat64.enabled) void ensureProbeNamespace(sys).catch((e: unknown) => log.error(`probe namespace: ${String(e)}`));
-  for (const { config, input, source } of candidates) {
+  let first = true;
+  for await (const { config, input, source } of bootCandidates(sys, applier.revisions, log)) {
+    // The NAT64 probe's namespace is the same whatever the configuration: made now, beside the
+    // boot apply (which waits for CoreDNS with the CPUs to spare), not in the first health round,
+    // of whose 2.1 s on a TCG reboot it took 0.9. A failure here is the first round's to retry.
+    if (first && config.nat64.enabled) void ensureProbeNamespace(sys).catch((e: unknown) => log.error(`probe namespace: ${String(e)}`));
+    first = false;
     log.setLevel(config.logging.level);
     log(`gate64-agent ${version}: device ${id}, config from ${source}`);
     await waitForInterfaces(sys, config, log, interfacesBy - sys.now());
