@@ -246,6 +246,35 @@ describe("what an agent restart, a power cut or a stray file must not cost", () 
     assert.equal((await again.revisions.get(again.running?.revision ?? -1))?.outcome, "committed");
   });
 
+  it("reads the history from the newest record down only as far as config.json's own", async () => {
+    for (const u of ["198.51.100.62", "198.51.100.63", "198.51.100.64"]) await applier.apply(withUpstream(u), { by: "test" });
+    applier.close();
+    const records = (await applier.revisions.list()).length;
+    const read = sys.readFile.bind(sys);
+    const reads: string[] = [];
+    sys.readFile = (path: string) => {
+      if (path.includes("/revisions/")) reads.push(path);
+      return read(path);
+    };
+    try {
+      const { again } = await bootAgain();
+      assert.deepEqual(again.running?.config.dns64.upstreams, ["198.51.100.64"]);
+      assert.ok(records >= 3, `${records} records`);
+      assert.deepEqual(reads, [reads[0]], "only the newest record, which config.json holds");
+    } finally {
+      sys.readFile = read;
+    }
+  });
+
+  it("boots a config.json that no record holds (edited by hand) under the newest committed revision", async () => {
+    const last = await applier.apply(withUpstream("198.51.100.65"), { by: "test" });
+    applier.close();
+    sys.files.set(PATHS.config, `${JSON.stringify(withUpstream("198.51.100.66"), null, 2)}\n`);
+    const { again } = await bootAgain();
+    assert.deepEqual(again.running?.config.dns64.upstreams, ["198.51.100.66"]);
+    assert.equal(again.running?.revision, last.outcome === "committed" ? last.revision : -1);
+  });
+
   it("a revision left pending by an agent restart is recorded as reverted, not pending forever", async () => {
     const r = await applier.apply(withUpstream("198.51.100.61"), { by: "test", confirmSec: 30 });
     applier.close();

@@ -165,19 +165,25 @@ export class Applier {
    * Which revision config.json holds: the newest record with the same config. A record that was
    * still pending when config.json was written (a power cut between the two writes) is committed.
    * Pending records whose confirmation an agent restart interrupted are reverted: config.json never
-   * held them.
+   * held them. Only the newest record can be pending (an apply refuses to start while one awaits
+   * confirmation, and saves nothing then) and each boot settles it, so the records are read from
+   * the newest down and the reading stops at config.json's own: on the lab VM reading all of 98
+   * took a reboot's boot apply 0.2-0.6 s.
    */
   private async reconcile(input: unknown): Promise<number> {
-    const all = await this.revisions.list();
     const same = JSON.stringify(input);
-    const match = [...all].reverse().find((r) => JSON.stringify(r.config) === same && r.outcome !== "refused");
-    for (const r of all) {
-      if (r.outcome !== "pending") continue;
-      if (r === match)
-        await this.revisions.save({ ...r, outcome: "committed", reason: "config.json holds it (written before the record)" });
-      else await this.revisions.save({ ...r, outcome: "reverted", reason: "the agent restarted before it was confirmed" });
+    let match: Revision | undefined;
+    let committed: Revision | undefined;
+    for await (const r of this.revisions.newestFirst()) {
+      const holds = match === undefined && r.outcome !== "refused" && JSON.stringify(r.config) === same;
+      if (holds) match = r;
+      if (r.outcome === "pending") {
+        if (holds) await this.revisions.save({ ...r, outcome: "committed", reason: "config.json holds it (written before the record)" });
+        else await this.revisions.save({ ...r, outcome: "reverted", reason: "the agent restarted before it was confirmed" });
+      } else if (match !== undefined) break;
+      else if (r.outcome === "committed") committed ??= r;
     }
-    return match?.revision ?? (await this.revisions.current())?.revision ?? 0;
+    return match?.revision ?? committed?.revision ?? 0;
   }
 
   /**

@@ -28,15 +28,20 @@ export class RevisionStore {
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
-  /** Every readable record; a damaged one is moved aside and left out. */
+  /** Every readable record, oldest first; a damaged one is moved aside and left out. */
   async list(): Promise<Revision[]> {
-    const names = (await this.sys.list(dir())).filter((n) => /^\d{6}\.json$/.test(n)).sort();
     const out: Revision[] = [];
-    for (const n of names) {
+    for await (const r of this.newestFirst()) out.push(r);
+    return out.reverse();
+  }
+
+  /** The readable records from the newest down, each read when the loop asks for it. */
+  async *newestFirst(): AsyncGenerator<Revision> {
+    const names = (await this.sys.list(dir())).filter((n) => /^\d{6}\.json$/.test(n)).sort();
+    for (const n of names.reverse()) {
       const r = await readJson(this.sys, join(dir(), n), RevisionSchema, this.log);
-      if (r.ok) out.push(r.value);
+      if (r.ok) yield r.value;
     }
-    return out;
   }
 
   async get(n: number): Promise<Revision | null> {
@@ -58,11 +63,6 @@ export class RevisionStore {
   async prune(keep: number): Promise<void> {
     const names = (await this.sys.list(dir())).filter((n) => /^\d{6}\.json/.test(n)).sort();
     for (const n of names.slice(0, Math.max(0, names.length - keep))) await this.sys.remove(join(dir(), n));
-  }
-
-  /** The last committed revision (what config.json holds), if the history knows it. */
-  async current(): Promise<Revision | null> {
-    return (await this.list()).filter((r) => r.outcome === "committed").at(-1) ?? null;
   }
 }
 
