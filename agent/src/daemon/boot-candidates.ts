@@ -65,8 +65,8 @@ async function loadConfigs(sys: System, log: Logger): Promise<Loaded[]> {
  * first, the last good configurations, which normally keep the box on its fleet), then the image
  * default. The history is read only when config.json could not be put into effect, and only the
  * revisions tried are validated: a box keeps up to system.keepRevisions records (100 by default),
- * and with 98 committed ones a TCG reboot spent 0.4-1.9 s validating them all before its first
- * log line (docs/benchmarks.md#boot).
+ * and with 98 committed ones a TCG reboot spent 0.4-1.9 s reading and validating them before its
+ * first log line (docs/benchmarks.md#boot).
  */
 export async function* bootCandidates(sys: System, revisions: RevisionStore, log: Logger): AsyncGenerator<Loaded> {
   const loaded = await loadConfigs(sys, log);
