@@ -18,7 +18,7 @@ import type { SerialConsole } from "../lab/console.js";
 import { editEsp, partition } from "../lab/disk.js";
 import { Lab } from "../lab/lab.js";
 import { waitFor } from "../lab/netns.js";
-import { type AgentPhases, agentPhases, agentSteps } from "./agent-phases.js";
+import { agentPhases, agentSteps } from "./agent-phases.js";
 import { report, summary } from "./report.js";
 
 async function timeToLogin(lab: Lab): Promise<number> {
@@ -114,7 +114,8 @@ export async function run(args: string[]): Promise<void> {
   const rebootLogin: number[] = [];
   const rebootTranslation: number[] = [];
   const rebootHealthy: number[] = [];
-  const rebootPhases: AgentPhases[] = [];
+  const rebootUnitStart: number[] = [];
+  const rebootSteps: ReturnType<typeof agentSteps>[] = [];
   try {
     await lab.start();
     // The first boot's console stays logged in: the reboot is typed into it.
@@ -134,6 +135,7 @@ export async function run(args: string[]): Promise<void> {
       // The agent's own start: its log lines since the boot, on the monotonic clock.
       const agentLog = (await con.run("journalctl -b -o short-monotonic --no-pager -u gate64-agent | head -n 40")).output;
       const phases = agentPhases(agentLog);
+      const steps = agentSteps(phases);
       const provisioned = await con.lastLine("systemctl show -P ConditionResult gate64-provision.service");
       previous = con; // lab.reboot closes it
       process.stderr.write(
@@ -150,7 +152,7 @@ export async function run(args: string[]): Promise<void> {
         toAgentHealthySec: +healthy.toFixed(1),
         // The guest's clock: where the agent's part of the boot goes (scripts/bench/agent-phases.ts).
         agentGuestSec: phases,
-        agentStepsSec: agentSteps(phases),
+        agentStepsSec: steps,
         systemdAnalyze: analyze,
       });
       if (boot === "first") {
@@ -160,7 +162,8 @@ export async function run(args: string[]): Promise<void> {
         rebootLogin.push(login);
         rebootTranslation.push(translation);
         rebootHealthy.push(healthy);
-        rebootPhases.push(phases);
+        rebootUnitStart.push(phases.unitStart);
+        rebootSteps.push(steps);
       }
     }
     previous?.close();
@@ -174,14 +177,11 @@ export async function run(args: string[]): Promise<void> {
         toLoginPromptSec: summary(rebootLogin, 1),
         toTranslationSec: summary(rebootTranslation, 1),
         toAgentHealthySec: summary(rebootHealthy, 1),
-        agentUnitStartGuestSec: summary(
-          rebootPhases.map((p) => p.unitStart),
-          1,
-        ),
+        agentUnitStartGuestSec: summary(rebootUnitStart, 1),
         agentStepsSec: {
-          node: summary(rebootPhases.map((p) => agentSteps(p).node)),
-          bootApply: summary(rebootPhases.map((p) => agentSteps(p).bootApply)),
-          toReady: summary(rebootPhases.map((p) => agentSteps(p).toReady)),
+          node: summary(rebootSteps.map((x) => x.node)),
+          bootApply: summary(rebootSteps.map((x) => x.bootApply)),
+          toReady: summary(rebootSteps.map((x) => x.toReady)),
         },
       });
   } finally {

@@ -263,9 +263,8 @@ export class Applier {
    */
   private async toolChecks(files: RenderedFiles, dir: string, inEffect: RenderedFiles): Promise<Problem[]> {
     const problems: Problem[] = [];
-    const nft = RULESET_FILE;
-    if (files[nft] !== undefined && files[nft] !== inEffect[nft]) {
-      const r = await this.deps.sys.run("nft", ["-c", "-f", join(dir, nft)]);
+    if (files[RULESET_FILE] !== undefined && files[RULESET_FILE] !== inEffect[RULESET_FILE]) {
+      const r = await this.deps.sys.run("nft", ["-c", "-f", join(dir, RULESET_FILE)]);
       if (r.code !== 0) problems.push({ path: "firewall", message: `nft refused the ruleset: ${r.stderr.trim().slice(0, 300)}` });
     }
     return problems;

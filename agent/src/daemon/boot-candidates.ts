@@ -63,8 +63,8 @@ async function loadConfigs(sys: System, log: Logger): Promise<Loaded[]> {
 /**
  * What to boot, in order: config.json, then up to three earlier committed revisions (newest
  * first, the last good configurations, which normally keep the box on its fleet), then the image
- * default. The history is read only when config.json could not be put into effect, and only the
- * revisions tried are validated: a box keeps up to system.keepRevisions records (100 by default),
+ * default. The history is read only when config.json could not be put into effect, from the
+ * newest record down as far as the fallbacks go, and only the revisions tried are validated: a box keeps up to system.keepRevisions records (100 by default),
  * and with 98 committed ones a TCG reboot spent 0.4-1.9 s reading and validating them before its
  * first log line (docs/benchmarks.md#boot).
  */
@@ -74,12 +74,13 @@ export async function* bootCandidates(sys: System, revisions: RevisionStore, log
   yield* main;
   const seen = new Set(main.map((l) => JSON.stringify(l.input)));
   let history = 0;
-  for (const r of (await revisions.list()).filter((x) => x.outcome === "committed").reverse()) {
+  for await (const r of revisions.newestFirst()) {
     if (history === 3) break;
-    if (seen.has(JSON.stringify(r.config))) continue;
+    const key = JSON.stringify(r.config);
+    if (r.outcome !== "committed" || seen.has(key)) continue;
     const v = validateConfig(r.config);
     if (!v.ok) continue;
-    seen.add(JSON.stringify(r.config));
+    seen.add(key);
     history++;
     yield { config: v.config, input: r.config, source: `revision ${r.revision}` };
   }
