@@ -1,6 +1,6 @@
-// npm run bench -- agent [--board x86-64] [--rounds 5] [--node-options="--max-semi-space-size=1"]
-// In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, CPU
-// per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
+// npm run bench -- agent [--board x86-64] [--rounds 5] [--idle-sec 120] [--node-options="--max-semi-space-size=1"]
+// In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, the CPU
+// an idle box uses (the agent, CoreDNS, everything) per minute, CPU per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
 // verified commit with the agent's own per-step breakdown, and time to detect and revert a config
 // that breaks translation (bounded below by health.applyVerifySec). With --node-options, the agent
 // is then restarted with those V8/Node options (a drop-in under /run, gone at the next boot) and
@@ -18,6 +18,7 @@ export async function run(args: string[]): Promise<void> {
       image: { type: "string" },
       cycles: { type: "string", default: "20" },
       rounds: { type: "string", default: "5" },
+      "idle-sec": { type: "string", default: "120" },
       "node-options": { type: "string" },
     },
   });
@@ -33,7 +34,13 @@ export async function run(args: string[]): Promise<void> {
     await lab.waitForHealthy();
     const con = await lab.console();
     await con.run("sleep 20"); // let the agent settle after boot
-    await measureAgent(con, { board, rounds: Number(values.rounds), cycles: Number(values.cycles), revert: true });
+    await measureAgent(con, {
+      board,
+      rounds: Number(values.rounds),
+      cycles: Number(values.cycles),
+      idleSec: Number(values["idle-sec"]),
+      revert: true,
+    });
     const options = values["node-options"];
     if (options !== undefined) {
       const shipped = await idleRssKiB(con);
@@ -66,6 +73,37 @@ async function idleRssKiB(con: SerialConsole): Promise<number> {
   return Number(await con.lastLine(`ps -o rss= -p ${pid}`));
 }
 
+/** The cgroups whose CPU an idle box's figure gives: the whole box, and the two services of its own. */
+const IDLE_CGROUPS = {
+  box: "/sys/fs/cgroup",
+  agent: "/sys/fs/cgroup/system.slice/gate64-agent.service",
+  coredns: "/sys/fs/cgroup/system.slice/coredns.service",
+};
+
+/**
+ * CPU per minute while the box idles (its health rounds and CoreDNS's timers, no traffic and no
+ * CLI), from each cgroup's usage_usec over one window timed on the box. The agent's includes the
+ * probes' processes; under TCG a vCPU's time includes its waits for the host thread.
+ */
+async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyof typeof IDLE_CGROUPS, number>> {
+  const dirs = Object.values(IDLE_CGROUPS).join(" ");
+  const read = `for c in ${dirs}; do read -r _ u < $c/cpu.stat; echo $u; done`;
+  // One number a line: a long line would wrap at the console's width.
+  const out = await con.run(
+    `a=$(${read}); s=$(date +%s%N); sleep ${seconds}; b=$(${read}); echo "$a"; echo "$b"; echo $(( $(date +%s%N) - s ))`,
+    (seconds + 60) * 1000,
+  );
+  const n = Object.keys(IDLE_CGROUPS).length;
+  const xs = out.output
+    .trim()
+    .split("\n")
+    .slice(-(2 * n + 1))
+    .map(Number);
+  const minutes = (xs[2 * n] ?? Number.NaN) / 60e9;
+  const perMin = (i: number) => Math.round(((xs[n + i] ?? Number.NaN) - (xs[i] ?? Number.NaN)) / 1000 / minutes);
+  return { box: perMin(0), agent: perMin(1), coredns: perMin(2) };
+}
+
 /**
  * The figures, on a booted box's console (the lab e2e test smoke-runs this with one round). The
  * configuration changes it makes are to the DNS64 cache TTL; with `revert`, also one that breaks
@@ -73,7 +111,7 @@ async function idleRssKiB(con: SerialConsole): Promise<number> {
  */
 export async function measureAgent(
   con: SerialConsole,
-  opts: { board: string; rounds: number; cycles: number; revert: boolean },
+  opts: { board: string; rounds: number; cycles: number; idleSec: number; revert: boolean },
 ): Promise<void> {
   const { board, rounds } = opts;
   const num = async (cmd: string) => Number(await con.lastLine(cmd));
@@ -81,6 +119,8 @@ export async function measureAgent(
   const agentKiB = await idleRssKiB(con);
   const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
   report({ bench: "agent", agentIdleRssMiB: mib(agentKiB), bareNodeIdleRssMiB: mib(bareKiB), ratio: +(agentKiB / bareKiB).toFixed(2) });
+
+  report({ bench: "agent", idleSec: opts.idleSec, idleCpuMsPerMin: await idleCpu(con, opts.idleSec) });
 
   const cycles = opts.cycles;
   // utime + stime in clock ticks (fields 14 and 15); the image has no awk.

@@ -381,7 +381,7 @@ describe("the x86-64 image (qcow2) in the lab", { timeout: 15 * 60_000 }, () => 
   it("smoke-runs the agent and nat64 benches on this box (RSS, CLI start, apply steps; each path's rates) and the image bench", async () => {
     const con = await lab.console();
     try {
-      await measureAgent(con, { board: "x86-64", rounds: 1, cycles: 2, revert: false });
+      await measureAgent(con, { board: "x86-64", rounds: 1, cycles: 2, idleSec: 5, revert: false });
       await measureNat64(lab, con, { rounds: 1, seconds: "1", connSeconds: "1" });
     } finally {
       con.close();

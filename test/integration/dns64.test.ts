@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { parseCorednsCounters, servedCorefileId, servedQueries } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
-import { loadedId, renderCorefile } from "../../agent/src/render/corefile.js";
+import { COREDNS_METRICS, COREDNS_READY, loadedId, renderCorefile } from "../../agent/src/render/corefile.js";
 import { answersOfType, dig } from "../../scripts/lab/dig.js";
 import { type Daemon, link, Namespace, waitFor } from "../../scripts/lab/netns.js";
 import { writeNsdConf } from "../../scripts/lab/nsd.js";
@@ -71,12 +71,15 @@ let box: Namespace;
 let client: Namespace;
 let dir: string;
 let coredns: Daemon | undefined;
+/** The running CoreDNS's Corefile. */
+let current = "";
 /** What the running CoreDNS printed (its log goes to stdout). */
 let corednsLog = "";
 
 async function startCoreDNS(corefile: string, file = join(dir, `Corefile.${Date.now()}`)): Promise<void> {
   await coredns?.stop();
   writeFileSync(file, corefile);
+  current = file;
   corednsLog = "";
   coredns = box.spawn(COREDNS, ["-conf", file], { log: (text) => (corednsLog += text) });
   await waitFor("CoreDNS ready", () => box.exec("curl", ["-sf", "http://127.0.0.1:8181/ready"]) !== null);
@@ -228,6 +231,21 @@ describe("DNS64 under the well-known prefix", () => {
       assert.equal(dig(client, BOX4, "a-only.gate64.test", "A", { tcp }).status, "NOERROR");
     }
     assert.equal(counter("coredns_clients_refused_total") - before, 6);
+  });
+
+  it("listens only for DNS on its bind addresses and for ready and metrics on 127.0.0.1", () => {
+    const binds = [...readFileSync(current, "utf8").matchAll(/^ +bind (.+)$/gm)].flatMap((m) => (m[1] ?? "").split(" "));
+    const asked = new Set([...binds.map((a) => (a.includes(":") ? `[${a}]:53` : `${a}:53`)), COREDNS_READY, COREDNS_METRICS]);
+    for (const proto of ["-t", "-u"]) {
+      // ss -H -l -n -p: state, queues, local address:port, peer, process
+      const listening = box
+        .exec("ss", ["-Hlnp", proto])
+        .split("\n")
+        .filter((l) => l.includes('"coredns"'))
+        .map((l) => l.trim().split(/\s+/)[3] ?? "");
+      const expected = proto === "-t" ? asked : new Set([...asked].filter((a) => a.endsWith(":53")));
+      assert.deepEqual(new Set(listening), expected, `ss ${proto}: ${listening.join(" ")}`);
+    }
   });
 });
 

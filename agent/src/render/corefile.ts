@@ -5,7 +5,6 @@ import type { Part, Resolved } from "./context.js";
 
 /** Resolvers learned on the WAN, written by systemd-resolved from networkd's DHCP/RA data. */
 export const UPLINK_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
-export const COREDNS_HEALTH = "127.0.0.1:8080";
 export const COREDNS_READY = "127.0.0.1:8181";
 export const COREDNS_METRICS = "127.0.0.1:9153";
 
@@ -59,9 +58,11 @@ export function renderCorefile(r: CorefileInput): string {
       ...block(`forward . ${upstreams.join(" ")}`, ["max_concurrent 1000", "health_check 5s"]),
       "errors",
       ...(d.logQueries ? ["log"] : []),
-      // health and loaded are process-wide and allowed in one block only; ready and prometheus
-      // share their listener between the blocks that name them.
-      ...(processWide ? [`health ${COREDNS_HEALTH}`, LOADED_PLACEHOLDER] : []),
+      // loaded is process-wide and allowed in one block only; ready and prometheus share their
+      // listener between the blocks that name them. No health plugin: it fetches its own page
+      // every second, a quarter to a half of an idle CoreDNS's CPU (docs/dns64.md), for an
+      // answer ("always healthy") that ready and the agent's DNS probes already give.
+      ...(processWide ? [LOADED_PLACEHOLDER] : []),
       `ready ${COREDNS_READY}`,
       `prometheus ${COREDNS_METRICS}`,
     ]);
