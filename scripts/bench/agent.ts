@@ -1,10 +1,11 @@
 // npm run bench -- agent [--board x86-64] [--rounds 5] [--idle-sec 120] [--node-options="--max-semi-space-size=1"]
 // In the lab VM: the agent's idle RSS next to a bare Node process's on the same runtime, the CPU
-// an idle box uses (the agent, CoreDNS, everything) per minute, CPU per health cycle, the CLI's start (`gate64 status` against bare `node -e 0`), time from apply to
-// verified commit with the agent's own per-step breakdown, and time to detect and revert a config
-// that breaks translation (bounded below by health.applyVerifySec). With --node-options, the agent
-// is then restarted with those V8/Node options (a drop-in under /run, gone at the next boot) and
-// its idle RSS measured again, next to the first figure. One JSON object per line.
+// an idle box uses per minute (every service, the agent, CoreDNS), CPU per health cycle, the
+// CLI's start (`gate64 status` against bare `node -e 0`), time from apply to verified commit with
+// the agent's own per-step breakdown, and time to detect and revert a config that breaks
+// translation (bounded below by health.applyVerifySec). With --node-options, the agent is then
+// restarted with those V8/Node options (a drop-in under /run, gone at the next boot) and its idle
+// RSS measured again, next to the first figure. One JSON object per line.
 import { parseArgs } from "node:util";
 import type { SerialConsole } from "../lab/console.js";
 import { Lab } from "../lab/lab.js";
@@ -73,9 +74,12 @@ async function idleRssKiB(con: SerialConsole): Promise<number> {
   return Number(await con.lastLine(`ps -o rss= -p ${pid}`));
 }
 
-/** The cgroups whose CPU an idle box's figure gives: the whole box, and the two services of its own. */
+/**
+ * The cgroups whose CPU an idle box's figure gives: every service, and gate64's two. (Not the root
+ * cgroup's: the kernel counts that one at the tick, which under TCG misses most short runs.)
+ */
 const IDLE_CGROUPS = {
-  box: "/sys/fs/cgroup",
+  services: "/sys/fs/cgroup/system.slice",
   agent: "/sys/fs/cgroup/system.slice/gate64-agent.service",
   coredns: "/sys/fs/cgroup/system.slice/coredns.service",
 };
@@ -83,7 +87,8 @@ const IDLE_CGROUPS = {
 /**
  * CPU per minute while the box idles (its health rounds and CoreDNS's timers, no traffic and no
  * CLI), from each cgroup's usage_usec over one window timed on the box. The agent's includes the
- * probes' processes; under TCG a vCPU's time includes its waits for the host thread.
+ * probes' processes, the services' the console's shell (a sleep); under TCG a vCPU's time
+ * includes its waits for the host thread.
  */
 async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyof typeof IDLE_CGROUPS, number>> {
   const dirs = Object.values(IDLE_CGROUPS).join(" ");
@@ -101,7 +106,7 @@ async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyo
     .map(Number);
   const minutes = (xs[2 * n] ?? Number.NaN) / 60e9;
   const perMin = (i: number) => Math.round(((xs[n + i] ?? Number.NaN) - (xs[i] ?? Number.NaN)) / 1000 / minutes);
-  return { box: perMin(0), agent: perMin(1), coredns: perMin(2) };
+  return { services: perMin(0), agent: perMin(1), coredns: perMin(2) };
 }
 
 /**
