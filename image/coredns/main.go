@@ -9,6 +9,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
+	_ "github.com/coredns/coredns/plugin/health"
 	_ "github.com/coredns/coredns/plugin/log"
 	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/ready"
@@ -36,6 +37,7 @@ var directives = []string{
 	"reload",
 	"bind",
 	"ready",
+	"health",
 	"loaded",
 	"log",
 	"clients",

@@ -341,6 +341,12 @@ describe("the CoreDNS build", () => {
     assert.deepEqual(listed.sort(), wanted.sort());
   });
 
+  it("starts from a Corefile that names health, as older firmware kept one on /data", async () => {
+    // The first boot of an update starts CoreDNS from the kept Corefile before the agent renders its own.
+    await startCoreDNS(corefileFor({}).replace(/^( +)(loaded .*)$/m, "$1health 127.0.0.1:8080\n$1$2"));
+    assert.equal(box.exec("curl", ["-sf", "http://127.0.0.1:8080/health"]), "OK");
+  });
+
   it("runs its plugins in the order docs/dns64.md gives", () => {
     const list = /directives = \[\]string\{([^}]*)\}/.exec(readFileSync("image/coredns/main.go", "utf8"))?.[1] ?? "";
     const order = [...list.matchAll(/"([a-z0-9]+)"/g)].map((m) => m[1]);

@@ -60,8 +60,8 @@ export function renderCorefile(r: CorefileInput): string {
       ...(d.logQueries ? ["log"] : []),
       // loaded is process-wide and allowed in one block only; ready and prometheus share their
       // listener between the blocks that name them. No health plugin: it fetches its own page
-      // every second, a quarter to a half of an idle CoreDNS's CPU (docs/dns64.md), for an
-      // answer ("always healthy") that ready and the agent's DNS probes already give.
+      // every second, about half of an idle CoreDNS's CPU (docs/dns64.md), for an answer
+      // ("always healthy") that ready and the agent's DNS probes already give.
       ...(processWide ? [LOADED_PLACEHOLDER] : []),
       `ready ${COREDNS_READY}`,
       `prometheus ${COREDNS_METRICS}`,
