@@ -106,7 +106,7 @@ async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyo
     .map(Number);
   const minutes = (xs[2 * n] ?? Number.NaN) / 60e9;
   const perMin = (i: number) => Math.round(((xs[n + i] ?? Number.NaN) - (xs[i] ?? Number.NaN)) / 1000 / minutes);
-  return { services: perMin(0), agent: perMin(1), coredns: perMin(2) };
+  return Object.fromEntries(Object.keys(IDLE_CGROUPS).map((k, i) => [k, perMin(i)])) as Record<keyof typeof IDLE_CGROUPS, number>;
 }
 
 /**

@@ -43,8 +43,7 @@ function start(file: string): ChildProcess {
 /** The exit code, or null if it is still waiting after `ms`. */
 async function exitWithin(p: ChildProcess, ms: number): Promise<number | null> {
   const exited = once(p, "exit").then(([code]) => code as number);
-  const r = await Promise.race([exited, sleep(ms).then(() => null)]);
-  return r;
+  return Promise.race([exited, sleep(ms).then(() => null)]);
 }
 
 describe("coredns-wait-upstreams", () => {
