@@ -121,9 +121,21 @@ export async function measureAgent(
   const { board, rounds } = opts;
   const num = async (cmd: string) => Number(await con.lastLine(cmd));
   const pid = await num("systemctl show -p MainPID --value gate64-agent");
-  const agentKiB = await idleRssKiB(con);
-  const bareKiB = await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!");
-  report({ bench: "agent", agentIdleRssMiB: mib(agentKiB), bareNodeIdleRssMiB: mib(bareKiB), ratio: +(agentKiB / bareKiB).toFixed(2) });
+  // Alternating rounds: the agent's RSS, then a new bare Node's 15 s after its start. One bare
+  // sample is not enough: it came out 2 MiB apart between runs, the agent's the same.
+  const agentKiB: number[] = [];
+  const bareKiB: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    agentKiB.push(await idleRssKiB(con));
+    bareKiB.push(await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!"));
+  }
+  report({
+    bench: "agent",
+    rounds,
+    agentIdleRssMiB: summary(agentKiB.map(mib), 1),
+    bareNodeIdleRssMiB: summary(bareKiB.map(mib), 1),
+    ratio: summary(agentKiB.map((a, i) => a / (bareKiB[i] as number))),
+  });
 
   report({ bench: "agent", idleSec: opts.idleSec, idleCpuMsPerMin: await idleCpu(con, opts.idleSec) });
 
