@@ -84,21 +84,27 @@ const IDLE_CGROUPS = {
   coredns: "/sys/fs/cgroup/system.slice/coredns.service",
 };
 
+/** The idle figures: each cgroup's, and the agent's Node process alone (the rest of `agent` is its children). */
+type IdleCpu = Record<keyof typeof IDLE_CGROUPS | "agentNode", number>;
+
 /**
  * CPU per minute while the box idles (its health rounds and CoreDNS's timers, no traffic and no
- * CLI), from each cgroup's usage_usec over one window timed on the box. The agent's includes the
- * probes' processes, the services' the console's shell (a sleep); under TCG a vCPU's time
- * includes its waits for the host thread.
+ * CLI), from each cgroup's usage_usec over one window timed on the box, and from the scheduler's
+ * time of each of the agent's threads (the `schedstat` of each task of its PID, ns). The agent's
+ * cgroup includes the probes' processes, the services' the console's shell (a sleep); under TCG
+ * a vCPU's time includes its waits for the host thread.
  */
-async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyof typeof IDLE_CGROUPS, number>> {
+async function idleCpu(con: SerialConsole, seconds: number, pid: number): Promise<IdleCpu> {
   const dirs = Object.values(IDLE_CGROUPS).join(" ");
-  const read = `for c in ${dirs}; do read -r _ u < $c/cpu.stat; echo $u; done`;
+  const node = `n=0; for t in /proc/${pid}/task/*/schedstat; do read -r x _ < $t; n=$(( n + x / 1000 )); done; echo $n`;
+  const read = `for c in ${dirs}; do read -r _ u < $c/cpu.stat; echo $u; done; ${node}`;
   // One number a line: a long line would wrap at the console's width.
   const out = await con.run(
     `a=$(${read}); s=$(date +%s%N); sleep ${seconds}; b=$(${read}); echo "$a"; echo "$b"; echo $(( $(date +%s%N) - s ))`,
     (seconds + 60) * 1000,
   );
-  const n = Object.keys(IDLE_CGROUPS).length;
+  const keys = [...Object.keys(IDLE_CGROUPS), "agentNode"];
+  const n = keys.length;
   const xs = out.output
     .trim()
     .split("\n")
@@ -106,7 +112,7 @@ async function idleCpu(con: SerialConsole, seconds: number): Promise<Record<keyo
     .map(Number);
   const minutes = (xs[2 * n] ?? Number.NaN) / 60e9;
   const perMin = (i: number) => Math.round(((xs[n + i] ?? Number.NaN) - (xs[i] ?? Number.NaN)) / 1000 / minutes);
-  return Object.fromEntries(Object.keys(IDLE_CGROUPS).map((k, i) => [k, perMin(i)])) as Record<keyof typeof IDLE_CGROUPS, number>;
+  return Object.fromEntries(keys.map((k, i) => [k, perMin(i)])) as IdleCpu;
 }
 
 /**
@@ -122,12 +128,14 @@ export async function measureAgent(
   const num = async (cmd: string) => Number(await con.lastLine(cmd));
   const pid = await num("systemctl show -p MainPID --value gate64-agent");
   // Alternating rounds: the agent's RSS, then a new bare Node's 15 s after its start. One bare
-  // sample is not enough: it came out 2 MiB apart between runs, the agent's the same.
+  // sample is not enough: it came out 2 MiB apart between runs, the agent's the same. The bare
+  // one runs in a subshell, so that the console's shell prints no job notice into the next
+  // command's output.
   const agentKiB: number[] = [];
   const bareKiB: number[] = [];
   for (let i = 0; i < rounds; i++) {
     agentKiB.push(await idleRssKiB(con));
-    bareKiB.push(await num("node -e 'setInterval(() => {}, 1e6)' & sleep 15; ps -o rss= -p $!; kill $!"));
+    bareKiB.push(await num("(node -e 'setInterval(() => {}, 1e6)' & p=$!; sleep 15; ps -o rss= -p $p; kill $p)"));
   }
   report({
     bench: "agent",
@@ -137,7 +145,7 @@ export async function measureAgent(
     ratio: summary(agentKiB.map((a, i) => a / (bareKiB[i] as number))),
   });
 
-  report({ bench: "agent", idleSec: opts.idleSec, idleCpuMsPerMin: await idleCpu(con, opts.idleSec) });
+  report({ bench: "agent", idleSec: opts.idleSec, idleCpuMsPerMin: await idleCpu(con, opts.idleSec, pid) });
 
   const cycles = opts.cycles;
   // utime + stime in clock ticks (fields 14 and 15); the image has no awk.
