@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
+import { readFacts } from "../../agent/src/observe/facts.js";
 import { probes } from "../../agent/src/observe/health.js";
 import { ensureProbeNamespace, PROBE_NS } from "../../agent/src/observe/probe-ns.js";
 import { PATHS } from "../../agent/src/paths.js";
@@ -87,4 +88,28 @@ it("data: the partition as mounted, and memory in its place named as such", asyn
   assert.equal(await probe("data"), "ext4 on /dev/vda4");
   probe.sys.files.set(PATHS.mounts, `${root}gate64-data-in-memory /data tmpfs rw,nosuid,nodev 0 0\n`);
   await assert.rejects(probe("data"), /in memory: its partition did not mount at boot/);
+});
+
+it("wan-ipv4: the WAN's address from the follower's reading of the round; on its own, a reading of its own", async () => {
+  const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } });
+  assert.ok(v.ok);
+  const sys = new FakeSystem();
+  let wan = "198.51.100.2";
+  sys.handlers.set("ip", () => ({
+    code: 0,
+    stdout: JSON.stringify([{ ifname: "wan", addr_info: [{ family: "inet", local: wan, prefixlen: 24, scope: "global" }] }]),
+    stderr: "",
+  }));
+  const probe = (wanIPv4: string) =>
+    (
+      probes(sys, resolve(v.config, { deviceId: "h", wanIPv4 })).find((p) => p.name === "wan-ipv4") ?? assert.fail("no wan-ipv4 probe")
+    ).run();
+  assert.equal(await probe("198.51.100.2/24"), "198.51.100.2/24");
+  assert.equal(sys.commands.length, 1, "a round on its own reads the addresses");
+  // The follower reads at the start of a cycle (health-loop.ts); the probe right after takes it.
+  wan = "198.51.100.7";
+  const facts = await readFacts(sys, v.config, "h");
+  await assert.rejects(probe("198.51.100.2/24"), { message: "wan has 198.51.100.7/24 but pool4 still uses 198.51.100.2" });
+  assert.equal(await probe(facts.wanIPv4 as string), "198.51.100.7/24");
+  assert.deepEqual(sys.commands, ["ip -j -4 addr show", "ip -j -4 addr show"]);
 });

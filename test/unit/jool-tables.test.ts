@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { validateConfig } from "../../agent/src/config/validate.js";
 import { probes } from "../../agent/src/observe/health.js";
-import { countSessions, joolTables } from "../../agent/src/observe/jool.js";
+import { countSessions, joolInstanceLoaded, joolTables } from "../../agent/src/observe/jool.js";
 import { collect, readTraffic } from "../../agent/src/observe/metrics.js";
 import { resolve } from "../../agent/src/render/context.js";
 import { FakeSystem } from "../../agent/src/system/fake.js";
@@ -61,4 +61,25 @@ it("a reading older than the reader's interval is listed again; a failed one is 
   sys.handlers.set("jool", (args) => ({ code: args.includes("--udp") ? 1 : 0, stdout: sessionCsv("TCP", 3), stderr: "" }));
   const t = await joolTables(sys, 60_000);
   assert.deepEqual(t, { tcp: { sessions: 3, bib: 3 }, udp: null, icmp: { sessions: 3, bib: 3 } });
+});
+
+it("telemetry and a scrape take the health round's instance check; the round asks anew", async () => {
+  const v = validateConfig({ interfaces: { lan: { name: "lan" }, wan: { name: "wan" } } });
+  assert.ok(v.ok);
+  const sys = new FakeSystem();
+  fakeJool(sys, (args) => (args.includes("global") ? "pool6,64:ff9b::/96\n" : ""));
+  const checks = () => sys.commands.filter((c) => c.startsWith("jool instance display")).length;
+  const jool = () =>
+    (probes(sys, resolve(v.config, { deviceId: "t" })).find((p) => p.name === "jool") ?? assert.fail("no jool probe")).run();
+  await jool();
+  await readTraffic(sys, v.config);
+  await collect(sys, []);
+  assert.equal(checks(), 1, "telemetry and the scrape within their intervals of the round's check");
+  await jool();
+  assert.equal(checks(), 2, "the next round's own");
+  // An apply asks anew (0), and a reader older than its interval too.
+  await joolInstanceLoaded(sys, 0);
+  await new Promise((r) => setTimeout(r, 20));
+  await joolInstanceLoaded(sys, 10);
+  assert.equal(checks(), 4);
 });

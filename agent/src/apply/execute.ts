@@ -100,7 +100,7 @@ async function networkKept(sys: System, next: RenderedFiles): Promise<boolean> {
 
 /** Whether a step marked "if-down" has nothing to do: its service runs. */
 async function isUp(sys: System, service: Service, next: RenderedFiles): Promise<boolean> {
-  if (service === "jool") return joolInstanceLoaded(sys);
+  if (service === "jool") return joolInstanceLoaded(sys, 0);
   if (service === "coredns") return (await corednsPid(sys)) !== null;
   if (service === "network") return networkKept(sys, next);
   // The record is the boot's (applier.ts removes it after the agent's first boot apply): an
@@ -137,7 +137,7 @@ const RUN: Record<Service, Run> = {
     const recreate = jool?.recreate ?? false;
     const pool6 = (JSON.parse(next["jool/nat64.json"] ?? "{}") as { global?: { pool6?: string } }).global?.pool6;
     // Recreated (every session lost) only when pool6 differs: Jool cannot change it live.
-    if ((await joolInstanceLoaded(sys)) && (recreate === true || (recreate === "if-pool6-differs" && (await joolPool6(sys)) !== pool6)))
+    if ((await joolInstanceLoaded(sys, 0)) && (recreate === true || (recreate === "if-pool6-differs" && (await joolPool6(sys)) !== pool6)))
       await must(sys, "jool", "jool", ["instance", "remove", JOOL_INSTANCE]);
     // A prefix leaving pool4 takes its BIB entries with it (no --quick), before the new pool4 is
     // in: one that is not in the live pool4 (an instance just recreated) has none to drop.

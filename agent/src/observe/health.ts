@@ -14,6 +14,7 @@ import { renderOffloads } from "../render/offloads.js";
 import { renderSteering } from "../render/steering.js";
 import type { System } from "../system/system.js";
 import { DATA_IN_MEMORY, dataMount } from "./data-mount.js";
+import { globalIPv4 } from "./facts.js";
 import { httpGet } from "./http.js";
 import { joolInstanceLoaded, joolPool6, joolTables } from "./jool.js";
 import { servedCorefileId } from "./metrics.js";
@@ -43,6 +44,12 @@ const ETHTOOL_NAMES: Record<string, string> = {
 
 const IPV4_SERVER = /^\d+\.\d+\.\d+\.\d+(:\d+)?$/;
 
+/**
+ * How old an address reading the `wan-ipv4` probe takes: the WAN follower's of the same health
+ * cycle, a moment before; a round run on its own (the CLI's) reads anew.
+ */
+const ROUND_READING_MS = 5_000;
+
 /** "nameserver" lines of a resolv.conf that are IPv4 addresses, as "IPv4:53". */
 export function resolvConfTargets(text: string): string[] {
   return [...text.matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => `${m[1]}:53`);
@@ -64,7 +71,7 @@ export function probes(sys: System, r: Resolved): Probe[] {
   // The jool and pool4 probes of one round share one `jool instance display`: a process fewer per
   // round, and at boot each process costs about 0.1 s of the two vCPUs everything else wants.
   let loaded: Promise<boolean> | undefined;
-  const instanceLoaded = () => (loaded ??= joolInstanceLoaded(sys));
+  const instanceLoaded = () => (loaded ??= joolInstanceLoaded(sys, 0));
   if (c.nat64.enabled)
     list.push({
       name: "jool",
@@ -212,8 +219,8 @@ export function probes(sys: System, r: Resolved): Probe[] {
     name: "wan-ipv4",
     critical: pool4OnWan,
     run: async () => {
-      const out = (await sys.run("ip", ["-4", "-o", "addr", "show", "dev", c.interfaces.wan.name, "scope", "global"])).stdout;
-      const addr = /inet (\S+)/.exec(out)?.[1];
+      // The WAN follower read the addresses at the start of the round (health-loop.ts).
+      const addr = (await globalIPv4(sys, ROUND_READING_MS)).get(c.interfaces.wan.name)?.[0];
       if (addr === undefined)
         throw new Error(`no IPv4 address on ${c.interfaces.wan.name}${pool4OnWan ? ': NAT64 waits for one (pool4 uses "wan")' : ""}`);
       if (pool4OnWan && r.wanIPv4 !== undefined && addr.split("/")[0] !== r.wanIPv4)

@@ -4,11 +4,16 @@
 // anything else, so a box without one (NAT64 failing to apply) keeps its console readable.
 import { JOOL_INSTANCE } from "../render/jool.js";
 import type { System } from "../system/system.js";
+import { sharedReading } from "./shared-reading.js";
 
-/** Whether the instance exists (`jool instance display` never logs an error). */
-export async function joolInstanceLoaded(sys: System): Promise<boolean> {
-  return (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE);
-}
+/**
+ * Whether the instance exists (`jool instance display` never logs an error), from a reading younger
+ * than maxAgeMs: the health round and an apply read anew (0), telemetry and a scrape take the
+ * round's.
+ */
+export const joolInstanceLoaded = sharedReading(async (sys) =>
+  (await sys.run("jool", ["instance", "display", "--csv", "--no-headers"])).stdout.includes(JOOL_INSTANCE),
+);
 
 /** The running instance's pool6, or null; ask only once joolInstanceLoaded said yes. */
 export async function joolPool6(sys: System): Promise<string | null> {
@@ -53,24 +58,10 @@ async function listTables(sys: System): Promise<JoolTables> {
   return out;
 }
 
-const readings = new WeakMap<System, { at: number; tables: Promise<JoolTables> }>();
-
 /**
  * Jool's tables, counted. Listing them is the costliest thing a reader asks of the box: with
  * 10,155 TCP sessions one `jool session display` took 0.40 s of a vCPU in the lab VM, and the
- * health round, telemetry and a Prometheus scrape each want the counts every 30 s. So readers
- * share one reading: a reader gets the last one if it is younger than maxAgeMs (its own interval:
- * it would not have read more often itself), else a new one, and readers that ask while a listing
- * runs wait for it. Ask only once joolInstanceLoaded said yes.
+ * health round, telemetry and a Prometheus scrape each want the counts every 30 s: they share a
+ * reading younger than their interval. Ask only once joolInstanceLoaded said yes.
  */
-export function joolTables(sys: System, maxAgeMs: number): Promise<JoolTables> {
-  const last = readings.get(sys);
-  if (last !== undefined && sys.now() - last.at < maxAgeMs) return last.tables;
-  const tables = listTables(sys);
-  readings.set(sys, { at: sys.now(), tables });
-  // A failed reading is not shared: the next reader tries again.
-  tables.catch(() => {
-    if (readings.get(sys)?.tables === tables) readings.delete(sys);
-  });
-  return tables;
-}
+export const joolTables = sharedReading(listTables);

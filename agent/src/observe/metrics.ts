@@ -130,7 +130,7 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
   let sessions: number | null = null;
   let worst: number | null = null;
-  if (c.nat64.enabled && (await joolInstanceLoaded(sys))) {
+  if (c.nat64.enabled && (await joolInstanceLoaded(sys, c.mqtt.telemetryIntervalSec * 1000))) {
     const tables = await joolTables(sys, c.mqtt.telemetryIntervalSec * 1000);
     for (const t of Object.values(tables)) if (t !== null) sessions = (sessions ?? 0) + t.sessions;
     for (const cap of pool4Capacity(c)) {
@@ -198,7 +198,7 @@ export async function collect(sys: System, interfaces: string[]): Promise<Sample
           value: Number(v),
         });
     }
-  if (await joolInstanceLoaded(sys)) {
+  if (await joolInstanceLoaded(sys, SCRAPE_MAX_AGE_MS)) {
     const jool = await sys.run("jool", ["-i", JOOL_INSTANCE, "stats", "display", "--csv", "--all"]);
     for (const [k, v] of Object.entries(parseJoolStats(jool.stdout)))
       if (!JOOL_TABLE_GAUGES.has(k))
