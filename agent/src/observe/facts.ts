@@ -36,11 +36,11 @@ export const globalIPv4 = sharedReading(listGlobalIPv4);
 /**
  * What the box is now: its WAN address (a static config's, else what DHCP gave, if anything yet)
  * and every IPv4 address on its interfaces, from one `ip` run (a process costs 50-80 ms on the
- * TCG lab VM, and every apply reads these). Not from os.networkInterfaces(), which has no process:
- * libuv leaves out an interface without carrier, and its addresses stay the box's own (local
- * routes) that the guard must keep out of translation. Nothing waits for a lease: networkd starts DHCP only
- * once the agent has written the WAN's .network file, and the agent follows the address when it
- * comes (main.ts).
+ * TCG lab VM, and every apply reads these). Not from os.networkInterfaces(), which has no
+ * process: libuv leaves out an interface without carrier, and its addresses stay the box's own
+ * (local routes) that the guard must keep out of translation. Nothing waits for a lease: networkd
+ * starts DHCP only once the agent has written the WAN's .network file, and the agent follows the
+ * address when it comes (main.ts).
  */
 export async function readFacts(sys: System, config: Config, deviceId: string): Promise<Facts> {
   const byInterface = await globalIPv4(sys, 0);

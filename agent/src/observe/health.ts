@@ -46,9 +46,10 @@ const IPV4_SERVER = /^\d+\.\d+\.\d+\.\d+(:\d+)?$/;
 
 /**
  * How old an address reading the `wan-ipv4` probe takes: the WAN follower's of the same health
- * cycle, a moment before; a round run on its own (the CLI's) reads anew.
+ * cycle, a moment before. A round on its own (the CLI's), or an apply's verification more than a
+ * moment after its facts were read, reads anew.
  */
-const ROUND_READING_MS = 5_000;
+const ROUND_READING_MS = 2_000;
 
 /** "nameserver" lines of a resolv.conf that are IPv4 addresses, as "IPv4:53". */
 export function resolvConfTargets(text: string): string[] {
