@@ -68,9 +68,9 @@ export async function run(args: string[]): Promise<void> {
 
 const mib = (kib: number) => +(kib / 1024).toFixed(1);
 
-/** The running agent's resident set, KiB. */
-async function idleRssKiB(con: SerialConsole): Promise<number> {
-  const pid = Number(await con.lastLine("systemctl show -p MainPID --value gate64-agent"));
+/** The running agent's resident set, KiB (its PID asked for unless known: a restart changes it). */
+async function idleRssKiB(con: SerialConsole, known?: number): Promise<number> {
+  const pid = known ?? Number(await con.lastLine("systemctl show -p MainPID --value gate64-agent"));
   return Number(await con.lastLine(`ps -o rss= -p ${pid}`));
 }
 
@@ -134,7 +134,7 @@ export async function measureAgent(
   const agentKiB: number[] = [];
   const bareKiB: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    agentKiB.push(await idleRssKiB(con));
+    agentKiB.push(await idleRssKiB(con, pid));
     bareKiB.push(await num("(node -e 'setInterval(() => {}, 1e6)' & p=$!; sleep 15; ps -o rss= -p $p; kill $p)"));
   }
   report({

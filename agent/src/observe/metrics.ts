@@ -130,8 +130,10 @@ export async function readTraffic(sys: System, c: Config): Promise<TrafficFigure
   };
   let sessions: number | null = null;
   let worst: number | null = null;
-  if (c.nat64.enabled && (await joolInstanceLoaded(sys, c.mqtt.telemetryIntervalSec * 1000))) {
-    const tables = await joolTables(sys, c.mqtt.telemetryIntervalSec * 1000);
+  // Telemetry takes readings younger than its own interval (observe/shared-reading.ts).
+  const maxAgeMs = c.mqtt.telemetryIntervalSec * 1000;
+  if (c.nat64.enabled && (await joolInstanceLoaded(sys, maxAgeMs))) {
+    const tables = await joolTables(sys, maxAgeMs);
     for (const t of Object.values(tables)) if (t !== null) sessions = (sessions ?? 0) + t.sessions;
     for (const cap of pool4Capacity(c)) {
       const t = tables[cap.protocol];
