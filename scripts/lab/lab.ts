@@ -281,7 +281,7 @@ export class Lab {
     const disk = this.disk;
     execFileSync("cp", ["--sparse=always", this.opts.image, disk]);
     // A disk larger than the image, as a real board's is: the data partition grows into the rest.
-    // 512 MiB more: /data holds a downloaded update bundle (~150 MB) next to the configuration.
+    // 512 MiB more: /data holds a downloaded update bundle (about 79 MB) next to the configuration.
     if (disk.endsWith(".qcow2")) execFileSync("qemu-img", ["resize", "-q", "-f", "qcow2", disk, "+512M"]);
     else execFileSync("truncate", ["-s", "+512M", disk]);
     const base = JSON.parse(readFileSync(this.spec.boxConfig, "utf8")) as Record<string, unknown>;

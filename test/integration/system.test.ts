@@ -1,16 +1,16 @@
 // The real system's network and process parts. The update download (realSystem.download) against
 // a real HTTP server on loopback: the bytes and their SHA-256, redirects, refusals named by
 // status, the size and time limits, and that it runs in V8's lite mode as the agent does (no
-// WebAssembly, so no fetch). The lines of a watched command (the WAN follower's `ip monitor`), and
+// WebAssembly, so no fetch). The updater on a /data too small for the bundle. The lines of a watched command (the WAN follower's `ip monitor`), and
 // binary files read and written whole.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { realSystem } from "../../agent/src/system/real.js";
@@ -61,8 +61,13 @@ describe("the update download", () => {
     await assert.rejects(realSystem.download(`${base}/hop/0`, dest, limits), /more than 5 redirects/);
   });
 
-  it("stops at maxBytes and when its time is up", async () => {
-    await assert.rejects(realSystem.download(`${base}/bundle`, dest, { ...limits, maxBytes: 1000 }), /more than 1000 bytes/);
+  it("stops at maxBytes, before writing when the server says the length, and when its time is up", async () => {
+    const early = join(dir, "early.part");
+    await assert.rejects(realSystem.download(`${base}/bundle`, early, { ...limits, maxBytes: 1000 }), {
+      message: `${BODY.length} bytes, more than 1000`,
+    });
+    assert.equal(existsSync(early), false);
+    await assert.rejects(realSystem.download(`${base}/stalls`, dest, { ...limits, maxBytes: 500 }), { message: "more than 500 bytes" });
     await assert.rejects(realSystem.download(`${base}/stalls`, dest, { ...limits, timeoutMs: 500 }), {
       message: `${base}/stalls: not complete in 500 ms`,
     });
@@ -102,4 +107,98 @@ it("reads and atomically writes a binary file byte for byte (the pre-install han
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// The updater on a /data too small for the bundle: a tmpfs of 24 MiB in a mount namespace of the
+// child's own (gone with it), the rest of the box's files under GATE64_ROOT.
+describe("an update on a /data without room for the bundle", () => {
+  const BIG = Buffer.alloc(30 * 1024 * 1024, "gate64 bundle ");
+  let server: Server;
+  let base = "";
+  const root = mkdtempSync(join(tmpdir(), "gate64-room-"));
+  const script = join(root, "install.mts");
+
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/sized") res.writeHead(200, { "content-length": BIG.length }).end(BIG);
+      else {
+        // No length: the box learns the size only as the bytes come (chunked).
+        for (let at = 0; at < BIG.length; at += 1 << 20) res.write(BIG.subarray(at, at + (1 << 20)));
+        res.end();
+      }
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const [path, text] of [
+      ["proc/cmdline", "root=PARTLABEL=gate64-root-a rauc.slot=a ro\n"],
+      ["proc/self/mounts", "/dev/vda4 /data ext4 rw,noatime 0 0\n"],
+      ["etc/rauc/system.conf", "[system]\ncompatible=gate64-x86-64\n"],
+    ]) {
+      mkdirSync(dirname(join(root, path as string)), { recursive: true });
+      writeFileSync(join(root, path as string), text as string);
+    }
+    mkdirSync(join(root, "data"));
+    writeFileSync(
+      script,
+      `import { readdirSync } from "node:fs";
+import { realSystem } from ${JSON.stringify(resolve("agent/src/system/real.ts"))};
+import { Updater } from ${JSON.stringify(resolve("agent/src/update/updater.ts"))};
+const u = new Updater({ sys: realSystem, log: () => undefined, version: "0.1.0", blocker: () => null, onChange: () => undefined });
+await u.recover();
+let refused;
+try {
+  await u.start(JSON.parse(process.argv[2]), "op_admin");
+  await u.settled();
+} catch (e) {
+  refused = { message: e.message, field: e.field };
+}
+console.log(JSON.stringify({ refused, status: u.status(), files: readdirSync(process.env.GATE64_ROOT + "/data/gate64/update", { withFileTypes: true }).map((f) => f.name) }));
+`,
+    );
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function install(
+    req: object,
+  ): Promise<{ refused?: { message: string; field?: string }; status: { phase: string; reason?: string } | null; files: string[] }> {
+    const { stdout } = await promisify(execFile)(
+      "unshare",
+      [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount -t tmpfs -o size=24m gate64-test "$1/data" && mkdir -p "$1/data/gate64/update" && exec "$2" --import tsx "$3" "$4"',
+        "sh",
+        root,
+        process.execPath,
+        script,
+        JSON.stringify(req),
+      ],
+      { timeout: 120_000, env: { ...process.env, GATE64_ROOT: root } },
+    );
+    return JSON.parse(stdout);
+  }
+
+  it("refuses a command whose size does not fit, naming the field, and writes nothing", async () => {
+    const r = await install({ url: `${base}/sized`, size: BIG.length, allowDowngrade: false });
+    assert.equal(r.refused?.field, "size");
+    assert.match(r.refused?.message ?? "", /does not fit on \/data/);
+    assert.equal(r.status, null);
+    assert.deepEqual(r.files, []);
+  });
+
+  it("stops a download that outgrows the room, keeps room for its record and leaves no partial file", async () => {
+    for (const path of ["/sized", "/chunked"]) {
+      const r = await install({ url: `${base}${path}`, allowDowngrade: false });
+      assert.equal(r.status?.phase, "failed", path);
+      assert.match(r.status?.reason ?? "", /does not fit on \/data/, path);
+      assert.deepEqual(r.files, ["attempt.json"], path);
+    }
+  });
 });

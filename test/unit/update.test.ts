@@ -230,6 +230,45 @@ describe("the updater on the fake system", () => {
     assert.equal(u.status()?.phase, "rebooting");
   });
 
+  it("on a /data the download filled, removes the partial file before it records the failure", async () => {
+    const part = `${PATHS.updateDir}/bundle.raucb.part`;
+    sys.download = async (_url, dest) => {
+      sys.files.set(dest, "half");
+      throw new Error("ENOSPC: no space left on device, write");
+    };
+    const write = sys.writeFileAtomic.bind(sys);
+    sys.writeFileAtomic = async (path, data) => {
+      if (sys.files.has(part)) throw new Error(`ENOSPC: no space left on device, open '${path}'`);
+      return write(path, data);
+    };
+    const u = updater();
+    await u.recover();
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.equal(sys.files.has(part), false);
+    const saved = JSON.parse(sys.files.get(`${PATHS.updateDir}/attempt.json`) as string) as Attempt;
+    assert.deepEqual([saved.phase, saved.reason], ["failed", "ENOSPC: no space left on device, write"]);
+  });
+
+  it("leaves 16 MiB of /data free: a bundle that does not fit is refused by its size, or stopped", async () => {
+    const u = updater();
+    await u.recover();
+    sys.free = 16 * 2 ** 20 + BUNDLE.length - 1;
+    await assert.rejects(
+      u.start({ url: "http://198.51.100.10:8080/b.raucb", size: BUNDLE.length, allowDowngrade: false }, "op_admin"),
+      (e: Error & { field?: string }) =>
+        e.field === "size" && /^a bundle of 0\.0 MiB does not fit on \/data: 0\.0 MiB free beyond the 16\.0 MiB kept/.test(e.message),
+    );
+    assert.equal(u.status(), null);
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.match(u.status()?.reason ?? "", /does not fit on \/data/);
+    sys.free += 1;
+    await u.start({ url: "http://198.51.100.10:8080/b.raucb", size: BUNDLE.length, allowDowngrade: false }, "op_admin");
+    await u.settled();
+    assert.equal(u.status()?.phase, "rebooting");
+  });
+
   it("after a power cut while installing: the staged UKI and a partial one are removed", async () => {
     sys.files.set(`${PATHS.updateDir}/attempt.json`, JSON.stringify(attempt("installing")));
     sys.files.set(`${ESP}/gate64-0-b+0-0.efi`, "staged");

@@ -1,7 +1,7 @@
 // An in-memory System for unit tests and the fleet simulator: files in a Map, commands answered
 // by handlers the test installs, every command recorded.
 import { createHash } from "node:crypto";
-import type { DownloadOptions, RunResult, System } from "./system.js";
+import { type DownloadOptions, DownloadTooLarge, type RunResult, type System } from "./system.js";
 
 export type CommandHandler = (args: readonly string[], input?: string) => RunResult | Promise<RunResult>;
 
@@ -154,7 +154,7 @@ export class FakeSystem implements System {
   async download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
     const body = this.urls.get(url);
     if (body === undefined) throw new Error(`${url}: HTTP 404`);
-    if (body.length > opts.maxBytes) throw new Error(`more than ${opts.maxBytes} bytes`);
+    if (body.length > opts.maxBytes) throw new DownloadTooLarge(opts.maxBytes, body.length);
     opts.onBytes?.(body.length);
     this.files.set(dest, body);
     return { bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") };
@@ -193,6 +193,13 @@ export class FakeSystem implements System {
 
   async list(dir: string): Promise<string[]> {
     return this.files.names(dir);
+  }
+
+  /** What freeBytes answers for every path. */
+  free = Number.MAX_SAFE_INTEGER;
+
+  async freeBytes(): Promise<number> {
+    return this.free;
   }
 
   async swapSymlink(target: string, link: string): Promise<void> {

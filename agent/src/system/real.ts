@@ -2,13 +2,13 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, statfs, symlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { httpResponse } from "./http-get.js";
-import type { DownloadOptions, RunResult, System } from "./system.js";
+import { type DownloadOptions, DownloadTooLarge, type RunResult, type System } from "./system.js";
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, "r");
@@ -88,6 +88,10 @@ export const realSystem: System = {
       return [];
     }
   },
+  async freeBytes(path) {
+    const s = await statfs(path);
+    return s.bavail * s.bsize;
+  },
   async swapSymlink(target, link) {
     const tmp = `${link}.tmp-${process.pid}`;
     await rm(tmp, { force: true });
@@ -118,13 +122,18 @@ async function download(url: string, dest: string, opts: DownloadOptions): Promi
 
 async function streamTo(url: string, dest: string, signal: AbortSignal, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }> {
   const res = await httpResponse(url, signal);
+  const length = Number(res.headers["content-length"] ?? Number.NaN);
+  if (length > opts.maxBytes) {
+    res.destroy();
+    throw new DownloadTooLarge(opts.maxBytes, length);
+  }
   await mkdir(dirname(dest), { recursive: true });
   const hash = createHash("sha256");
   let bytes = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      if (bytes > opts.maxBytes) return done(new Error(`more than ${opts.maxBytes} bytes`));
+      if (bytes > opts.maxBytes) return done(new DownloadTooLarge(opts.maxBytes, null));
       hash.update(chunk);
       opts.onBytes?.(bytes);
       done(null, chunk);

@@ -12,6 +12,17 @@ export interface DownloadOptions {
   onBytes?: (total: number) => void;
 }
 
+/** A download stopped at its maxBytes: before a byte was written when the server said its length. */
+export class DownloadTooLarge extends Error {
+  constructor(
+    readonly maxBytes: number,
+    /** The length the server announced, or null when it sent more than maxBytes without one. */
+    readonly length: number | null,
+  ) {
+    super(length === null ? `more than ${maxBytes} bytes` : `${length} bytes, more than ${maxBytes}`);
+  }
+}
+
 export interface System {
   /** onLine sees each line of stdout as it comes (progress of a long command). */
   run(
@@ -34,10 +45,13 @@ export interface System {
   rename(from: string, to: string): Promise<void>;
   /**
    * Fetches an HTTP(S) URL into `dest` (TLS verified against the system's CAs), stopping past
-   * maxBytes; onBytes sees the running total. The result carries the SHA-256 of what was written.
+   * maxBytes (DownloadTooLarge); onBytes sees the running total. The result carries the SHA-256 of
+   * what was written.
    */
   download(url: string, dest: string, opts: DownloadOptions): Promise<{ bytes: number; sha256: string }>;
   list(dir: string): Promise<string[]>;
+  /** Bytes free for new files on the filesystem that holds `path` (statfs). */
+  freeBytes(path: string): Promise<number>;
   /** Points `link` at `target` atomically (a new symlink renamed over the old one). */
   swapSymlink(target: string, link: string): Promise<void>;
   /** Runs a long-lived command and calls onLine for each line it prints; the result stops it. */

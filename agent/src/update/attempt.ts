@@ -86,7 +86,7 @@ export function afterBoot(a: Attempt, f: BootFacts, now: string): Attempt {
 /** The status part of a record (what is reported). */
 export const statusOf = ({ fromSlot: _f, targetSlot: _t, ...s }: Attempt): UpdateStatus => s;
 
-/** A bundle larger than this is refused while downloading (the x86-64 bundle is ~150 MB). */
+/** A bundle larger than this is refused while downloading (the x86-64 bundle is about 79 MB). */
 export const MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
 
 /** What the fleet command update.install and `gate64 update install` ask for. */

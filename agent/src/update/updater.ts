@@ -6,7 +6,7 @@ import { CONFIG_VERSION } from "../config/schema.js";
 import { readJson } from "../lib/read-json.js";
 import { DATA_IN_MEMORY, dataMount } from "../observe/data-mount.js";
 import { PATHS } from "../paths.js";
-import type { System } from "../system/system.js";
+import { DownloadTooLarge, type System } from "../system/system.js";
 import {
   type Attempt,
   AttemptSchema,
@@ -26,6 +26,17 @@ import { compareVersions, isVersion } from "./version.js";
 
 export const ATTEMPT_FILE = "attempt.json";
 const BUNDLE = "bundle.raucb";
+/**
+ * Room a download leaves free on /data: the configuration's revisions, the attempt's own record
+ * and Node's compile cache take a few MiB, and a /data filled by a bundle would refuse a config
+ * change (its staging) and the record of the download's failure.
+ */
+export const KEEP_FREE_BYTES = 16 * 1024 * 1024;
+
+const mib = (bytes: number) => `${(Math.max(0, bytes) / 2 ** 20).toFixed(1)} MiB`;
+/** Why a bundle of `bytes` (null: more than room) is not downloaded. */
+const noRoom = (bytes: number | null, room: number) =>
+  `${bytes === null ? "the bundle" : `a bundle of ${mib(bytes)}`} does not fit on /data: ${mib(room)} free beyond the ${mib(KEEP_FREE_BYTES)} kept for the configuration`;
 
 export class UpdateRefused extends Error {
   constructor(
@@ -108,6 +119,10 @@ export class Updater {
     if ((await dataMount(this.deps.sys))?.inMemory) throw new UpdateRefused("busy", `${DATA_IN_MEMORY}: no room for a bundle`);
     const remote = /^https?:\/\//.test(req.url);
     if (!remote && !req.url.startsWith("/")) throw new UpdateRefused("invalid", "an http(s):// URL or an absolute path", "url");
+    if (remote && req.size !== undefined) {
+      const room = await this.room();
+      if (req.size > room) throw new UpdateRefused("invalid", noRoom(req.size, room), "size");
+    }
     const attempt: Attempt = {
       phase: "downloading",
       percent: 0,
@@ -124,10 +139,13 @@ export class Updater {
       .catch(async (e: unknown) => {
         const reason = (e as Error).message;
         this.deps.log(`update: failed: ${reason}`);
-        await this.save({ ...(this.attempt as Attempt), phase: "failed", reason: reason.slice(0, 1024), at: this.now() });
+        // The download goes first: on a /data it filled, the record below needs its room.
         await this.dropDownload();
+        await this.save({ ...(this.attempt as Attempt), phase: "failed", reason: reason.slice(0, 1024), at: this.now() });
         await this.unstage(attempt.targetSlot);
       })
+      // Not even the failure could be recorded: the next start finds the attempt cut short.
+      .catch((e: unknown) => this.deps.log(`update: recording the failure: ${(e as Error).message}`))
       .finally(() => {
         this.running = null;
       });
@@ -147,17 +165,24 @@ export class Updater {
       const part = `${bundle}.part`;
       await sys.remove(part);
       let shown = 0;
-      const got = await sys.download(req.url, part, {
-        maxBytes: req.size ?? MAX_BUNDLE_BYTES,
-        timeoutMs: 60 * 60_000,
-        onBytes: (n) => {
-          const p = req.size ? Math.floor((100 * n) / req.size) : 0;
-          if (p >= shown + 5) {
-            shown = p;
-            void this.progress(p);
-          }
-        },
-      });
+      const room = await this.room();
+      const limit = req.size ?? MAX_BUNDLE_BYTES;
+      const got = await sys
+        .download(req.url, part, {
+          maxBytes: Math.min(limit, room),
+          timeoutMs: 60 * 60_000,
+          onBytes: (n) => {
+            const p = req.size ? Math.floor((100 * n) / req.size) : 0;
+            if (p >= shown + 5) {
+              shown = p;
+              void this.progress(p);
+            }
+          },
+        })
+        .catch((e: unknown) => {
+          if (e instanceof DownloadTooLarge && room < limit) throw new Error(noRoom(e.length, room));
+          throw e;
+        });
       if (req.size !== undefined && got.bytes !== req.size) throw new Error(`downloaded ${got.bytes} bytes, the command said ${req.size}`);
       if (req.sha256 !== undefined && got.sha256 !== req.sha256)
         throw new Error(`downloaded bundle has SHA-256 ${got.sha256}, the command said ${req.sha256}`);
@@ -183,6 +208,11 @@ export class Updater {
     await this.save({ ...(this.attempt as Attempt), phase: "rebooting", percent: 100, at: this.now() });
     this.deps.log(`update: ${info.version} installed; rebooting into slot ${this.attempt?.targetSlot}`);
     setTimeout(() => void sys.run("systemctl", ["reboot"]), 2000).unref();
+  }
+
+  /** What a download may take of /data. */
+  private async room(): Promise<number> {
+    return (await this.deps.sys.freeBytes(PATHS.data)) - KEEP_FREE_BYTES;
   }
 
   /** A downloaded (or half-downloaded) bundle: it goes once installed, refused or interrupted. */
