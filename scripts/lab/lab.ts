@@ -300,8 +300,12 @@ export class Lab {
     return disk;
   }
 
-  /** Pulls the power: QEMU is killed outright and started again on the same disk. */
-  async powerCycle(): Promise<void> {
+  /**
+   * Pulls the power: QEMU is killed outright and started again on the same disk. `rtcBase`
+   * (QEMU's `-rtc base=`, e.g. "2001-01-01T00:00:00") sets the date the board's clock reads at
+   * this power-on: a board whose clock did not run while the power was off.
+   */
+  async powerCycle(opts: { rtcBase?: string } = {}): Promise<void> {
     const q = this.qemu;
     if (q && q.exitCode === null) {
       const exited = new Promise((r) => q.once("exit", r));
@@ -311,10 +315,10 @@ export class Lab {
         this.ending = false;
       });
     }
-    this.startQemu(this.disk);
+    this.startQemu(this.disk, opts.rtcBase);
   }
 
-  private startQemu(disk: string): void {
+  private startQemu(disk: string, rtcBase?: string): void {
     const v = this.spec.vm;
     const q = this.board.lab;
     // "file": the console is a unix socket (for tests and `socat - UNIX-CONNECT:…`) logged to serial.log.
@@ -375,6 +379,7 @@ export class Lab {
       // resets under TCG hung now and then (the kernel's "Rebooting in 10 seconds" after a panic,
       // then no firmware output for 240 s, in a CI run), as kubevirt saw with emulation.
       "-no-reboot",
+      ...(rtcBase === undefined ? [] : ["-rtc", `base=${rtcBase}`]),
       "-qmp",
       `unix:${qmpSocket},server=on,wait=off`,
     ];

@@ -25,6 +25,16 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     }
   };
 
+  /** The broker's retained health is from before a power cut: this waits for the agent itself. */
+  const agentAnswers = async (after: string) => {
+    let reachable = false;
+    for (const until = Date.now() + 240_000; !reachable && Date.now() < until; ) {
+      reachable = (await con.run("gate64 status --json >/dev/null")).code !== 4;
+      if (!reachable) await new Promise((r) => setTimeout(r, 3000));
+    }
+    assert.ok(reachable, `the agent did not come up after ${after}`);
+  };
+
   before(async () => {
     assert.ok(existsSync(IMAGE), `${IMAGE} is missing`);
     // Shorter windows than the defaults so the suite waits less; the mechanism is the same.
@@ -211,13 +221,7 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     await lab.powerCycle();
     await lab.waitForHealth("ok", 300);
     con = await lab.console();
-    // The broker's retained health is from before the cut: wait for the agent itself.
-    let reachable = false;
-    for (const until = Date.now() + 240_000; !reachable && Date.now() < until; ) {
-      reachable = (await con.run("gate64 status --json >/dev/null")).code !== 4;
-      if (!reachable) await new Promise((r) => setTimeout(r, 3000));
-    }
-    assert.ok(reachable, "the agent did not come up after the power cut");
+    await agentAnswers("the power cut");
     const show = await con.run("gate64 config show --json");
     const config = JSON.parse(show.output.slice(show.output.indexOf("{")));
     assert.deepEqual(config.dns64.upstreams, ["198.51.100.53:53"], "the last committed upstream survives");
@@ -225,6 +229,39 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     // An agent that answers has applied its config; translation also needs the WAN's DHCP lease
     // (pool4 is the WAN address), which may come a little later in this boot.
     await waitFor("translation after the power cut", () => /gate64 lab web server/.test(tryWeb()), 90_000);
+  });
+
+  it("boots a board whose clock stopped with the time it last knew, while no NTP server answers", async () => {
+    // The clock synced above, and timesyncd keeps its record of it on /data (docs/operations.md#the-clock).
+    const saved = Number(await con.lastLine("stat -c %Y /data/gate64/timesync/clock"));
+    const built = Number(await con.lastLine("stat -c %Y /usr/lib/clock-epoch"));
+    assert.ok(saved > built, `the last sync (${saved}) is after the build (${built}): the floor below is the sync's`);
+    lab.internet.exec(
+      "nft",
+      ["-f", "-"],
+      "table inet lab_no_ntp {\n  chain in { type filter hook input priority 0; udp dport 123 drop; }\n}\n",
+    );
+    try {
+      con.close();
+      await lab.powerCycle({ rtcBase: "2001-01-01T00:00:00" });
+      con = await lab.console();
+      const now = Number(await con.lastLine("date +%s"));
+      assert.ok(now >= saved, `the clock reads ${now}, before the last sync's ${saved}`);
+      // The kernel read 2001 from the board's clock; PID 1 moved it to the build's time first.
+      assert.match(
+        (await con.run("journalctl -b -o cat | grep -m1 'System time advanced'")).output,
+        /System time advanced to timestamp on \/usr\/lib\/clock-epoch/,
+      );
+      assert.equal(await con.lastLine("timedatectl show --property=NTPSynchronized --value"), "no");
+    } finally {
+      lab.internet.exec("nft", ["delete", "table", "inet", "lab_no_ntp"]);
+    }
+    await agentAnswers("a boot with the clock stopped");
+    await waitFor(
+      "the clock synced again once the NTP server answers",
+      async () => (await con.lastLine("timedatectl show --property=NTPSynchronized --value")) === "yes",
+      180_000,
+    );
   });
 
   it("reboots by itself after a kernel panic (panic=10) and comes back healthy", async () => {

@@ -108,6 +108,7 @@ describe("factory reset", () => {
     sys.files.set(`${PATHS.data}/revisions/0004.json`, "{}");
     sys.files.set(PATHS.fleetState, "{}");
     sys.files.set(`${PATHS.updateDir}/attempt.json`, "{}");
+    sys.files.set(`${PATHS.data}/timesync/clock`, "");
     return { sys, config };
   };
 
@@ -124,6 +125,7 @@ describe("factory reset", () => {
     assert.equal(r.consoleLogin, "enabled");
     assert.equal(JSON.parse(sys.files.get(`${PATHS.mqttDir}/credentials.json`) ?? "").password, "pw");
     assert.equal((await provision(sys)).reset, undefined, "once");
+    assert.ok(sys.files.has(`${PATHS.data}/timesync/clock`), "the clock's last known time stays");
   });
 
   it("full: from a file on the ESP, the box comes back unprovisioned and locked", async () => {
@@ -136,6 +138,7 @@ describe("factory reset", () => {
     assert.equal(sys.files.has(PATHS.config), false);
     assert.equal(sys.files.has(`${PATHS.mqttDir}/credentials.json`), false);
     assert.equal(sys.files.has(PATHS.provision.replace("provision.json", "factory-reset")), false);
+    assert.ok(sys.files.has(`${PATHS.data}/timesync/clock`), "the clock's last known time stays");
   });
 
   it("asked for while /data is memory, goes onto the ESP, where the data fallback looks for it", async () => {

@@ -11,9 +11,12 @@ export const RESET_REQUEST = "factory-reset";
 /** The configuration provision.json brought, restored by a reset. */
 export const PROVISIONED_CONFIG = "provisioned-config.json";
 
+/** timesyncd's record of the last known time: the box's clock, not its settings (docs/operations.md#the-clock). */
+const CLOCK_STATE = "timesync";
+
 /** What survives a reset in /data/gate64 (file names), by mode. */
 export function kept(mode: ResetMode): string[] {
-  return mode === "full" ? [] : ["identity.json", "console.hash", "mqtt", PROVISIONED_CONFIG];
+  return mode === "full" ? [CLOCK_STATE] : [CLOCK_STATE, "identity.json", "console.hash", "mqtt", PROVISIONED_CONFIG];
 }
 
 export const parseMode = (text: string): ResetMode => (text.trim() === "full" ? "full" : "provisioned");
