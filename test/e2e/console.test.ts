@@ -1,7 +1,8 @@
 // The serial console of the booted image, through node-pty as a technician's terminal: log in,
 // read the status, change a setting with commit-confirm, watch a bad config revert by itself,
-// see Jool and CoreDNS repaired, cut the power during an apply, and damage /data's filesystem:
-// repaired, then beyond repair (memory in its place), then made anew by a factory reset.
+// see Jool and CoreDNS repaired, cut the power during an apply, boot with the board's clock stopped
+// and no NTP, and damage /data's filesystem: repaired, then beyond repair (memory in its place),
+// then made anew by a factory reset.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
