@@ -35,6 +35,11 @@ export const PATHS = {
   /** The agent's .network files: /etc/systemd/network links here, so networkd reads them at boot. */
   networkdDir: p("data/gate64/network"),
   version: p("usr/lib/gate64/VERSION"),
+  /**
+   * Node's compile caches, one directory per firmware version (NODE_COMPILE_CACHE of the agent's
+   * unit and of the gate64 wrapper): the agent removes the others (daemon/compile-cache.ts).
+   */
+  nodeCache: p("data/gate64/node-cache"),
   /** Update attempts, the downloaded bundle and the health gate's verdicts (docs/updates.md). */
   updateDir: p("data/gate64/update"),
   /** systemd-boot's UKIs, one per slot. */

@@ -59,7 +59,7 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     assert.match(r.output, /ok\s+jool\s+instance default up, pool6 64:ff9b::\/96/);
     // The wrapper printed the agent's status file (daemon/status-file.ts); the Node CLI prints the
     // same lines (a probe's detail, such as a time, can change between the two: names and states).
-    const node = await con.run("NODE_COMPILE_CACHE=/data/gate64/node-cache node /usr/lib/gate64/gate64.cjs status");
+    const node = await con.run("node /usr/lib/gate64/gate64.cjs status");
     const shape = (text: string) =>
       text
         .split("\n")
@@ -150,6 +150,8 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     const done = new Promise((r) => flow.child.once("exit", r));
     await new Promise((r) => setTimeout(r, 8000));
     const sessionsBefore = (await con.run("jool session display --tcp --numeric --csv --no-headers | grep -c ESTABLISHED")).output.trim();
+    // A compile cache an older firmware left: the agent removes it when it starts.
+    await con.run("mkdir -p /data/gate64/node-cache/0.9.0/5f1c2a9e && echo code > /data/gate64/node-cache/0.9.0/5f1c2a9e/entry");
     await con.run("systemctl restart gate64-agent", 120_000);
     await done;
     const result = JSON.parse(json) as { error?: string; intervals: { sum: { bytes: number } }[] };
@@ -160,6 +162,10 @@ describe("the serial console and the agent in the lab", { timeout: 25 * 60_000 }
     // 100 s later, past WatchdogSec (90) with no health cycle due before 120: not killed.
     await new Promise((r) => setTimeout(r, 100_000));
     assert.equal(await restarts(), before, "systemd restarted the agent (watchdog)");
+    // The caches left are this firmware's, named for its version, which the agent and the CLI used.
+    const caches = await con.lastLine("ls /data/gate64/node-cache | tr '\\n' ' '");
+    assert.equal(caches.trim(), (await con.lastLine("cat /usr/lib/gate64/VERSION")).trim());
+    assert.match(await con.lastLine("ls /data/gate64/node-cache/* | wc -l"), /^[1-9]\d*$/);
     assert.match((await con.run("gate64 config set health.intervalSec 10")).output, /committed revision \d+/);
   });
 

@@ -21,6 +21,7 @@ import type { System } from "../system/system.js";
 import { Updater } from "../update/updater.js";
 import { bootCandidates } from "./boot-candidates.js";
 import { BootRetry } from "./boot-retry.js";
+import { pruneCompileCaches } from "./compile-cache.js";
 import { ControlSocket } from "./control.js";
 import { FleetConnection } from "./fleet-connection.js";
 import { HealthLoop } from "./health-loop.js";
@@ -135,6 +136,12 @@ async function main(): Promise<void> {
   await firstRound;
   // After the first health round: reading files, it takes no time from the boot's probes.
   void device.inventory();
+  pruneCompileCaches(sys, process.env.NODE_COMPILE_CACHE).then(
+    (removed) => {
+      if (removed.length > 0) log(`removed the compile caches of other firmware versions: ${removed.join(", ")}`);
+    },
+    (err: unknown) => log.warn(`compile caches: ${err instanceof Error ? err.message : String(err)}`),
+  );
 
   const shutdown = async () => {
     await stopAll([...modules, health], log);
